@@ -10,6 +10,7 @@ if(NOT CMAKE_BUILD_TYPE)
 endif()
 
 add_compile_options(-Wall -Wextra -Wno-unused-parameter)
+add_compile_definitions(POLDER_VERSION="${PROJECT_VERSION}")
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 warns on valid coroutine code and on Boost internals.
   add_compile_options(-Wno-mismatched-new-delete -Wno-maybe-uninitialized)

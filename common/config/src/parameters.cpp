@@ -1,0 +1,260 @@
+// parameters.cpp - the one table of configuration parameters, and value formatting.
+//
+// What it does: declares every key with its kind, bounds, doc line and accessor. The
+// defaults are not repeated here: they are read from a default-constructed settings.
+// Bounds that come from a standard cite it beside the entry.
+//
+// SECURITY: database.password is marked secret; value_text() hides secrets unless the
+// caller explicitly asks (only the round-trip test does).
+//
+// STANDARDS: RFC 5321 (SMTP limits), RFC 1870 (SIZE), RFC 9051 (IMAP autologout),
+// RFC 7162 (IMAP line length), RFC 9106 / libargon2 (Argon2 parameter ranges),
+// TOML v1.0.0 (string escaping in value_text).
+#include "polder/config/parameters.hpp"
+
+#include "detail.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace polder::config {
+namespace {
+
+// at - accessor for a member reached through a chain of pointers to members; its address
+// is a plain function pointer, so the table needs neither macros nor std::function.
+template <auto... Members>
+auto& at(settings& s) {
+    return (s .* ... .* Members);
+}
+
+constexpr std::array<std::string_view, 4> level_choices{"debug", "info", "warn", "error"};
+constexpr std::array<std::string_view, 2> format_choices{"text", "json"};
+
+constexpr std::uint64_t u16_max = 65535;
+constexpr std::uint64_t path_max = 4096;   // PATH_MAX on Linux
+
+struct builder {
+    std::vector<parameter> v;
+
+    void add(std::string key, kind type, std::uint64_t min, std::uint64_t max, accessor ref,
+             std::string doc, std::span<const std::string_view> choices = {},
+             bool secret = false) {
+        parameter p;
+        p.key = std::move(key);
+        p.type = type;
+        p.min = min;
+        p.max = max;
+        p.choices = choices;
+        p.doc = std::move(doc);
+        p.ref = ref;
+        p.secret = secret;
+        v.push_back(std::move(p));
+    }
+
+    template <auto Service, auto Common>
+    void service_common(const std::string& svc) {
+        using sc = polder::config::service_common;
+        add(svc + ".threads", kind::integer, 1, 256, &at<Service, Common, &sc::threads>,
+            "I/O threads of this service");
+        add(svc + ".admin_port", kind::integer, 0, u16_max, &at<Service, Common, &sc::admin_port>,
+            "admin listener (/healthz, /metrics); 0 = disabled");
+        add(svc + ".admin_address", kind::address, 0, 0, &at<Service, Common, &sc::admin_address>,
+            "address of the admin listener; keep it on loopback");
+        add(svc + ".max_connections", kind::integer, 1, 1'000'000,
+            &at<Service, Common, &sc::max_connections>, "connections accepted at once, in total");
+        add(svc + ".max_connections_per_ip", kind::integer, 1, 1'000'000,
+            &at<Service, Common, &sc::max_connections_per_ip>,
+            "connections accepted at once from one client address");
+        add(svc + ".idle_timeout_seconds", kind::integer, 1, 86400,
+            &at<Service, Common, &sc::idle_timeout_seconds>,
+            "a connection silent this long is closed");
+        add(svc + ".shutdown_grace_seconds", kind::integer, 0, 3600,
+            &at<Service, Common, &sc::shutdown_grace_seconds>,
+            "on SIGTERM, sessions get this long to finish");
+    }
+
+    template <auto Service, auto Listener>
+    void listener(const std::string& svc, const std::string& name, const std::string& what) {
+        add(svc + "." + name + ".address", kind::address, 0, 0,
+            &at<Service, Listener, &config::listener::address>, what + ": address to bind");
+        add(svc + "." + name + ".port", kind::integer, 0, u16_max,
+            &at<Service, Listener, &config::listener::port>, what + ": port; 0 = disabled");
+    }
+};
+
+std::vector<parameter> build_table() {
+    builder b;
+    using S = settings;
+
+    // [database]
+    using D = database_settings;
+    b.add("database.host", kind::string, 1, 255, &at<&S::database, &D::host>,
+          "PostgreSQL host name, IP address or Unix-socket folder");
+    b.add("database.port", kind::integer, 1, u16_max, &at<&S::database, &D::port>,
+          "PostgreSQL port");
+    // PostgreSQL identifiers are at most NAMEDATALEN-1 = 63 bytes.
+    b.add("database.name", kind::string, 1, 63, &at<&S::database, &D::name>, "database name");
+    b.add("database.user", kind::string, 1, 63, &at<&S::database, &D::user>, "database role");
+    b.add("database.password", kind::string, 0, 1024, &at<&S::database, &D::password>,
+          "database password; empty = trust/peer/certificate authentication", {}, true);
+    b.add("database.pool_size", kind::integer, 1, 1000, &at<&S::database, &D::pool_size>,
+          "connections (and database threads) per process");
+    b.add("database.connect_timeout_seconds", kind::integer, 1, 600,
+          &at<&S::database, &D::connect_timeout_seconds>, "give up connecting after this long");
+
+    // [tls]
+    using T = tls_settings;
+    b.add("tls.cert_file", kind::path, 0, path_max, &at<&S::tls, &T::cert_file>,
+          "PEM certificate chain, leaf first; empty = no TLS listeners");
+    b.add("tls.key_file", kind::path, 0, path_max, &at<&S::tls, &T::key_file>,
+          "PEM private key of cert_file");
+
+    // [log]
+    using L = log_settings;
+    b.add("log.level", kind::choice, 0, 0, &at<&S::log, &L::level>, "lowest level written",
+          level_choices);
+    b.add("log.format", kind::choice, 0, 0, &at<&S::log, &L::format>,
+          "text = logfmt lines, json = one JSON object per line", format_choices);
+
+    // [blob]
+    b.add("blob.path", kind::path, 1, path_max, &at<&S::blob, &blob_settings::path>,
+          "folder of the content-addressed blob store");
+
+    // [auth]
+    using A = auth_settings;
+    // NIST SP 800-63B section 5.1.1.2: at least 8 characters.
+    b.add("auth.min_password_length", kind::integer, 8, 1024, &at<&S::auth, &A::min_password_length>,
+          "shortest account password accepted");
+    // libargon2: memory >= 8 KiB per lane (checked against parallelism in validation).
+    b.add("auth.argon2_memory_kib", kind::integer, 8, 4 * 1024 * 1024,
+          &at<&S::auth, &A::argon2_memory_kib>, "Argon2id memory cost in KiB");
+    b.add("auth.argon2_iterations", kind::integer, 1, 100, &at<&S::auth, &A::argon2_iterations>,
+          "Argon2id time cost");
+    b.add("auth.argon2_parallelism", kind::integer, 1, 64, &at<&S::auth, &A::argon2_parallelism>,
+          "Argon2id lanes");
+    b.add("auth.max_failures_per_account", kind::integer, 1, 1'000'000,
+          &at<&S::auth, &A::max_failures_per_account>,
+          "failed logins per account within the window before it is throttled");
+    b.add("auth.max_failures_per_ip", kind::integer, 1, 1'000'000,
+          &at<&S::auth, &A::max_failures_per_ip>,
+          "failed logins per client address within the window before it is throttled");
+    b.add("auth.failure_window_seconds", kind::integer, 1, 30 * 86400,
+          &at<&S::auth, &A::failure_window_seconds>, "window in which failures are counted");
+    b.add("auth.lockout_seconds", kind::integer, 1, 30 * 86400, &at<&S::auth, &A::lockout_seconds>,
+          "how long a throttled account or address stays throttled");
+    b.add("auth.allow_plaintext_on_loopback", kind::boolean, 0, 0,
+          &at<&S::auth, &A::allow_plaintext_on_loopback>,
+          "accept passwords without TLS from 127.0.0.1/::1 (development only)");
+
+    // [smtp]
+    using SM = smtp_settings;
+    b.service_common<&S::smtp, &SM::common>("smtp");
+    b.add("smtp.hostname", kind::string, 1, 253, &at<&S::smtp, &SM::hostname>,
+          "name in the greeting and Received: fields (a domain name)");
+    // RFC 5321 section 4.5.3.1.7: a server must accept messages of at least 64K octets.
+    b.add("smtp.max_message_size", kind::size, 64 * KiB, 4 * GiB, &at<&S::smtp, &SM::max_message_size>,
+          "largest message accepted, advertised with SIZE (RFC 1870)");
+    // RFC 5321 section 4.5.3.1.8: at least 100 recipients must be accepted.
+    b.add("smtp.max_recipients", kind::integer, 100, 100'000, &at<&S::smtp, &SM::max_recipients>,
+          "RCPT TO commands accepted per message");
+    // RFC 5321 section 4.5.3.1.6: text lines of 1000 octets including CRLF must be accepted.
+    b.add("smtp.max_line_length", kind::integer, 1000, 1024 * 1024,
+          &at<&S::smtp, &SM::max_line_length>, "longest command or text line, CRLF included");
+    b.listener<&S::smtp, &SM::mx>("smtp", "mx", "inbound mail (MX), STARTTLS offered");
+    b.listener<&S::smtp, &SM::submission>("smtp", "submission",
+                                          "message submission (RFC 6409), STARTTLS required for AUTH");
+    b.listener<&S::smtp, &SM::submissions>("smtp", "submissions",
+                                           "message submission over implicit TLS (RFC 8314)");
+
+    // [imap]
+    using I = imap_settings;
+    b.service_common<&S::imap, &I::common>("imap");
+    // RFC 7162 section 4: servers should accept command lines of at least 8192 octets.
+    b.add("imap.max_line_length", kind::integer, 8192, 16 * 1024 * 1024,
+          &at<&S::imap, &I::max_line_length>, "longest command line, literals excluded");
+    b.add("imap.max_literal_size", kind::size, 1 * KiB, 4 * GiB, &at<&S::imap, &I::max_literal_size>,
+          "largest literal (and APPEND, RFC 7889 APPENDLIMIT)");
+    // RFC 9051 section 5.4: the autologout timer after login MUST be at least 30 minutes.
+    b.add("imap.idle_timeout_authenticated_seconds", kind::integer, 1800, 86400,
+          &at<&S::imap, &I::idle_timeout_authenticated_seconds>,
+          "inactivity timeout after login, also during IDLE");
+    b.listener<&S::imap, &I::imap>("imap", "imap", "IMAP, STARTTLS offered");
+    b.listener<&S::imap, &I::imaps>("imap", "imaps", "IMAP over implicit TLS (RFC 8314)");
+
+    // [caldav]
+    using C = caldav_settings;
+    b.service_common<&S::caldav, &C::common>("caldav");
+    b.add("caldav.max_request_body", kind::size, 1 * KiB, 1 * GiB,
+          &at<&S::caldav, &C::max_request_body>, "largest request body (one event, contact or report)");
+    b.listener<&S::caldav, &C::https>("caldav", "https", "CalDAV/CardDAV over HTTPS");
+    b.listener<&S::caldav, &C::http>("caldav", "http", "CalDAV/CardDAV over plain HTTP (loopback only)");
+
+    // [webdav]
+    using W = webdav_settings;
+    b.service_common<&S::webdav, &W::common>("webdav");
+    b.add("webdav.max_file_size", kind::size, 1 * KiB, 16 * TiB, &at<&S::webdav, &W::max_file_size>,
+          "largest file accepted by PUT");
+    b.listener<&S::webdav, &W::https>("webdav", "https", "WebDAV over HTTPS");
+    b.listener<&S::webdav, &W::http>("webdav", "http", "WebDAV over plain HTTP (loopback only)");
+
+    return std::move(b.v);
+}
+
+}  // namespace
+
+std::string parameter::env_name() const {
+    std::string out = "POLDER_";
+    for (char c : key) {
+        out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+std::span<const parameter> parameters() {
+    static const std::vector<parameter> table = build_table();
+    return table;
+}
+
+const parameter* find_parameter(std::string_view key) {
+    for (const auto& p : parameters()) {
+        if (p.key == key) return &p;
+    }
+    return nullptr;
+}
+
+std::string value_text(const parameter& p, const settings& s, bool reveal_secrets) {
+    if (p.secret && !reveal_secrets) return "\"<redacted>\"";
+    // The accessors take a non-const settings so one table serves reading and writing;
+    // this function only reads through them.
+    auto& m = const_cast<settings&>(s);
+    return std::visit(
+        [&](auto ref) -> std::string {
+            const auto& v = ref(m);
+            using V = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<V, std::string>) {
+                return detail::toml_string(v);
+            } else if constexpr (std::is_same_v<V, bool>) {
+                return v ? "true" : "false";
+            } else {
+                if (p.type == kind::size) {
+                    std::string h = format_size(v);
+                    // Exact multiples read better as "50M"; odd values stay plain integers.
+                    return h.back() >= '0' && h.back() <= '9' ? h : detail::toml_string(h);
+                }
+                return std::to_string(v);
+            }
+        },
+        p.ref);
+}
+
+std::string default_text(const parameter& p) {
+    static const settings defaults{};
+    return value_text(p, defaults, false);
+}
+
+}  // namespace polder::config
