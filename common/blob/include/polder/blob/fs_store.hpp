@@ -1,0 +1,61 @@
+// polder/blob/fs_store.hpp - the blob store on a local (or shared POSIX) filesystem.
+//
+// What it does: layout under root:
+//     tmp/<32 hex>.tmp          blobs being written (one per live writer)
+//     ab/cd/abcd<60 more hex>   committed blobs, named by their SHA-256
+// A writer streams into a temp file through a small fixed buffer, hashing as it goes.
+// commit(): flush, fsync the file, create ab/ and ab/cd/ if needed (fsyncing their
+// parents), rename the temp into place, fsync ab/cd/. If the name already exists with the
+// same size the temp is dropped and the existing file's mtime refreshed (dedup). Two
+// writers committing the same content at once both succeed: rename() over an identical
+// file is atomic and harmless. Temp files of crashed writers are removed by sweep_temp().
+//
+// SECURITY: file names come from blob_id bytes only; files are opened with O_NOFOLLOW
+// and created 0640 in 0750 folders. Every live temp file holds an flock() so sweep_temp()
+// never removes a temp file some process is still writing.
+//
+// STANDARDS: POSIX.1-2017 (open, pwrite, fsync, rename, flock as in Linux), FIPS 180-4.
+#pragma once
+
+#include "polder/blob/store.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+
+namespace polder::blob {
+
+// Thread-safe: any number of threads (and processes) may use one store at once.
+class fs_store final : public store {
+ public:
+    // root need not exist yet: it and root/tmp are created by the first begin().
+    explicit fs_store(std::filesystem::path root);
+
+    [[nodiscard]] result<writer> begin(std::uint64_t max_size = no_limit) override;
+    [[nodiscard]] result<reader> open(const blob_id& id, std::uint64_t offset = 0,
+                                      std::optional<std::uint64_t> length = {}) override;
+    [[nodiscard]] result<std::uint64_t> size(const blob_id& id) override;
+    [[nodiscard]] result<bool> exists(const blob_id& id) override;
+    [[nodiscard]] result<void> remove(const blob_id& id) override;
+    [[nodiscard]] result<void> for_each(const std::function<bool(const blob_info&)>& f) override;
+
+    // sweep_temp - remove temp files not modified for older_than that no live writer holds
+    // (a crash's leftovers). Returns how many were removed. Errors: system errors listing
+    // root/tmp (a missing tmp folder is not an error).
+    [[nodiscard]] result<std::size_t> sweep_temp(std::chrono::seconds older_than);
+
+    const std::filesystem::path& root() const noexcept { return root_; }
+    std::filesystem::path path_of(const blob_id& id) const;   // root/ab/cd/<hex>
+
+    // Bytes a writer buffers before a write(2); the only per-writer memory.
+    static constexpr std::size_t write_buffer_size = 128 * 1024;
+
+ private:
+    result<void> prepare();
+
+    std::filesystem::path root_;
+    std::atomic<bool> prepared_{false};
+};
+
+}  // namespace polder::blob

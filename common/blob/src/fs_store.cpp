@@ -1,0 +1,435 @@
+// fs_store.cpp - the content-addressed blob store on a POSIX filesystem.
+//
+// What it does: see fs_store.hpp for the layout. A writer owns one locked temp file in
+// root/tmp and a 128 KiB buffer; commit() flushes, fsyncs the file, makes sure ab/ and
+// ab/cd/ exist durably, renames the temp into place (or drops it when the same content is
+// already there) and fsyncs ab/cd/ - only then is the id returned, so a caller that
+// inserts a row after commit() never references bytes a power cut could lose.
+//
+// SECURITY: names are built from blob_id bytes only. Opens use O_NOFOLLOW and O_CLOEXEC;
+// new files are 0640, new folders 0750 (further narrowed by the umask). The temp file is
+// renamed and unlinked while still open and flock()ed, so sweep_temp() in another process
+// can never remove a temp file whose writer is alive.
+//
+// STANDARDS: POSIX.1-2017 open/pwrite/pread/fsync/rename/unlink/mkdir, Linux flock(2),
+// FIPS 180-4 SHA-256.
+#include "polder/blob/fs_store.hpp"
+#include "polder/blob/sha256.hpp"
+
+#include <openssl/rand.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace polder::blob {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr mode_t file_mode = 0640;
+constexpr mode_t dir_mode = 0750;
+
+boost::system::error_code sys_error(int e) { return {e, boost::system::system_category()}; }
+boost::system::error_code last_error() { return sys_error(errno); }
+
+// fd_guard - closes a file descriptor on scope exit.
+class fd_guard {
+ public:
+    explicit fd_guard(int fd = -1) noexcept : fd_(fd) {}
+    fd_guard(const fd_guard&) = delete;
+    fd_guard& operator=(const fd_guard&) = delete;
+    ~fd_guard() { reset(); }
+    int get() const noexcept { return fd_; }
+    int release() noexcept {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+ private:
+    int fd_;
+};
+
+// fsync_dir - make a folder's entries (a rename, a new subfolder) durable.
+result<void> fsync_dir(const std::string& dir) {
+    fd_guard fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) return last_error();
+    if (::fsync(fd.get()) != 0) return last_error();
+    return {};
+}
+
+// ensure_dir - mkdir that tolerates an existing folder; when it creates one, the parent
+// is fsynced so the new entry survives a crash (the blob renamed into it depends on it).
+result<void> ensure_dir(const std::string& parent, const std::string& dir) {
+    if (::mkdir(dir.c_str(), dir_mode) == 0) return fsync_dir(parent);
+    if (errno != EEXIST) return last_error();
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return last_error();
+    if (!S_ISDIR(st.st_mode)) return sys_error(ENOTDIR);
+    return {};
+}
+
+bool is_lower_hex(std::string_view s) {
+    for (char c : s) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
+// is_temp_name - 32 hex digits + ".tmp": the only names a writer creates in tmp/.
+bool is_temp_name(std::string_view s) {
+    return s.size() == 36 && s.substr(32) == ".tmp" && is_lower_hex(s.substr(0, 32));
+}
+
+std::string random_hex16() {
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) throw std::runtime_error("OpenSSL: RAND_bytes failed");
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : r) {
+        out += digits[c >> 4];
+        out += digits[c & 0xf];
+    }
+    return out;
+}
+
+result<void> write_all(int fd, const std::byte* p, std::size_t n) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return last_error();
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return {};
+}
+
+std::string rel_dir1(const std::string& hex) { return hex.substr(0, 2); }
+std::string rel_dir2(const std::string& hex) { return hex.substr(0, 2) + "/" + hex.substr(2, 2); }
+
+class fs_writer final : public writer_impl {
+ public:
+    fs_writer(std::string root, std::string temp_path, int fd, std::uint64_t max_size)
+        : root_(std::move(root)), temp_path_(std::move(temp_path)), fd_(fd), max_size_(max_size) {}
+
+    ~fs_writer() override { abort(); }
+
+    result<void> write(std::span<const std::byte> data) override {
+        if (state_ != state::open) return errc::invalid_argument;
+        if (data.size() > max_size_ - size_) {
+            abort();
+            return errc::limit_exceeded;
+        }
+        hash_.update(data);
+        size_ += data.size();
+        if (buffered_ + data.size() <= fs_store::write_buffer_size) {
+            if (!buffer_) buffer_ = std::make_unique<std::byte[]>(fs_store::write_buffer_size);
+            std::memcpy(buffer_.get() + buffered_, data.data(), data.size());
+            buffered_ += data.size();
+            return {};
+        }
+        // Large pieces go straight to the file: the buffer only batches small writes.
+        if (auto r = flush(); !r) return fail(r.error());
+        if (data.size() < fs_store::write_buffer_size) {
+            if (!buffer_) buffer_ = std::make_unique<std::byte[]>(fs_store::write_buffer_size);
+            std::memcpy(buffer_.get(), data.data(), data.size());
+            buffered_ = data.size();
+            return {};
+        }
+        if (auto r = write_all(fd_.get(), data.data(), data.size()); !r) return fail(r.error());
+        return {};
+    }
+
+    result<blob_id> commit() override {
+        if (state_ != state::open) return errc::invalid_argument;
+        if (auto r = flush(); !r) return fail(r.error());
+        if (::fsync(fd_.get()) != 0) return fail(last_error());
+        const blob_id id = hash_.finish();
+        const std::string hex = id.hex();
+        const std::string d1 = root_ + "/" + rel_dir1(hex);
+        const std::string d2 = root_ + "/" + rel_dir2(hex);
+        const std::string final_path = d2 + "/" + hex;
+        if (auto r = ensure_dir(root_, d1); !r) return fail(r.error());
+        if (auto r = ensure_dir(d1, d2); !r) return fail(r.error());
+
+        struct stat st {};
+        if (::lstat(final_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            static_cast<std::uint64_t>(st.st_size) == size_) {
+            // Dedup: same name and size means same bytes (a file only ever reaches its
+            // final name complete and fsynced). Refresh its mtime so a GC pass that saw it
+            // unreferenced a moment ago treats it as new again.
+            ::utimensat(AT_FDCWD, final_path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
+            ::unlink(temp_path_.c_str());
+        } else {
+            // Absent (or damaged: wrong size/type) - put ours in place. A concurrent writer of
+            // the same content may rename at the same moment; either file is correct.
+            if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) return fail(last_error());
+            if (auto r = fsync_dir(d2); !r) {
+                state_ = state::failed;   // the name exists now; only durability is unknown
+                fd_.reset();
+                return r.error();
+            }
+        }
+        // Closed only now: the flock held until here keeps sweep_temp() away (see header).
+        fd_.reset();
+        buffer_.reset();
+        state_ = state::committed;
+        return id;
+    }
+
+    void abort() noexcept override {
+        if (state_ != state::open) return;
+        ::unlink(temp_path_.c_str());
+        fd_.reset();
+        buffer_.reset();
+        state_ = state::aborted;
+    }
+
+    std::uint64_t size() const noexcept override { return size_; }
+
+ private:
+    enum class state { open, committed, aborted, failed };
+
+    result<void> flush() {
+        if (buffered_ == 0) return {};
+        auto r = write_all(fd_.get(), buffer_.get(), buffered_);
+        buffered_ = 0;
+        return r;
+    }
+
+    boost::system::error_code fail(boost::system::error_code ec) {
+        abort();
+        state_ = state::failed;
+        return ec;
+    }
+
+    std::string root_;
+    std::string temp_path_;
+    fd_guard fd_;
+    std::uint64_t max_size_;
+    std::uint64_t size_ = 0;
+    sha256 hash_;
+    std::unique_ptr<std::byte[]> buffer_;
+    std::size_t buffered_ = 0;
+    state state_ = state::open;
+};
+
+class fs_reader final : public reader_impl {
+ public:
+    fs_reader(int fd, std::uint64_t offset, std::uint64_t end) : fd_(fd), pos_(offset), end_(end) {}
+
+    result<std::size_t> read(std::span<std::byte> buffer) override {
+        const std::uint64_t left = end_ - pos_;
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), left));
+        if (want == 0) return std::size_t{0};
+        while (true) {
+            ssize_t n = ::pread(fd_.get(), buffer.data(), want, static_cast<off_t>(pos_));
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return last_error();
+            }
+            if (n == 0) return errc::internal;   // shorter than when opened: a damaged store
+            pos_ += static_cast<std::uint64_t>(n);
+            return static_cast<std::size_t>(n);
+        }
+    }
+
+    std::uint64_t remaining() const noexcept override { return end_ - pos_; }
+
+ private:
+    fd_guard fd_;
+    std::uint64_t pos_;
+    std::uint64_t end_;
+};
+
+}  // namespace
+
+fs_store::fs_store(std::filesystem::path root) : root_(std::move(root)) {}
+
+std::filesystem::path fs_store::path_of(const blob_id& id) const {
+    const std::string hex = id.hex();
+    return root_ / rel_dir1(hex) / hex.substr(2, 2) / hex;
+}
+
+result<void> fs_store::prepare() {
+    if (prepared_.load(std::memory_order_acquire)) return {};
+    std::error_code ec;
+    fs::create_directories(root_, ec);
+    if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
+    if (auto r = ensure_dir(root_.string(), (root_ / "tmp").string()); !r) return r;
+    prepared_.store(true, std::memory_order_release);
+    return {};
+}
+
+result<writer> fs_store::begin(std::uint64_t max_size) {
+    if (auto r = prepare(); !r) return r.error();
+    std::string temp = (root_ / "tmp" / (random_hex16() + ".tmp")).string();
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file_mode);
+    if (fd < 0 && errno == ENOENT) {
+        // tmp/ vanished since prepare() (an operator cleaned up): make it again, once.
+        prepared_.store(false, std::memory_order_release);
+        if (auto r = prepare(); !r) return r.error();
+        fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file_mode);
+    }
+    if (fd < 0) return last_error();
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        auto ec = last_error();
+        ::close(fd);
+        ::unlink(temp.c_str());
+        return ec;
+    }
+    return writer(std::make_unique<fs_writer>(root_.string(), std::move(temp), fd, max_size));
+}
+
+result<reader> fs_store::open(const blob_id& id, std::uint64_t offset, std::optional<std::uint64_t> length) {
+    const std::string p = path_of(id).string();
+    fd_guard fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return errc::not_found;
+        return last_error();
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return last_error();
+    if (!S_ISREG(st.st_mode)) return errc::internal;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (offset > size) return errc::invalid_argument;
+    const std::uint64_t len = std::min(size - offset, length.value_or(size - offset));
+    ::posix_fadvise(fd.get(), static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_SEQUENTIAL);
+    auto impl = std::make_unique<fs_reader>(fd.release(), offset, offset + len);
+    return reader(std::move(impl));
+}
+
+result<std::uint64_t> fs_store::size(const blob_id& id) {
+    struct stat st {};
+    if (::lstat(path_of(id).c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return errc::not_found;
+        return last_error();
+    }
+    if (!S_ISREG(st.st_mode)) return errc::internal;
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+result<bool> fs_store::exists(const blob_id& id) {
+    struct stat st {};
+    if (::lstat(path_of(id).c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return false;
+        // error_code converts to bool, so the error must be placed explicitly.
+        return result<bool>(boost::system::in_place_error, last_error());
+    }
+    return S_ISREG(st.st_mode);
+}
+
+result<void> fs_store::remove(const blob_id& id) {
+    if (::unlink(path_of(id).c_str()) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return errc::not_found;
+        return last_error();
+    }
+    return {};
+}
+
+namespace {
+
+// list_dir - names in a folder, without "." and "..". A missing folder is empty.
+result<std::vector<std::string>> list_dir(const std::string& dir) {
+    std::vector<std::string> names;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        if (errno == ENOENT) return names;
+        return last_error();
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+    while (true) {
+        errno = 0;
+        dirent* e = ::readdir(d);
+        if (e == nullptr) {
+            if (errno != 0) return last_error();
+            break;
+        }
+        std::string_view n(e->d_name);
+        if (n == "." || n == "..") continue;
+        names.emplace_back(n);
+    }
+    return names;
+}
+
+}  // namespace
+
+result<void> fs_store::for_each(const std::function<bool(const blob_info&)>& f) {
+    const std::string root = root_.string();
+    auto top = list_dir(root);
+    if (!top) return top.error();
+    for (const auto& a : *top) {
+        if (a.size() != 2 || !is_lower_hex(a)) continue;
+        auto mid = list_dir(root + "/" + a);
+        if (!mid) return mid.error();
+        for (const auto& b : *mid) {
+            if (b.size() != 2 || !is_lower_hex(b)) continue;
+            const std::string dir = root + "/" + a + "/" + b;
+            auto files = list_dir(dir);
+            if (!files) return files.error();
+            for (const auto& name : *files) {
+                if (name.compare(0, 2, a) != 0 || name.compare(2, 2, b) != 0) continue;
+                auto id = blob_id::from_hex(name);
+                if (!id) continue;
+                struct stat st {};
+                if (::lstat((dir + "/" + name).c_str(), &st) != 0) {
+                    if (errno == ENOENT) continue;   // removed meanwhile
+                    return last_error();
+                }
+                if (!S_ISREG(st.st_mode)) continue;
+                blob_info info;
+                info.id = *id;
+                info.size = static_cast<std::uint64_t>(st.st_size);
+                info.modified = std::chrono::system_clock::time_point(
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+                if (!f(info)) return {};
+            }
+        }
+    }
+    return {};
+}
+
+result<std::size_t> fs_store::sweep_temp(std::chrono::seconds older_than) {
+    const std::string dir = (root_ / "tmp").string();
+    auto names = list_dir(dir);
+    if (!names) return names.error();
+    const auto cutoff = std::chrono::system_clock::now() - older_than;
+    std::size_t removed = 0;
+    for (const auto& name : *names) {
+        if (!is_temp_name(name)) continue;
+        const std::string p = dir + "/" + name;
+        fd_guard fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+        if (fd.get() < 0) continue;   // gone already (committed or aborted), or not ours
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const auto mtime = std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+        if (mtime > cutoff) continue;
+        // A live writer holds LOCK_EX on its temp file until it has renamed or unlinked it.
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+        // Still the file we locked? (It cannot be re-created under that random name, but a
+        // rename between our open and flock would leave nothing to remove.)
+        struct stat now {};
+        if (::lstat(p.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) continue;
+        if (::unlink(p.c_str()) == 0) ++removed;
+    }
+    return removed;
+}
+
+}  // namespace polder::blob
