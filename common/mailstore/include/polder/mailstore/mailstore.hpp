@@ -1,0 +1,275 @@
+// polder/mailstore/mailstore.hpp - the mail store shared by polder-smtpd (local delivery)
+// and polder-imapd: mailboxes, delivery and APPEND, flags with modseqs, COPY/MOVE,
+// EXPUNGE with tombstones, changes since a modseq, ACLs, quota and SEARCH.
+//
+// Two layers with the same operations:
+//   * functions on a pqxx::work (namespace polder::mailstore::ops) - blocking, composable
+//     inside a caller's transaction, used by the class below and by polderctl/tests;
+//   * class mail_store - awaitable wrappers that run each operation in ONE transaction
+//     on the db::pool, so an I/O thread never blocks on PostgreSQL.
+// Every operation that changes a mailbox sends pg_notify on channel mail_<owner account
+// id> with payload "<mailbox id>" inside its transaction, so sessions in any process
+// (IDLE, concurrent SELECTs) learn of it after COMMIT. Sessions watching a shared mailbox
+// listen on its owner's channel (mailbox_info::owner_account_id).
+//
+// SECURITY: every operation takes the acting account and checks rights: an owner holds
+// every RFC 4314 right; anyone else only what mail.acl grants to them or to a group they
+// belong to. A mailbox the actor may neither look up ('l') nor read ('r') is reported as
+// errc::not_found (its existence never leaks); a visible mailbox without the needed right
+// gives errc::permission_denied. ACL grantees must be in the owner's organisation (also
+// enforced by the schema). Sizes and counts are bounded (names.hpp, search.hpp).
+// STANDARDS: RFC 3501, RFC 9051 (mailboxes, UIDs, flags, EXPUNGE), RFC 4315 (UIDPLUS:
+// APPENDUID, COPYUID), RFC 6851 (MOVE), RFC 7162 (CONDSTORE, QRESYNC), RFC 6154
+// (special-use), RFC 4314 (ACL), RFC 9208 (QUOTA), RFC 2342 (namespaces: "Shared/").
+//
+// Error values (result<T>): errc::not_found (mailbox or account not visible),
+// errc::permission_denied (right missing), errc::already_exists (CREATE/RENAME target),
+// errc::invalid_argument (bad name, flag, rights, INBOX deletion, \Noselect target),
+// errc::quota_exceeded, errc::limit_exceeded (sizes and counts), errc::conflict (UIDs of
+// a mailbox exhausted), errc::internal (blob missing). Database failures surface as the
+// libpqxx exception from pool::transact (db::translate maps them).
+#pragma once
+
+#include "polder/asio/asio.hpp"
+#include "polder/blob/store.hpp"
+#include "polder/core/error.hpp"
+#include "polder/db/pool.hpp"
+#include "polder/mailstore/names.hpp"
+#include "polder/mailstore/search.hpp"
+#include "polder/mime/message.hpp"
+
+#include <pqxx/transaction>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace polder::mailstore {
+
+// rollback_error - thrown by an operation that found an error after it had written (so the
+// transaction rolls back instead of committing half of it); mail_store returns its code.
+struct rollback_error : std::runtime_error {
+    explicit rollback_error(boost::system::error_code ec) : std::runtime_error(ec.message()), code(ec) {}
+    boost::system::error_code code;
+};
+
+inline constexpr std::uint64_t max_message_size = 256ull * 1024 * 1024;
+inline constexpr std::size_t max_recipients = 10000;
+
+// notify_channel - "mail_<account id>".
+std::string notify_channel(std::int64_t account_id);
+
+struct mailbox_info {
+    std::int64_t id = 0;
+    std::int64_t owner_account_id = 0;
+    std::string name;                   // as the actor sees it ("Shared/<owner>/<name>" if not own)
+    std::optional<std::string> special_use;
+    bool noselect = false;
+    bool has_children = false;
+    bool subscribed = false;
+    std::string rights;                 // the actor's RFC 4314 rights
+    std::uint32_t uidvalidity = 0;
+};
+
+struct mailbox_status {
+    std::int64_t mailbox_id = 0;
+    std::uint64_t messages = 0, unseen = 0, deleted = 0, size = 0;
+    std::uint64_t uidnext = 1;          // up to 2^32 once UIDs are exhausted
+    std::uint32_t uidvalidity = 0;
+    std::uint64_t highestmodseq = 0;
+};
+
+struct message_flags {
+    std::uint32_t uid = 0;
+    std::vector<std::string> flags;
+    std::uint64_t modseq = 0;
+};
+
+struct select_snapshot {
+    mailbox_info mailbox;
+    std::uint64_t uidnext = 1;
+    std::uint64_t highestmodseq = 0;
+    std::vector<message_flags> messages;   // ascending uid
+    std::vector<std::string> keywords;     // every keyword used in the mailbox (FLAGS)
+};
+
+struct changes {
+    std::uint64_t highestmodseq = 0;
+    std::uint64_t uidnext = 1;
+    std::vector<message_flags> changed;    // new or flag-changed since, ascending uid
+    std::vector<std::uint32_t> expunged;   // expunged since (tombstones), ascending
+};
+
+struct message_meta {
+    std::uint32_t uid = 0;
+    std::int64_t message_row = 0;          // mail.messages.id
+    blob::blob_id blob;
+    std::uint64_t size = 0;
+    std::int64_t internaldate = 0;         // Unix seconds
+    std::vector<std::string> flags;
+    std::uint64_t modseq = 0;
+    // Prepared at delivery for SORT (RFC 5256) and THREAD: Date: as Unix seconds (nullopt if
+    // absent/invalid), base subject, first addr-mailbox of From/To/Cc, thread ids.
+    std::optional<std::int64_t> sent_date;
+    std::string sort_subject, sort_from, sort_to, sort_cc;
+    std::string message_id;
+    std::vector<std::string> in_reply_to, references;
+    // size, env, body, headers filled from the stored parse (text empty): use it with
+    // mime::section_range for FETCH BODY[...] without re-parsing the message.
+    mime::message_info parsed;
+};
+
+// The result of parsing a message once; produced by prepare_message.
+struct prepared_message {
+    blob::blob_id blob;
+    std::uint64_t size = 0;
+    mime::message_info info;
+};
+
+// prepare_message - reads the blob (at most max_message_size) and parses it once.
+// Errors: errc::not_found (no such blob), errc::limit_exceeded, blob store errors.
+[[nodiscard]] result<prepared_message> prepare_message(blob::store& blobs, const blob::blob_id& id);
+// store_bytes - writes raw bytes as a durable blob (for tests and small callers).
+[[nodiscard]] result<blob::blob_id> store_bytes(blob::store& blobs, std::string_view raw);
+
+struct recipient {
+    std::int64_t account_id = 0;
+    std::string mailbox = "INBOX";      // falls back to INBOX when missing or not selectable
+};
+struct recipient_result {
+    std::int64_t account_id = 0;
+    boost::system::error_code error;    // ok, errc::not_found (no account), errc::quota_exceeded
+    std::int64_t mailbox_id = 0;
+    std::uint32_t uid = 0;
+};
+struct delivery_result {
+    std::int64_t message_row = 0;       // 0 when no recipient got it
+    std::vector<recipient_result> recipients;   // in the order given
+};
+
+struct append_result {
+    std::int64_t mailbox_id = 0;
+    std::uint32_t uidvalidity = 0;
+    std::uint32_t uid = 0;
+};
+
+enum class flag_mode { add, remove, replace };
+struct store_result {
+    std::vector<message_flags> updated;    // rows whose flags were written (ascending uid)
+    uid_set modified;                      // UNCHANGEDSINCE failures (RFC 7162 MODIFIED)
+};
+
+struct copy_result {
+    std::int64_t destination_id = 0;
+    std::uint32_t uidvalidity = 0;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> uids;   // (source uid, new uid), ascending source
+    std::vector<std::uint32_t> expunged;   // MOVE: source uids removed
+};
+
+struct quota_info {
+    std::uint64_t used_bytes = 0;
+    std::optional<std::uint64_t> limit_bytes;   // nullopt = unlimited
+    std::uint64_t messages = 0;
+};
+
+struct acl_entry {
+    std::optional<std::int64_t> account_id;
+    std::optional<std::int64_t> group_id;
+    std::string identifier;                 // address of the account, or group name
+    std::string rights;
+};
+
+namespace ops {
+// deliver - one mail.messages row, one mailbox entry per accepted recipient, quota as a
+// final guard per recipient (others still delivered), NOTIFY per account.
+delivery_result deliver(pqxx::work& tx, const prepared_message& msg, const std::vector<recipient>& rcpts,
+                        std::int64_t internaldate);
+
+result<std::vector<mailbox_info>> list_mailboxes(pqxx::work& tx, std::int64_t actor);
+// resolve - the mailbox named as the actor sees it, if the actor holds `needed` rights.
+result<mailbox_info> resolve(pqxx::work& tx, std::int64_t actor, std::string_view name, std::string_view needed);
+result<std::int64_t> create_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view name,
+                                    std::optional<std::string> special_use = {});
+result<void> delete_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view name);
+result<void> rename_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view from, std::string_view to);
+result<void> subscribe(pqxx::work& tx, std::int64_t actor, std::string_view name, bool on);
+result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_view name);
+result<select_snapshot> select(pqxx::work& tx, std::int64_t actor, std::string_view name);
+// The mailbox-id operations re-check the actor's rights and that the mailbox still has
+// `uidvalidity` (deleted and recreated -> errc::not_found).
+result<changes> changes_since(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                              std::uint64_t since_modseq);
+result<std::vector<message_meta>> fetch(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+                                        std::uint32_t uidvalidity, const uid_set& uids);
+// claim_recent - IMAP4rev1 \Recent: the first session to call it after new messages
+// arrived gets them as recent. Returns the lowest UID that is \Recent for this session
+// (every UID >= it); the next caller starts after them.
+result<std::uint32_t> claim_recent(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity);
+result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_view name, const prepared_message& msg,
+                             const std::vector<std::string>& flags, std::int64_t internaldate);
+result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                                 const uid_set& uids, flag_mode mode, const std::vector<std::string>& flags,
+                                 std::optional<std::uint64_t> unchangedsince = {});
+result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                         const uid_set& uids, std::string_view destination, bool move);
+// expunge - \Deleted messages (restricted to `only` when given: UID EXPUNGE).
+result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+                                           std::uint32_t uidvalidity, const std::optional<uid_set>& only);
+result<std::vector<std::uint32_t>> search(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+                                          std::uint32_t uidvalidity, const search_criterion& criteria);
+result<quota_info> quota(pqxx::work& tx, std::int64_t actor);
+// ACL (RFC 4314): needs 'a' on the mailbox. Grantee: an account address or a group name
+// of the owner's organisation; anything else is errc::not_found. Empty rights = remove.
+result<void> set_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbox, std::string_view grantee,
+                     std::string_view rights);
+result<std::vector<acl_entry>> get_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbox);
+}  // namespace ops
+
+// mail_store - the awaitable API. Each call is one transaction on the pool.
+class mail_store {
+public:
+    mail_store(db::pool& pool, blob::store& blobs) : pool_(pool), blobs_(blobs) {}
+
+    blob::store& blobs() noexcept { return blobs_; }
+
+    // deliver - the blob must already be committed; it is parsed once (on a database
+    // thread, outside the retried transaction body). Nothing is visible before COMMIT.
+    awaitable<result<delivery_result>> deliver(blob::blob_id blob, std::vector<recipient> rcpts,
+                                               std::int64_t internaldate);
+    awaitable<result<append_result>> append(std::int64_t actor, std::string name, blob::blob_id blob,
+                                            std::vector<std::string> flags, std::int64_t internaldate);
+
+    awaitable<result<std::vector<mailbox_info>>> list_mailboxes(std::int64_t actor);
+    awaitable<result<std::int64_t>> create_mailbox(std::int64_t actor, std::string name,
+                                                   std::optional<std::string> special_use = {});
+    awaitable<result<void>> delete_mailbox(std::int64_t actor, std::string name);
+    awaitable<result<void>> rename_mailbox(std::int64_t actor, std::string from, std::string to);
+    awaitable<result<void>> subscribe(std::int64_t actor, std::string name, bool on);
+    awaitable<result<mailbox_status>> status(std::int64_t actor, std::string name);
+    awaitable<result<select_snapshot>> select(std::int64_t actor, std::string name);
+    awaitable<result<changes>> changes_since(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                                             std::uint64_t since_modseq);
+    awaitable<result<std::uint32_t>> claim_recent(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity);
+    awaitable<result<std::vector<message_meta>>> fetch(std::int64_t actor, std::int64_t mailbox,
+                                                       std::uint32_t uidvalidity, uid_set uids);
+    awaitable<result<store_result>> store_flags(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                                                uid_set uids, flag_mode mode, std::vector<std::string> flags,
+                                                std::optional<std::uint64_t> unchangedsince = {});
+    awaitable<result<copy_result>> copy(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                                        uid_set uids, std::string destination, bool move);
+    awaitable<result<std::vector<std::uint32_t>>> expunge(std::int64_t actor, std::int64_t mailbox,
+                                                          std::uint32_t uidvalidity, std::optional<uid_set> only);
+    awaitable<result<std::vector<std::uint32_t>>> search(std::int64_t actor, std::int64_t mailbox,
+                                                         std::uint32_t uidvalidity, search_criterion criteria);
+    awaitable<result<quota_info>> quota(std::int64_t actor);
+    awaitable<result<void>> set_acl(std::int64_t actor, std::string mailbox, std::string grantee, std::string rights);
+    awaitable<result<std::vector<acl_entry>>> get_acl(std::int64_t actor, std::string mailbox);
+
+private:
+    db::pool& pool_;
+    blob::store& blobs_;
+};
+
+}  // namespace polder::mailstore

@@ -1,0 +1,81 @@
+// polder/mailstore/search.hpp - IMAP SEARCH criteria as a typed tree, and its translation
+// to a parameterized SQL condition over mail.mailbox_messages (alias mm) joined with
+// mail.messages (alias m).
+//
+// SECURITY: no client value is ever placed in the SQL text: every string, number and set
+// becomes a bound parameter ($n) with an explicit cast. The tree is bounded (depth,
+// node count, string length) so a hostile SEARCH cannot build a huge query.
+// STANDARDS: RFC 3501 section 6.4.4 / RFC 9051 section 6.4.4 (search keys; dates
+// disregard time and timezone; string matches are case-insensitive substrings),
+// RFC 7162 section 3.1.5 (MODSEQ). Message sequence numbers are a session view, so the
+// IMAP session maps sequence sets to UID sets before it builds the tree.
+//
+// BODY and TEXT: PostgreSQL full-text search over the Dutch and the English stemmed
+// vectors OR an exact case-insensitive substring check on the stored decoded text. The
+// substring check makes every RFC match appear; the full-text part adds stemmed matches
+// ("vergaderingen" finds "vergadering").
+#pragma once
+
+#include "polder/core/error.hpp"
+#include "polder/mailstore/names.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace polder::mailstore {
+
+inline constexpr std::size_t max_search_depth = 32;
+inline constexpr std::size_t max_search_nodes = 1000;
+inline constexpr std::size_t max_search_string = 1000;
+
+enum class search_key {
+    all,
+    uid,               // uids
+    flag,              // text: a flag or keyword (set)
+    unflag,            // text: not set
+    before, on, since, // number: day (days since 1970-01-01), on INTERNALDATE (UTC day)
+    sent_before, sent_on, sent_since,   // number: day, on the Date: header (UTC day)
+    larger, smaller,   // number: octets (RFC822.SIZE)
+    header,            // field (name) contains text; empty text = field present
+    from, to, cc, bcc, subject,         // text: substring of the decoded field
+    body,              // text: in the decoded body text
+    text,              // text: in header fields or body
+    modseq,            // number: mm.modseq >= number
+    all_of,            // children: AND
+    any_of,            // children: OR (IMAP OR has exactly two, the tree allows more)
+    none_of,           // children: NOT (AND of the children, negated)
+};
+
+struct search_criterion {
+    search_key key = search_key::all;
+    std::string field;                   // header: field name
+    std::string text;
+    std::int64_t number = 0;
+    uid_set uids;
+    std::vector<search_criterion> children;
+};
+
+struct sql_condition {
+    std::string sql;                     // a boolean SQL expression
+    std::vector<std::string> params;     // $first_param ... in order
+};
+
+// build_search_condition - the SQL condition for `c`, numbering parameters from
+// first_param. Errors: errc::limit_exceeded (depth, nodes, string length, uid ranges),
+// errc::invalid_argument (negative number, empty header field name, bad flag, empty
+// all_of/any_of/none_of).
+[[nodiscard]] result<sql_condition> build_search_condition(const search_criterion& c, int first_param = 1);
+
+// Convenience constructors for readable criteria trees.
+search_criterion search_text(search_key key, std::string text);
+search_criterion search_number(search_key key, std::int64_t number);
+search_criterion search_header(std::string field, std::string text);
+search_criterion search_uids(uid_set uids);
+search_criterion search_and(std::vector<search_criterion> children);
+search_criterion search_or(std::vector<search_criterion> children);
+search_criterion search_not(search_criterion child);
+// day_number - days since 1970-01-01 of a proleptic Gregorian date (for before/on/since).
+std::int64_t day_number(int year, unsigned month, unsigned day);
+
+}  // namespace polder::mailstore

@@ -1,0 +1,196 @@
+// mail_store.cpp - the awaitable mail store: each operation is one transaction on the
+// db::pool (run on a database thread, never on an I/O thread); blob reading and MIME
+// parsing happen once, before the (possibly retried) transaction body.
+// SECURITY: database exceptions become error codes here (details logged, not returned);
+// rollback_error carries a domain error out of a transaction that must not commit.
+// STANDARDS: see mailstore.hpp.
+#include "polder/mailstore/mailstore.hpp"
+
+#include "polder/db/connection.hpp"
+#include "polder/log/log.hpp"
+
+#include <pqxx/pqxx>
+
+#include <span>
+
+namespace polder::mailstore {
+
+result<blob::blob_id> store_bytes(blob::store& blobs, std::string_view raw) {
+    if (raw.size() > max_message_size) return errc::limit_exceeded;
+    auto w = blobs.begin(max_message_size);
+    if (!w) return w.error();
+    if (auto r = w->write(raw); !r) return r.error();
+    return w->commit();
+}
+
+result<prepared_message> prepare_message(blob::store& blobs, const blob::blob_id& id) {
+    auto r = blobs.open(id);
+    if (!r) return r.error();
+    if (r->remaining() > max_message_size) return errc::limit_exceeded;
+    std::string raw;
+    raw.resize(r->remaining());
+    std::size_t have = 0;
+    while (have < raw.size()) {
+        auto n = r->read(std::as_writable_bytes(std::span<char>(raw.data() + have, raw.size() - have)));
+        if (!n) return n.error();
+        if (*n == 0) return errc::internal;   // shorter than announced
+        have += *n;
+    }
+    prepared_message p;
+    p.blob = id;
+    p.size = raw.size();
+    p.info = mime::parse(raw);
+    return p;
+}
+
+namespace {
+
+template <class T>
+result<T> from_exception(const std::exception& e, std::string_view op) {
+    if (auto* rb = dynamic_cast<const rollback_error*>(&e)) return rb->code;
+    log::warn("mailstore.db_error", {{"op", op}, {"error", std::string(e.what())}});
+    auto ec = db::translate(e);
+    if (!ec) ec = errc::internal;
+    return ec;
+}
+
+// guarded - runs f(pqxx::work&) -> result<T> in one transaction; exceptions become errors.
+template <class T, class F>
+awaitable<result<T>> guarded(db::pool& pool, std::string_view op, F f) {
+    std::exception_ptr failure;
+    try {
+        co_return co_await pool.transact(std::move(f));
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+        co_return from_exception<T>(e, op);
+    }
+}
+
+}  // namespace
+
+awaitable<result<delivery_result>> mail_store::deliver(blob::blob_id blob, std::vector<recipient> rcpts,
+                                                       std::int64_t internaldate) {
+    auto prepared = co_await pool_.run([&](pqxx::connection&) { return prepare_message(blobs_, blob); });
+    if (!prepared) co_return prepared.error();
+    co_return co_await guarded<delivery_result>(pool_, "deliver", [&](pqxx::work& tx) -> result<delivery_result> {
+        return ops::deliver(tx, *prepared, rcpts, internaldate);
+    });
+}
+
+awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::string name, blob::blob_id blob,
+                                                    std::vector<std::string> flags, std::int64_t internaldate) {
+    auto prepared = co_await pool_.run([&](pqxx::connection&) { return prepare_message(blobs_, blob); });
+    if (!prepared) co_return prepared.error();
+    co_return co_await guarded<append_result>(pool_, "append", [&](pqxx::work& tx) {
+        return ops::append(tx, actor, name, *prepared, flags, internaldate);
+    });
+}
+
+awaitable<result<std::vector<mailbox_info>>> mail_store::list_mailboxes(std::int64_t actor) {
+    co_return co_await guarded<std::vector<mailbox_info>>(pool_, "list", [&](pqxx::work& tx) {
+        return ops::list_mailboxes(tx, actor);
+    });
+}
+
+awaitable<result<std::int64_t>> mail_store::create_mailbox(std::int64_t actor, std::string name,
+                                                           std::optional<std::string> special_use) {
+    co_return co_await guarded<std::int64_t>(pool_, "create", [&](pqxx::work& tx) {
+        return ops::create_mailbox(tx, actor, name, special_use);
+    });
+}
+
+awaitable<result<void>> mail_store::delete_mailbox(std::int64_t actor, std::string name) {
+    co_return co_await guarded<void>(pool_, "delete", [&](pqxx::work& tx) { return ops::delete_mailbox(tx, actor, name); });
+}
+
+awaitable<result<void>> mail_store::rename_mailbox(std::int64_t actor, std::string from, std::string to) {
+    co_return co_await guarded<void>(pool_, "rename", [&](pqxx::work& tx) {
+        return ops::rename_mailbox(tx, actor, from, to);
+    });
+}
+
+awaitable<result<void>> mail_store::subscribe(std::int64_t actor, std::string name, bool on) {
+    co_return co_await guarded<void>(pool_, "subscribe", [&](pqxx::work& tx) { return ops::subscribe(tx, actor, name, on); });
+}
+
+awaitable<result<mailbox_status>> mail_store::status(std::int64_t actor, std::string name) {
+    co_return co_await guarded<mailbox_status>(pool_, "status", [&](pqxx::work& tx) { return ops::status(tx, actor, name); });
+}
+
+awaitable<result<select_snapshot>> mail_store::select(std::int64_t actor, std::string name) {
+    co_return co_await guarded<select_snapshot>(pool_, "select", [&](pqxx::work& tx) { return ops::select(tx, actor, name); });
+}
+
+awaitable<result<changes>> mail_store::changes_since(std::int64_t actor, std::int64_t mailbox,
+                                                     std::uint32_t uidvalidity, std::uint64_t since_modseq) {
+    co_return co_await guarded<changes>(pool_, "changes", [&](pqxx::work& tx) {
+        return ops::changes_since(tx, actor, mailbox, uidvalidity, since_modseq);
+    });
+}
+
+awaitable<result<std::uint32_t>> mail_store::claim_recent(std::int64_t actor, std::int64_t mailbox,
+                                                         std::uint32_t uidvalidity) {
+    co_return co_await guarded<std::uint32_t>(pool_, "recent", [&](pqxx::work& tx) {
+        return ops::claim_recent(tx, actor, mailbox, uidvalidity);
+    });
+}
+
+awaitable<result<std::vector<message_meta>>> mail_store::fetch(std::int64_t actor, std::int64_t mailbox,
+                                                               std::uint32_t uidvalidity, uid_set uids) {
+    co_return co_await guarded<std::vector<message_meta>>(pool_, "fetch", [&](pqxx::work& tx) {
+        return ops::fetch(tx, actor, mailbox, uidvalidity, uids);
+    });
+}
+
+awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std::int64_t mailbox,
+                                                        std::uint32_t uidvalidity, uid_set uids, flag_mode mode,
+                                                        std::vector<std::string> flags,
+                                                        std::optional<std::uint64_t> unchangedsince) {
+    co_return co_await guarded<store_result>(pool_, "store", [&](pqxx::work& tx) {
+        return ops::store_flags(tx, actor, mailbox, uidvalidity, uids, mode, flags, unchangedsince);
+    });
+}
+
+awaitable<result<copy_result>> mail_store::copy(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                                                uid_set uids, std::string destination, bool move) {
+    co_return co_await guarded<copy_result>(pool_, move ? "move" : "copy", [&](pqxx::work& tx) {
+        return ops::copy(tx, actor, mailbox, uidvalidity, uids, destination, move);
+    });
+}
+
+awaitable<result<std::vector<std::uint32_t>>> mail_store::expunge(std::int64_t actor, std::int64_t mailbox,
+                                                                  std::uint32_t uidvalidity, std::optional<uid_set> only) {
+    co_return co_await guarded<std::vector<std::uint32_t>>(pool_, "expunge", [&](pqxx::work& tx) {
+        return ops::expunge(tx, actor, mailbox, uidvalidity, only);
+    });
+}
+
+awaitable<result<std::vector<std::uint32_t>>> mail_store::search(std::int64_t actor, std::int64_t mailbox,
+                                                                 std::uint32_t uidvalidity, search_criterion criteria) {
+    co_return co_await guarded<std::vector<std::uint32_t>>(pool_, "search", [&](pqxx::work& tx) {
+        return ops::search(tx, actor, mailbox, uidvalidity, criteria);
+    });
+}
+
+awaitable<result<quota_info>> mail_store::quota(std::int64_t actor) {
+    co_return co_await guarded<quota_info>(pool_, "quota", [&](pqxx::work& tx) { return ops::quota(tx, actor); });
+}
+
+awaitable<result<void>> mail_store::set_acl(std::int64_t actor, std::string mailbox, std::string grantee,
+                                            std::string rights) {
+    co_return co_await guarded<void>(pool_, "setacl", [&](pqxx::work& tx) {
+        return ops::set_acl(tx, actor, mailbox, grantee, rights);
+    });
+}
+
+awaitable<result<std::vector<acl_entry>>> mail_store::get_acl(std::int64_t actor, std::string mailbox) {
+    co_return co_await guarded<std::vector<acl_entry>>(pool_, "getacl", [&](pqxx::work& tx) {
+        return ops::get_acl(tx, actor, mailbox);
+    });
+}
+
+}  // namespace polder::mailstore

@@ -1,0 +1,920 @@
+// ops.cpp - the mail store operations on a pqxx::work (see mailstore.hpp).
+// SECURITY: all SQL is parameterized; every operation checks the acting account's rights
+// before it reads or writes; invisible mailboxes are errc::not_found. Errors detected
+// after a write throw rollback_error so nothing half-done can commit. Locks are taken in
+// one order - accounts (quota) before mailboxes (UID/modseq allocation) - so concurrent
+// deliveries and IMAP commands do not deadlock; UIDs come from UPDATE ... RETURNING on
+// the mailbox row, which serializes allocators and keeps UIDs strictly ascending.
+// STANDARDS: RFC 3501, RFC 9051, RFC 4315, RFC 6851, RFC 7162, RFC 4314, RFC 9208, RFC 6154.
+#include "polder/mailstore/mailstore.hpp"
+
+#include "polder/db/notifier.hpp"
+#include "polder/mime/json.hpp"
+#include "polder/mime/text.hpp"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <map>
+#include <set>
+
+namespace polder::mailstore {
+
+std::string notify_channel(std::int64_t account_id) { return "mail_" + std::to_string(account_id); }
+
+namespace ops {
+namespace {
+
+constexpr std::size_t max_rows_per_call = 100000;
+constexpr std::size_t max_mailboxes_per_account = 10000;
+constexpr std::uint64_t uid_limit = 4294967296ull;   // uidnext may reach 2^32, a UID may not
+
+const std::string rights_sql =
+    "SELECT coalesce(string_agg(a.rights, ''), '') FROM mail.acl a WHERE a.mailbox_id = $1 "
+    "AND (a.grantee_account_id = $2 OR a.grantee_group_id IN "
+    "(SELECT gm.group_id FROM directory.group_members gm WHERE gm.account_id = $2))";
+
+const std::string has_children_sql =
+    "EXISTS (SELECT 1 FROM mail.mailboxes c WHERE c.account_id = m.account_id "
+    "AND left(c.name, length(m.name) + 1) = m.name || '/')";
+
+std::string clean(std::string_view s) { return mime::sanitize_utf8(s, false); }
+
+std::vector<std::string> flags_of(const pqxx::field& f) {
+    auto parsed = parse_pg_text_array(f.c_str());
+    if (!parsed) return {};
+    return std::move(*parsed);
+}
+
+std::string json_text(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// actor_rights - the actor's rights on a mailbox owned by `owner` (all when own).
+std::string actor_rights(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::int64_t owner) {
+    if (owner == actor) return std::string(all_rights);
+    auto r = tx.exec_params1(rights_sql, mailbox, actor);
+    auto n = normalize_rights(r[0].c_str());
+    return n ? *n : std::string();
+}
+
+bool visible(std::string_view rights) { return has_rights(rights, "l") || has_rights(rights, "r"); }
+
+mailbox_info info_from_row(const pqxx::row& r) {
+    // columns: id, account_id, name, special_use, uidvalidity, noselect, has_children
+    mailbox_info m;
+    m.id = r[0].as<std::int64_t>();
+    m.owner_account_id = r[1].as<std::int64_t>();
+    m.name = r[2].as<std::string>();
+    if (!r[3].is_null()) m.special_use = r[3].as<std::string>();
+    m.uidvalidity = static_cast<std::uint32_t>(r[4].as<std::int64_t>());
+    m.noselect = r[5].as<bool>();
+    m.has_children = r[6].as<bool>();
+    return m;
+}
+
+const std::string mailbox_cols =
+    "m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.noselect, " + has_children_sql;
+
+bool is_subscribed(pqxx::work& tx, std::int64_t actor, const std::string& name) {
+    return !tx.exec_params("SELECT 1 FROM mail.subscriptions WHERE account_id = $1 AND name = $2", actor, name)
+                .empty();
+}
+
+struct split_name {
+    bool shared = false;
+    std::string owner_address;   // shared only
+    std::string name;            // normalized mailbox name in the owner's namespace
+};
+
+result<split_name> split(std::string_view raw) {
+    auto prefix = std::string(shared_prefix) + hierarchy_separator;
+    if (raw.size() > prefix.size() && raw.substr(0, prefix.size()) == prefix) {
+        auto rest = raw.substr(prefix.size());
+        auto slash = rest.find(hierarchy_separator);
+        if (slash == std::string_view::npos || slash == 0) return errc::not_found;
+        split_name s;
+        s.shared = true;
+        s.owner_address = std::string(rest.substr(0, slash));
+        for (auto& c : s.owner_address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto n = normalize_mailbox_name(rest.substr(slash + 1));
+        if (!n) return n.error();
+        s.name = std::move(*n);
+        return s;
+    }
+    if (raw == shared_prefix) return errc::not_found;
+    auto n = normalize_mailbox_name(raw);
+    if (!n) return n.error();
+    return split_name{false, {}, std::move(*n)};
+}
+
+std::string display_name(std::int64_t actor, std::int64_t owner, const std::string& owner_address,
+                         const std::string& name) {
+    if (owner == actor) return name;
+    return std::string(shared_prefix) + hierarchy_separator + owner_address + hierarchy_separator + name;
+}
+
+// check_mailbox - the mailbox by id, for the actor, with uidvalidity and rights checked.
+result<mailbox_info> check_mailbox(pqxx::work& tx, std::int64_t actor, std::int64_t id, std::uint32_t uidvalidity,
+                                   std::string_view needed) {
+    auto rows = tx.exec_params("SELECT " + mailbox_cols + ", o.address FROM mail.mailboxes m JOIN directory.accounts o "
+                               "ON o.id = m.account_id WHERE m.id = $1", id);
+    if (rows.empty()) return errc::not_found;
+    auto m = info_from_row(rows[0]);
+    m.rights = actor_rights(tx, actor, m.id, m.owner_account_id);
+    if (!visible(m.rights) || m.uidvalidity != uidvalidity) return errc::not_found;
+    if (!has_rights(m.rights, needed)) return errc::permission_denied;
+    m.name = display_name(actor, m.owner_account_id, rows[0][7].as<std::string>(), m.name);
+    m.subscribed = is_subscribed(tx, actor, m.name);
+    return m;
+}
+
+// lock_accounts - FOR UPDATE on the accounts (ascending id: one global lock order).
+std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> lock_accounts(
+    pqxx::work& tx, std::vector<std::int64_t> ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> out;
+    auto rows = tx.exec_params(
+        "SELECT id, quota_bytes, used_bytes FROM directory.accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        pg_bigint_array(ids));
+    for (const auto& r : rows) {
+        std::optional<std::uint64_t> quota;
+        if (!r[1].is_null()) quota = r[1].as<std::uint64_t>();
+        out[r[0].as<std::int64_t>()] = {quota, r[2].as<std::uint64_t>()};
+    }
+    return out;
+}
+
+bool fits(const std::pair<std::optional<std::uint64_t>, std::uint64_t>& q, std::uint64_t add) {
+    return !q.first || q.second + add <= *q.first;
+}
+
+struct allocation {
+    std::uint64_t first_uid = 0;
+    std::uint64_t modseq = 0;
+    std::uint32_t uidvalidity = 0;
+};
+
+// allocate - n new UIDs and a new modseq; the row lock serializes concurrent allocators.
+std::optional<allocation> allocate(pqxx::work& tx, std::int64_t mailbox, std::uint64_t n) {
+    auto rows = tx.exec_params(
+        "UPDATE mail.mailboxes SET uidnext = uidnext + $2::bigint, highestmodseq = highestmodseq + 1 "
+        "WHERE id = $1 AND uidnext + $2::bigint <= $3::bigint RETURNING uidnext - $2::bigint, highestmodseq, uidvalidity",
+        mailbox, static_cast<std::int64_t>(n), static_cast<std::int64_t>(uid_limit));
+    if (rows.empty()) return std::nullopt;
+    return allocation{rows[0][0].as<std::uint64_t>(), rows[0][1].as<std::uint64_t>(),
+                      static_cast<std::uint32_t>(rows[0][2].as<std::int64_t>())};
+}
+
+std::uint64_t bump_modseq(pqxx::work& tx, std::int64_t mailbox) {
+    return tx.exec_params1("UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 "
+                           "RETURNING highestmodseq", mailbox)[0].as<std::uint64_t>();
+}
+
+void notify_mailbox(pqxx::work& tx, std::int64_t owner, std::int64_t mailbox) {
+    db::notify(tx, notify_channel(owner), std::to_string(mailbox));
+}
+
+std::string uid_condition(const uid_set& set, std::vector<std::string>& params, int& next) {
+    std::vector<std::int64_t> lo, hi;
+    for (const auto& r : set) {
+        lo.push_back(r.first);
+        hi.push_back(r.last);
+    }
+    params.push_back(pg_bigint_array(lo));
+    params.push_back(pg_bigint_array(hi));
+    std::string a = "$" + std::to_string(next++), b = "$" + std::to_string(next++);
+    return "EXISTS (SELECT 1 FROM unnest(" + a + "::bigint[], " + b +
+           "::bigint[]) AS r(lo, hi) WHERE mm.uid BETWEEN r.lo AND r.hi)";
+}
+
+std::string address_text(const std::vector<mime::display_address>& list) {
+    std::string out;
+    for (const auto& a : list) {
+        if (!out.empty()) out += ", ";
+        if (!a.name.empty()) out += a.name + " <" + a.address + ">";
+        else out += a.address;
+    }
+    return clean(out);
+}
+
+std::string envelope_text(const std::vector<mime::address>& list) {
+    std::string out;
+    for (const auto& a : list) {
+        if (!a.mailbox || !a.host) continue;
+        if (!out.empty()) out += ", ";
+        if (a.name) out += *a.name + " ";
+        out += "<" + *a.mailbox + "@" + *a.host + ">";
+    }
+    return clean(out);
+}
+
+std::string first_mailbox(const std::vector<mime::address>& list) {
+    for (const auto& a : list)
+        if (a.mailbox && a.host) {
+            std::string s = *a.mailbox;
+            for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            return clean(s);
+        }
+    return {};
+}
+
+std::vector<std::string> clean_all(const std::vector<std::string>& v) {
+    std::vector<std::string> out;
+    for (const auto& s : v) out.push_back(clean(s));
+    return out;
+}
+
+// insert_message - the one mail.messages row of a parsed message.
+std::int64_t insert_message(pqxx::work& tx, const prepared_message& msg) {
+    const auto& i = msg.info;
+    nlohmann::json env = i.env, body = i.body, headers = i.headers;
+    auto text = mime::sanitize_utf8(i.text, true);
+    auto subject = clean(i.subject);
+    std::vector<std::string> params = {
+        msg.blob.hex(),
+        std::to_string(msg.size),
+        i.date ? std::to_string(*i.date) : std::string(),
+        subject,
+        base_subject(subject),
+        first_mailbox(i.env.from),
+        first_mailbox(i.env.to),
+        first_mailbox(i.env.cc),
+        address_text(i.from),
+        address_text(i.to),
+        address_text(i.cc),
+        envelope_text(i.env.bcc),
+        clean(i.message_id),
+        pg_text_array(clean_all(i.in_reply_to)),
+        pg_text_array(clean_all(i.references)),
+        json_text(env),
+        json_text(body),
+        json_text(headers),
+        text,
+    };
+    // The tsvector is built from at most 256 KiB of text: PostgreSQL refuses tsvectors over
+    // 1 MiB, and the substring check on body_text still covers the whole text.
+    auto r = tx.exec_params1(
+        "INSERT INTO mail.messages (blob_sha256, size, sent_date, subject, sort_subject, sort_from, sort_to, sort_cc, "
+        "from_text, to_text, cc_text, bcc_text, message_id_hdr, in_reply_to, references_ids, envelope, bodystructure, "
+        "header_fields, body_text, fts) VALUES (decode($1, 'hex'), $2::bigint, "
+        "to_timestamp(NULLIF($3, '')::bigint), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15::text[], "
+        "$16::jsonb, $17::jsonb, $18::jsonb, $19, "
+        "to_tsvector('dutch', left($19, 262144)) || to_tsvector('english', left($19, 262144))) RETURNING id",
+        pqxx::prepare::make_dynamic_params(params));
+    return r[0].as<std::int64_t>();
+}
+
+std::optional<std::int64_t> find_owner(pqxx::work& tx, std::int64_t actor, const std::string& address) {
+    auto rows = tx.exec_params(
+        "SELECT o.id FROM directory.accounts o JOIN directory.accounts me ON me.org_id = o.org_id "
+        "WHERE me.id = $1 AND o.address = $2", actor, address);
+    if (rows.empty()) return std::nullopt;
+    return rows[0][0].as<std::int64_t>();
+}
+
+result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> copy_rows(pqxx::work& tx, std::int64_t src,
+                                                                       const std::vector<std::int64_t>& uids,
+                                                                       std::int64_t dst, std::uint32_t* uidvalidity) {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+    if (uids.empty()) return out;
+    auto a = allocate(tx, dst, uids.size());
+    if (!a) throw rollback_error(errc::conflict);
+    *uidvalidity = a->uidvalidity;
+    tx.exec_params(
+        "INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
+        "SELECT $1, $2::bigint + u.ord - 1, mm.message_id, mm.size, mm.flags, $3::bigint, mm.internaldate "
+        "FROM unnest($4::bigint[]) WITH ORDINALITY AS u(uid, ord) "
+        "JOIN mail.mailbox_messages mm ON mm.mailbox_id = $5 AND mm.uid = u.uid",
+        dst, static_cast<std::int64_t>(a->first_uid), static_cast<std::int64_t>(a->modseq), pg_bigint_array(uids),
+        src);
+    for (std::size_t k = 0; k < uids.size(); ++k)
+        out.emplace_back(static_cast<std::uint32_t>(uids[k]), static_cast<std::uint32_t>(a->first_uid + k));
+    return out;
+}
+
+std::vector<std::uint32_t> remove_rows(pqxx::work& tx, std::int64_t mailbox, const std::string& condition,
+                                       std::vector<std::string> params) {
+    auto modseq = bump_modseq(tx, mailbox);
+    params.insert(params.begin(), {std::to_string(mailbox), std::to_string(modseq)});
+    auto rows = tx.exec_params(
+        "WITH gone AS (DELETE FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " + condition +
+            " RETURNING mm.uid) INSERT INTO mail.expunged (mailbox_id, uid, modseq) "
+            "SELECT $1::bigint, uid, $2::bigint FROM gone RETURNING uid",
+        pqxx::prepare::make_dynamic_params(params));
+    std::vector<std::uint32_t> out;
+    for (const auto& r : rows) out.push_back(static_cast<std::uint32_t>(r[0].as<std::int64_t>()));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<std::int64_t> select_uids(pqxx::work& tx, std::int64_t mailbox, const uid_set& set) {
+    std::vector<std::string> params{std::to_string(mailbox)};
+    int next = 2;
+    auto cond = uid_condition(set, params, next);
+    auto rows = tx.exec_params("SELECT mm.uid FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " +
+                                   cond + " ORDER BY mm.uid LIMIT " + std::to_string(max_rows_per_call + 1),
+                               pqxx::prepare::make_dynamic_params(params));
+    std::vector<std::int64_t> out;
+    for (const auto& r : rows) out.push_back(r[0].as<std::int64_t>());
+    return out;
+}
+
+std::uint64_t size_of(pqxx::work& tx, std::int64_t mailbox, const std::vector<std::int64_t>& uids) {
+    return tx.exec_params1("SELECT coalesce(sum(size), 0) FROM mail.mailbox_messages WHERE mailbox_id = $1 "
+                           "AND uid = ANY($2::bigint[])", mailbox, pg_bigint_array(uids))[0].as<std::uint64_t>();
+}
+
+}  // namespace
+
+delivery_result deliver(pqxx::work& tx, const prepared_message& msg, const std::vector<recipient>& rcpts,
+                        std::int64_t internaldate) {
+    delivery_result out;
+    out.recipients.resize(rcpts.size());
+    if (rcpts.size() > max_recipients) {
+        for (std::size_t k = 0; k < rcpts.size(); ++k) {
+            out.recipients[k].account_id = rcpts[k].account_id;
+            out.recipients[k].error = errc::limit_exceeded;
+        }
+        return out;
+    }
+    std::vector<std::int64_t> ids;
+    for (const auto& r : rcpts) ids.push_back(r.account_id);
+    auto quotas = lock_accounts(tx, ids);
+
+    // target mailbox per recipient; the same (account, mailbox) twice is delivered once.
+    std::map<std::int64_t, std::vector<std::size_t>> by_mailbox;
+    std::map<std::int64_t, std::int64_t> owner_of;
+    for (std::size_t k = 0; k < rcpts.size(); ++k) {
+        auto& res = out.recipients[k];
+        res.account_id = rcpts[k].account_id;
+        auto q = quotas.find(rcpts[k].account_id);
+        if (q == quotas.end()) {
+            res.error = errc::not_found;
+            continue;
+        }
+        auto name = normalize_mailbox_name(rcpts[k].mailbox);
+        std::string wanted = name ? *name : std::string("INBOX");
+        auto rows = tx.exec_params(
+            "SELECT id FROM mail.mailboxes WHERE account_id = $1 AND NOT noselect AND name IN ($2, 'INBOX') "
+            "ORDER BY (name = 'INBOX') LIMIT 1", rcpts[k].account_id, wanted);
+        if (rows.empty()) {
+            res.error = errc::not_found;
+            continue;
+        }
+        auto mailbox = rows[0][0].as<std::int64_t>();
+        bool seen = by_mailbox.count(mailbox) > 0;
+        if (!seen) {
+            if (!fits(q->second, msg.size)) {
+                res.error = errc::quota_exceeded;
+                continue;
+            }
+            q->second.second += msg.size;
+        }
+        by_mailbox[mailbox].push_back(k);
+        owner_of[mailbox] = rcpts[k].account_id;
+    }
+    if (by_mailbox.empty()) return out;
+
+    out.message_row = insert_message(tx, msg);
+    std::set<std::pair<std::int64_t, std::int64_t>> notices;
+    for (const auto& [mailbox, who] : by_mailbox) {   // ascending mailbox id: one lock order
+        auto a = allocate(tx, mailbox, 1);
+        if (!a) {
+            for (auto k : who) out.recipients[k].error = errc::conflict;
+            continue;
+        }
+        tx.exec_params("INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, modseq, internaldate) "
+                       "VALUES ($1, $2, $3, $4, $5, to_timestamp($6::bigint))",
+                       mailbox, static_cast<std::int64_t>(a->first_uid), out.message_row,
+                       static_cast<std::int64_t>(msg.size), static_cast<std::int64_t>(a->modseq), internaldate);
+        for (auto k : who) {
+            out.recipients[k].mailbox_id = mailbox;
+            out.recipients[k].uid = static_cast<std::uint32_t>(a->first_uid);
+        }
+        notices.emplace(owner_of[mailbox], mailbox);
+    }
+    for (const auto& [owner, mailbox] : notices) notify_mailbox(tx, owner, mailbox);
+    return out;
+}
+
+result<std::vector<mailbox_info>> list_mailboxes(pqxx::work& tx, std::int64_t actor) {
+    std::vector<mailbox_info> out;
+    std::set<std::string> subs;
+    for (const auto& r : tx.exec_params("SELECT name FROM mail.subscriptions WHERE account_id = $1", actor))
+        subs.insert(r[0].as<std::string>());
+    for (const auto& r :
+         tx.exec_params("SELECT " + mailbox_cols + " FROM mail.mailboxes m WHERE m.account_id = $1 ORDER BY m.name",
+                        actor)) {
+        auto m = info_from_row(r);
+        m.rights = std::string(all_rights);
+        m.subscribed = subs.count(m.name) > 0;
+        out.push_back(std::move(m));
+    }
+    auto shared = tx.exec_params(
+        "SELECT " + mailbox_cols + ", o.address, string_agg(a.rights, '') FROM mail.mailboxes m "
+        "JOIN directory.accounts o ON o.id = m.account_id JOIN mail.acl a ON a.mailbox_id = m.id "
+        "WHERE m.account_id <> $1 AND o.org_id = (SELECT org_id FROM directory.accounts WHERE id = $1) "
+        "AND (a.grantee_account_id = $1 OR a.grantee_group_id IN "
+        "(SELECT gm.group_id FROM directory.group_members gm WHERE gm.account_id = $1)) "
+        "GROUP BY m.id, o.address ORDER BY o.address, m.name", actor);
+    for (const auto& r : shared) {
+        auto m = info_from_row(r);
+        auto rights = normalize_rights(r[8].c_str());
+        if (!rights || !has_rights(*rights, "l")) continue;
+        m.rights = *rights;
+        m.name = display_name(actor, m.owner_account_id, r[7].as<std::string>(), m.name);
+        m.subscribed = subs.count(m.name) > 0;
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+result<mailbox_info> resolve(pqxx::work& tx, std::int64_t actor, std::string_view raw, std::string_view needed) {
+    auto s = split(raw);
+    if (!s) return is(s.error(), errc::invalid_argument) ? s.error() : make_error_code(errc::not_found);
+    std::int64_t owner = actor;
+    std::string owner_address;
+    if (s->shared) {
+        auto o = find_owner(tx, actor, s->owner_address);
+        if (!o) return errc::not_found;
+        owner = *o;
+        owner_address = s->owner_address;
+    }
+    auto rows = tx.exec_params("SELECT " + mailbox_cols + " FROM mail.mailboxes m WHERE m.account_id = $1 AND m.name = $2",
+                               owner, s->name);
+    if (rows.empty()) return errc::not_found;
+    auto m = info_from_row(rows[0]);
+    m.rights = actor_rights(tx, actor, m.id, owner);
+    if (!visible(m.rights)) return errc::not_found;
+    if (!has_rights(m.rights, needed)) return errc::permission_denied;
+    m.name = display_name(actor, owner, owner_address, m.name);
+    m.subscribed = is_subscribed(tx, actor, m.name);
+    return m;
+}
+
+result<std::int64_t> create_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view raw,
+                                    std::optional<std::string> special_use) {
+    auto s = split(raw);
+    if (!s) return s.error();
+    if (s->shared || s->name == shared_prefix || s->name.rfind(std::string(shared_prefix) + "/", 0) == 0)
+        return errc::permission_denied;   // other users' namespaces are not writable here
+    if (special_use) {
+        static const std::set<std::string> known = {"\\All", "\\Archive", "\\Drafts", "\\Flagged",
+                                                    "\\Junk", "\\Sent", "\\Trash"};
+        if (!known.count(*special_use)) return errc::invalid_argument;
+    }
+    auto count = tx.exec_params1("SELECT count(*) FROM mail.mailboxes WHERE account_id = $1", actor)[0].as<std::size_t>();
+    if (count >= max_mailboxes_per_account) return errc::limit_exceeded;
+    auto existing = tx.exec_params("SELECT id, noselect FROM mail.mailboxes WHERE account_id = $1 AND name = $2 FOR UPDATE",
+                                   actor, s->name);
+    if (!existing.empty()) {
+        if (!existing[0][1].as<bool>()) return errc::already_exists;
+        auto id = existing[0][0].as<std::int64_t>();
+        tx.exec_params("UPDATE mail.mailboxes SET noselect = false, special_use = coalesce($2, special_use) WHERE id = $1",
+                       id, special_use ? *special_use : std::string());
+        notify_mailbox(tx, actor, id);
+        return id;
+    }
+    for (const auto& parent : parent_names(s->name))
+        tx.exec_params("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+                       parent);
+    auto r = tx.exec_params1("INSERT INTO mail.mailboxes (account_id, name, special_use) VALUES ($1, $2, NULLIF($3, '')) "
+                             "RETURNING id", actor, s->name, special_use ? *special_use : std::string());
+    auto id = r[0].as<std::int64_t>();
+    notify_mailbox(tx, actor, id);
+    return id;
+}
+
+result<void> delete_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view raw) {
+    auto m = resolve(tx, actor, raw, "x");
+    if (!m) return m.error();
+    if (m->owner_account_id == actor && m->name == "INBOX") return errc::invalid_argument;
+    lock_accounts(tx, {m->owner_account_id});
+    if (m->has_children) {
+        if (m->noselect) return errc::invalid_argument;   // RFC 3501 6.3.4: already \Noselect with children
+        tx.exec_params("DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
+        tx.exec_params("DELETE FROM mail.expunged WHERE mailbox_id = $1", m->id);
+        // A \Noselect mailbox holds no messages; it keeps UIDVALIDITY so a later CREATE is safe.
+        tx.exec_params("UPDATE mail.mailboxes SET noselect = true, special_use = NULL, highestmodseq = highestmodseq + 1 "
+                       "WHERE id = $1", m->id);
+    } else {
+        tx.exec_params("DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
+        tx.exec_params("DELETE FROM mail.mailboxes WHERE id = $1", m->id);
+    }
+    notify_mailbox(tx, m->owner_account_id, m->id);
+    return {};
+}
+
+result<void> rename_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view from_raw, std::string_view to_raw) {
+    auto m = resolve(tx, actor, from_raw, "x");
+    if (!m) return m.error();
+    auto to = split(to_raw);
+    if (!to) return to.error();
+    if (m->owner_account_id != actor || to->shared || to->name == shared_prefix ||
+        to->name.rfind(std::string(shared_prefix) + "/", 0) == 0)
+        return errc::permission_denied;   // renames stay inside the actor's own namespace
+    const std::string& from = m->name;
+    const std::string& dest = to->name;
+    if (dest == from) return errc::already_exists;
+    if (dest.rfind(from + "/", 0) == 0) return errc::invalid_argument;   // into its own subtree
+    auto clash = tx.exec_params("SELECT 1 FROM mail.mailboxes WHERE account_id = $1 AND (name = $2 OR "
+                                "left(name, length($2) + 1) = $2 || '/') AND NOT noselect", actor, dest);
+    if (!clash.empty()) return errc::already_exists;
+    auto hollow = tx.exec_params("SELECT 1 FROM mail.mailboxes WHERE account_id = $1 AND name = $2", actor, dest);
+    if (!hollow.empty()) return errc::already_exists;
+
+    if (from == "INBOX") {
+        // RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox; INBOX stays, empty.
+        if (m->noselect) return errc::invalid_argument;
+        for (const auto& parent : parent_names(dest))
+            tx.exec_params("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+                           parent);
+        auto id = tx.exec_params1("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) RETURNING id", actor,
+                                  dest)[0].as<std::int64_t>();
+        auto uids = tx.exec_params("SELECT uid FROM mail.mailbox_messages WHERE mailbox_id = $1 ORDER BY uid", m->id);
+        std::vector<std::int64_t> list;
+        for (const auto& r : uids) list.push_back(r[0].as<std::int64_t>());
+        std::uint32_t uv = 0;
+        auto moved = copy_rows(tx, m->id, list, id, &uv);
+        if (!moved) throw rollback_error(moved.error());
+        if (!list.empty()) remove_rows(tx, m->id, "TRUE", {});
+        notify_mailbox(tx, actor, m->id);
+        notify_mailbox(tx, actor, id);
+        return {};
+    }
+    // The mailbox and its children keep their ids and UIDVALIDITY (RFC 3501 allows it: they
+    // are the same mailboxes under a new name).
+    tx.exec_params("UPDATE mail.mailboxes SET name = $3 || substr(name, length($2) + 1) WHERE account_id = $1 "
+                   "AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')", actor, from, dest);
+    tx.exec_params("UPDATE mail.subscriptions SET name = $3 || substr(name, length($2) + 1) WHERE account_id = $1 "
+                   "AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')", actor, from, dest);
+    for (const auto& parent : parent_names(dest))
+        tx.exec_params("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+                       parent);
+    notify_mailbox(tx, actor, m->id);
+    return {};
+}
+
+result<void> subscribe(pqxx::work& tx, std::int64_t actor, std::string_view raw, bool on) {
+    if (on) {
+        auto m = resolve(tx, actor, raw, "l");
+        if (!m) return m.error();
+        tx.exec_params("INSERT INTO mail.subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+                       m->name);
+        return {};
+    }
+    // Unsubscribing works for names whose mailbox is gone (RFC 3501 6.3.7).
+    auto s = split(raw);
+    std::string name = s ? (s->shared ? display_name(actor, -1, s->owner_address, s->name) : s->name) : std::string(raw);
+    auto r = tx.exec_params("DELETE FROM mail.subscriptions WHERE account_id = $1 AND name = $2", actor, name);
+    if (r.affected_rows() == 0) return errc::not_found;
+    return {};
+}
+
+result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_view name) {
+    auto m = resolve(tx, actor, name, "r");
+    if (!m) return m.error();
+    if (m->noselect) return errc::invalid_argument;
+    auto r = tx.exec_params1(
+        "SELECT mb.uidnext, mb.highestmodseq, s.n, s.unseen, s.deleted, s.total FROM mail.mailboxes mb, "
+        "(SELECT count(*) AS n, count(*) FILTER (WHERE NOT ('\\Seen' = ANY(flags))) AS unseen, "
+        "count(*) FILTER (WHERE '\\Deleted' = ANY(flags)) AS deleted, coalesce(sum(size), 0) AS total "
+        "FROM mail.mailbox_messages WHERE mailbox_id = $1) s WHERE mb.id = $1", m->id);
+    mailbox_status st;
+    st.mailbox_id = m->id;
+    st.uidvalidity = m->uidvalidity;
+    st.uidnext = r[0].as<std::uint64_t>();
+    st.highestmodseq = r[1].as<std::uint64_t>();
+    st.messages = r[2].as<std::uint64_t>();
+    st.unseen = r[3].as<std::uint64_t>();
+    st.deleted = r[4].as<std::uint64_t>();
+    st.size = r[5].as<std::uint64_t>();
+    return st;
+}
+
+result<select_snapshot> select(pqxx::work& tx, std::int64_t actor, std::string_view name) {
+    auto m = resolve(tx, actor, name, "r");
+    if (!m) return m.error();
+    if (m->noselect) return errc::invalid_argument;
+    select_snapshot snap;
+    // One statement, one snapshot: uidnext, highestmodseq and the rows agree.
+    auto rows = tx.exec_params("SELECT mb.uidnext, mb.highestmodseq, mm.uid, mm.flags, mm.modseq FROM mail.mailboxes mb "
+                               "LEFT JOIN mail.mailbox_messages mm ON mm.mailbox_id = mb.id WHERE mb.id = $1 "
+                               "ORDER BY mm.uid", m->id);
+    std::set<std::string> keywords;
+    for (const auto& r : rows) {
+        snap.uidnext = r[0].as<std::uint64_t>();
+        snap.highestmodseq = r[1].as<std::uint64_t>();
+        if (r[2].is_null()) continue;
+        message_flags f{static_cast<std::uint32_t>(r[2].as<std::int64_t>()), flags_of(r[3]), r[4].as<std::uint64_t>()};
+        for (const auto& k : f.flags)
+            if (!is_system_flag(k)) keywords.insert(k);
+        snap.messages.push_back(std::move(f));
+    }
+    snap.keywords.assign(keywords.begin(), keywords.end());
+    snap.mailbox = std::move(*m);
+    return snap;
+}
+
+result<changes> changes_since(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                              std::uint64_t since) {
+    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+    if (!m) return m.error();
+    auto s = static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX));
+    auto rows = tx.exec_params(
+        "SELECT 0, uid, flags, modseq FROM mail.mailbox_messages WHERE mailbox_id = $1 AND modseq > $2 "
+        "UNION ALL SELECT 1, uid, NULL, modseq FROM mail.expunged WHERE mailbox_id = $1 AND modseq > $2 "
+        "UNION ALL SELECT 2, uidnext, NULL, highestmodseq FROM mail.mailboxes WHERE id = $1", mailbox, s);
+    changes c;
+    for (const auto& r : rows) {
+        auto kind = r[0].as<int>();
+        if (kind == 2) {
+            c.uidnext = r[1].as<std::uint64_t>();
+            c.highestmodseq = r[3].as<std::uint64_t>();
+        } else if (kind == 1) {
+            c.expunged.push_back(static_cast<std::uint32_t>(r[1].as<std::int64_t>()));
+        } else {
+            c.changed.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
+                                 r[3].as<std::uint64_t>()});
+        }
+    }
+    std::sort(c.expunged.begin(), c.expunged.end());
+    std::sort(c.changed.begin(), c.changed.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    return c;
+}
+
+result<std::vector<message_meta>> fetch(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+                                        std::uint32_t uidvalidity, const uid_set& uids) {
+    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+    if (!m) return m.error();
+    auto set = make_uid_set(uids);
+    if (!set) return set.error();
+    std::vector<std::string> params{std::to_string(mailbox)};
+    int next = 2;
+    auto cond = uid_condition(*set, params, next);
+    auto rows = tx.exec_params(
+        "SELECT mm.uid, mm.message_id, encode(m.blob_sha256, 'hex'), mm.size, extract(epoch FROM mm.internaldate)::bigint, "
+        "mm.flags, mm.modseq, m.envelope::text, m.bodystructure::text, m.header_fields::text, "
+        "extract(epoch FROM m.sent_date)::bigint, m.sort_subject, m.sort_from, m.sort_to, m.sort_cc, "
+        "m.message_id_hdr, m.in_reply_to, m.references_ids "
+        "FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
+        "WHERE mm.mailbox_id = $1::bigint AND " + cond + " ORDER BY mm.uid LIMIT " +
+            std::to_string(max_rows_per_call / 10 + 1),
+        pqxx::prepare::make_dynamic_params(params));
+    if (rows.size() > max_rows_per_call / 10) return errc::limit_exceeded;
+    std::vector<message_meta> out;
+    for (const auto& r : rows) {
+        message_meta mm;
+        mm.uid = static_cast<std::uint32_t>(r[0].as<std::int64_t>());
+        mm.message_row = r[1].as<std::int64_t>();
+        auto id = blob::blob_id::from_hex(r[2].c_str());
+        if (!id) return errc::internal;
+        mm.blob = *id;
+        mm.size = r[3].as<std::uint64_t>();
+        mm.internaldate = r[4].as<std::int64_t>();
+        mm.flags = flags_of(r[5]);
+        mm.modseq = r[6].as<std::uint64_t>();
+        if (!r[10].is_null()) mm.sent_date = r[10].as<std::int64_t>();
+        mm.sort_subject = r[11].as<std::string>();
+        mm.sort_from = r[12].as<std::string>();
+        mm.sort_to = r[13].as<std::string>();
+        mm.sort_cc = r[14].as<std::string>();
+        mm.message_id = r[15].as<std::string>();
+        mm.in_reply_to = flags_of(r[16]);
+        mm.references = flags_of(r[17]);
+        try {
+            mm.parsed.size = mm.size;
+            nlohmann::json::parse(r[7].c_str()).get_to(mm.parsed.env);
+            nlohmann::json::parse(r[8].c_str()).get_to(mm.parsed.body);
+            nlohmann::json::parse(r[9].c_str()).get_to(mm.parsed.headers);
+        } catch (const nlohmann::json::exception&) {
+            return errc::internal;   // stored by this module: corrupt data, not client input
+        }
+        out.push_back(std::move(mm));
+    }
+    return out;
+}
+
+result<std::uint32_t> claim_recent(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+                                   std::uint32_t uidvalidity) {
+    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+    if (!m) return m.error();
+    // FOR UPDATE: concurrent sessions queue here and take disjoint ranges.
+    auto r = tx.exec_params1("SELECT recent_uid, uidnext FROM mail.mailboxes WHERE id = $1 FOR UPDATE", mailbox);
+    tx.exec_params("UPDATE mail.mailboxes SET recent_uid = $2 WHERE id = $1", mailbox,
+                   r[1].as<std::int64_t>() - 1);
+    return static_cast<std::uint32_t>(std::min<std::int64_t>(r[0].as<std::int64_t>() + 1, UINT32_MAX));
+}
+
+result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_view name, const prepared_message& msg,
+                             const std::vector<std::string>& flags, std::int64_t internaldate) {
+    auto m = resolve(tx, actor, name, "i");
+    if (!m) return m.error();
+    if (m->noselect) return errc::invalid_argument;
+    auto f = normalize_flags(flags);
+    if (!f) return f.error();
+    // RFC 4314 4: flags the actor may not set are dropped, not refused.
+    std::vector<std::string> allowed;
+    for (const auto& x : *f) {
+        char right = x == "\\Seen" ? 's' : x == "\\Deleted" ? 't' : 'w';
+        if (m->rights.find(right) != std::string::npos) allowed.push_back(x);
+    }
+    auto q = lock_accounts(tx, {m->owner_account_id});
+    if (!q.count(m->owner_account_id) || !fits(q[m->owner_account_id], msg.size)) return errc::quota_exceeded;
+    auto row = insert_message(tx, msg);
+    auto a = allocate(tx, m->id, 1);
+    if (!a) throw rollback_error(errc::conflict);
+    tx.exec_params("INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
+                   "VALUES ($1, $2, $3, $4, mail.flags_union('{}', $5::text[]), $6, to_timestamp($7::bigint))",
+                   m->id, static_cast<std::int64_t>(a->first_uid), row, static_cast<std::int64_t>(msg.size),
+                   pg_text_array(allowed), static_cast<std::int64_t>(a->modseq), internaldate);
+    notify_mailbox(tx, m->owner_account_id, m->id);
+    return append_result{m->id, a->uidvalidity, static_cast<std::uint32_t>(a->first_uid)};
+}
+
+result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                                 const uid_set& uids, flag_mode mode, const std::vector<std::string>& flags,
+                                 std::optional<std::uint64_t> unchangedsince) {
+    auto f = normalize_flags(flags);
+    if (!f) return f.error();
+    std::string needed = "r";
+    if (mode == flag_mode::replace) needed += "stw";   // replacing can touch every kind of flag
+    for (const auto& x : *f) needed += x == "\\Seen" ? 's' : x == "\\Deleted" ? 't' : 'w';
+    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, needed);
+    if (!m) return m.error();
+    auto set = make_uid_set(uids);
+    if (!set) return set.error();
+    store_result out;
+    auto modseq = bump_modseq(tx, mailbox);
+    std::vector<std::string> params{std::to_string(mailbox), std::to_string(modseq), pg_text_array(*f)};
+    int next = 4;
+    auto cond = uid_condition(*set, params, next);
+    std::string guard = "TRUE";
+    if (unchangedsince) {
+        params.push_back(std::to_string(std::min<std::uint64_t>(*unchangedsince, INT64_MAX)));
+        guard = "mm.modseq <= $" + std::to_string(next++) + "::bigint";
+        auto failed = tx.exec_params("SELECT mm.uid FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " +
+                                         cond + " AND NOT (" + guard + ") AND $2::bigint > 0 AND $3::text[] IS NOT NULL "
+                                         "ORDER BY mm.uid", pqxx::prepare::make_dynamic_params(params));
+        uid_set modified;
+        for (const auto& r : failed) {
+            auto u = static_cast<std::uint32_t>(r[0].as<std::int64_t>());
+            modified.push_back({u, u});
+        }
+        auto merged = make_uid_set(std::move(modified));
+        if (merged) out.modified = std::move(*merged);
+    }
+    std::string expr = mode == flag_mode::add      ? "mail.flags_union(mm.flags, $3::text[])"
+                       : mode == flag_mode::remove ? "mail.flags_minus(mm.flags, $3::text[])"
+                                                   : "mail.flags_union('{}'::text[], $3::text[])";
+    auto rows = tx.exec_params("UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = $2::bigint "
+                               "WHERE mm.mailbox_id = $1::bigint AND " + cond + " AND " + guard + " AND mm.flags IS "
+                               "DISTINCT FROM " + expr + " RETURNING mm.uid, mm.flags, mm.modseq",
+                               pqxx::prepare::make_dynamic_params(params));
+    for (const auto& r : rows)
+        out.updated.push_back({static_cast<std::uint32_t>(r[0].as<std::int64_t>()), flags_of(r[1]),
+                               r[2].as<std::uint64_t>()});
+    std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    if (!out.updated.empty()) notify_mailbox(tx, m->owner_account_id, mailbox);
+    return out;
+}
+
+result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+                         const uid_set& uids, std::string_view destination, bool move) {
+    auto src = check_mailbox(tx, actor, mailbox, uidvalidity, move ? "rte" : "r");
+    if (!src) return src.error();
+    auto dst = resolve(tx, actor, destination, "i");
+    if (!dst) return dst.error();
+    if (dst->noselect) return errc::invalid_argument;
+    auto set = make_uid_set(uids);
+    if (!set) return set.error();
+    auto list = select_uids(tx, mailbox, *set);
+    if (list.size() > max_rows_per_call) return errc::limit_exceeded;
+    copy_result out;
+    out.destination_id = dst->id;
+    out.uidvalidity = dst->uidvalidity;
+    if (list.empty()) return out;
+    auto q = lock_accounts(tx, {dst->owner_account_id, src->owner_account_id});
+    std::uint64_t bytes = size_of(tx, mailbox, list);
+    bool same_owner = dst->owner_account_id == src->owner_account_id;
+    // A MOVE within one account does not change its usage.
+    if (!(move && same_owner) && (!q.count(dst->owner_account_id) || !fits(q[dst->owner_account_id], bytes)))
+        return errc::quota_exceeded;
+    auto pairs = copy_rows(tx, mailbox, list, dst->id, &out.uidvalidity);
+    if (!pairs) throw rollback_error(pairs.error());
+    out.uids = std::move(*pairs);
+    if (move) {
+        std::vector<std::string> params{pg_bigint_array(list)};
+        out.expunged = remove_rows(tx, mailbox, "mm.uid = ANY($3::bigint[])", params);
+        notify_mailbox(tx, src->owner_account_id, mailbox);
+    }
+    notify_mailbox(tx, dst->owner_account_id, dst->id);
+    return out;
+}
+
+result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+                                           std::uint32_t uidvalidity, const std::optional<uid_set>& only) {
+    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "re");
+    if (!m) return m.error();
+    lock_accounts(tx, {m->owner_account_id});
+    std::vector<std::string> params;
+    std::string cond = "'\\Deleted' = ANY(mm.flags)";
+    if (only) {
+        auto set = make_uid_set(*only);
+        if (!set) return set.error();
+        int next = 3;
+        cond += " AND " + uid_condition(*set, params, next);
+    }
+    auto gone = remove_rows(tx, mailbox, cond, params);
+    if (!gone.empty()) notify_mailbox(tx, m->owner_account_id, mailbox);
+    return gone;
+}
+
+result<std::vector<std::uint32_t>> search(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+                                          std::uint32_t uidvalidity, const search_criterion& criteria) {
+    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+    if (!m) return m.error();
+    auto cond = build_search_condition(criteria, 2);
+    if (!cond) return cond.error();
+    std::vector<std::string> params{std::to_string(mailbox)};
+    params.insert(params.end(), cond->params.begin(), cond->params.end());
+    auto rows = tx.exec_params("SELECT mm.uid FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
+                               "WHERE mm.mailbox_id = $1::bigint AND (" + cond->sql + ") ORDER BY mm.uid",
+                               pqxx::prepare::make_dynamic_params(params));
+    std::vector<std::uint32_t> out;
+    for (const auto& r : rows) out.push_back(static_cast<std::uint32_t>(r[0].as<std::int64_t>()));
+    return out;
+}
+
+result<quota_info> quota(pqxx::work& tx, std::int64_t actor) {
+    auto rows = tx.exec_params(
+        "SELECT a.quota_bytes, a.used_bytes, (SELECT count(*) FROM mail.mailbox_messages mm JOIN mail.mailboxes m "
+        "ON m.id = mm.mailbox_id WHERE m.account_id = a.id) FROM directory.accounts a WHERE a.id = $1", actor);
+    if (rows.empty()) return errc::not_found;
+    quota_info q;
+    if (!rows[0][0].is_null()) q.limit_bytes = rows[0][0].as<std::uint64_t>();
+    q.used_bytes = rows[0][1].as<std::uint64_t>();
+    q.messages = rows[0][2].as<std::uint64_t>();
+    return q;
+}
+
+result<void> set_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbox, std::string_view grantee,
+                     std::string_view rights) {
+    auto m = resolve(tx, actor, mailbox, "a");
+    if (!m) return m.error();
+    auto r = normalize_rights(rights);
+    if (!r) return r.error();
+    if (grantee.empty() || grantee.size() > 320) return errc::not_found;
+    std::string g(grantee);
+    std::optional<std::int64_t> account, group;
+    if (g.find('@') != std::string::npos) {
+        for (auto& c : g) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto rows = tx.exec_params("SELECT a.id FROM directory.accounts a JOIN directory.accounts o ON o.org_id = a.org_id "
+                                   "WHERE o.id = $1 AND a.address = $2", m->owner_account_id, g);
+        if (rows.empty()) return errc::not_found;
+        account = rows[0][0].as<std::int64_t>();
+        if (*account == m->owner_account_id) return errc::invalid_argument;   // the owner keeps every right
+    } else {
+        auto rows = tx.exec_params("SELECT g.id FROM directory.groups g JOIN directory.accounts o ON o.org_id = g.org_id "
+                                   "WHERE o.id = $1 AND lower(g.name) = lower($2)", m->owner_account_id, g);
+        if (rows.empty()) return errc::not_found;
+        group = rows[0][0].as<std::int64_t>();
+    }
+    tx.exec_params("DELETE FROM mail.acl WHERE mailbox_id = $1 AND (grantee_account_id = $2 OR grantee_group_id = $3)",
+                   m->id, account.value_or(0), group.value_or(0));
+    if (!r->empty()) {
+        tx.exec_params("INSERT INTO mail.acl (mailbox_id, grantee_account_id, grantee_group_id, rights) "
+                       "VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), $4)", m->id, account.value_or(0), group.value_or(0),
+                       *r);
+    }
+    notify_mailbox(tx, m->owner_account_id, m->id);
+    return {};
+}
+
+result<std::vector<acl_entry>> get_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbox) {
+    auto m = resolve(tx, actor, mailbox, "a");
+    if (!m) return m.error();
+    std::vector<acl_entry> out;
+    auto owner = tx.exec_params1("SELECT address FROM directory.accounts WHERE id = $1", m->owner_account_id);
+    out.push_back({m->owner_account_id, std::nullopt, owner[0].as<std::string>(), std::string(all_rights)});
+    auto rows = tx.exec_params("SELECT acl.grantee_account_id, acl.grantee_group_id, coalesce(a.address, g.name), "
+                               "acl.rights FROM mail.acl LEFT JOIN directory.accounts a ON a.id = acl.grantee_account_id "
+                               "LEFT JOIN directory.groups g ON g.id = acl.grantee_group_id WHERE acl.mailbox_id = $1 "
+                               "ORDER BY 3", m->id);
+    for (const auto& r : rows) {
+        acl_entry e;
+        if (!r[0].is_null()) e.account_id = r[0].as<std::int64_t>();
+        if (!r[1].is_null()) e.group_id = r[1].as<std::int64_t>();
+        e.identifier = r[2].as<std::string>();
+        e.rights = r[3].as<std::string>();
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+}  // namespace ops
+}  // namespace polder::mailstore

@@ -1,0 +1,194 @@
+// search.cpp - typed IMAP SEARCH criteria to a parameterized SQL condition.
+// SECURITY: the SQL text is built only from fixed fragments and "$n" placeholders;
+// every client value goes into params. Depth, node count and string sizes are bounded.
+// STANDARDS: RFC 3501 / RFC 9051 section 6.4.4, RFC 7162 section 3.1.5.
+#include "polder/mailstore/search.hpp"
+
+#include <chrono>
+
+namespace polder::mailstore {
+namespace {
+
+class builder {
+public:
+    explicit builder(int first) : next_(first) {}
+
+    result<std::string> build(const search_criterion& c, std::size_t depth) {
+        if (depth > max_search_depth || ++nodes_ > max_search_nodes) return errc::limit_exceeded;
+        if (c.text.size() > max_search_string || c.field.size() > max_search_string) return errc::limit_exceeded;
+        switch (c.key) {
+            case search_key::all: return std::string("TRUE");
+            case search_key::uid: {
+                auto set = make_uid_set(c.uids);
+                if (!set) return set.error();
+                std::vector<std::int64_t> lo, hi;
+                for (const auto& r : *set) {
+                    lo.push_back(r.first);
+                    hi.push_back(r.last);
+                }
+                auto a = param(pg_bigint_array(lo));
+                auto b = param(pg_bigint_array(hi));
+                return "EXISTS (SELECT 1 FROM unnest(" + a + "::bigint[], " + b +
+                       "::bigint[]) AS r(lo, hi) WHERE mm.uid BETWEEN r.lo AND r.hi)";
+            }
+            case search_key::flag:
+            case search_key::unflag: {
+                auto f = normalize_flag(c.text);
+                if (!f) return f.error();
+                std::string e = "mail.has_flag(mm.flags, " + param(*f) + "::text)";
+                return c.key == search_key::flag ? e : "NOT " + e;
+            }
+            case search_key::before: return day_compare("mm.internaldate", "<", c);
+            case search_key::on: return day_compare("mm.internaldate", "=", c);
+            case search_key::since: return day_compare("mm.internaldate", ">=", c);
+            case search_key::sent_before: return day_compare("m.sent_date", "<", c);
+            case search_key::sent_on: return day_compare("m.sent_date", "=", c);
+            case search_key::sent_since: return day_compare("m.sent_date", ">=", c);
+            case search_key::larger:
+            case search_key::smaller:
+            case search_key::modseq: {
+                if (c.number < 0) return errc::invalid_argument;
+                auto p = param(std::to_string(c.number)) + "::bigint";
+                if (c.key == search_key::larger) return "mm.size > " + p;
+                if (c.key == search_key::smaller) return "mm.size < " + p;
+                return "mm.modseq >= " + p;
+            }
+            case search_key::header: {
+                if (c.field.empty()) return errc::invalid_argument;
+                for (char ch : c.field)
+                    if (static_cast<unsigned char>(ch) <= 0x20 || ch == ':' || static_cast<unsigned char>(ch) >= 0x7f)
+                        return errc::invalid_argument;
+                auto name = param(c.field);
+                auto value = param(c.text);
+                return "EXISTS (SELECT 1 FROM jsonb_array_elements(m.header_fields) AS h(f) WHERE lower(h.f->>0) = "
+                       "lower(" + name + "::text) AND strpos(lower(coalesce(h.f->>1, '')), lower(" + value +
+                       "::text)) > 0)";
+            }
+            case search_key::from: return contains_text("m.from_text", c.text);
+            case search_key::to: return contains_text("m.to_text", c.text);
+            case search_key::cc: return contains_text("m.cc_text", c.text);
+            case search_key::bcc: return contains_text("m.bcc_text", c.text);
+            case search_key::subject: return contains_text("m.subject", c.text);
+            case search_key::body: {
+                auto p = param(c.text);
+                return "(" + fts(p) + " OR strpos(lower(m.body_text), lower(" + p + "::text)) > 0)";
+            }
+            case search_key::text: {
+                auto p = param(c.text);
+                return "(" + fts(p) + " OR strpos(lower(m.body_text), lower(" + p +
+                       "::text)) > 0 OR EXISTS (SELECT 1 FROM jsonb_array_elements(m.header_fields) AS h(f) WHERE "
+                       "strpos(lower(coalesce(h.f->>0, '') || ': ' || coalesce(h.f->>1, '')), lower(" + p +
+                       "::text)) > 0))";
+            }
+            case search_key::all_of:
+            case search_key::any_of:
+            case search_key::none_of: {
+                if (c.children.empty()) return errc::invalid_argument;
+                std::string out = c.key == search_key::none_of ? "NOT (" : "(";
+                const char* op = c.key == search_key::any_of ? " OR " : " AND ";
+                for (std::size_t i = 0; i < c.children.size(); ++i) {
+                    auto sub = build(c.children[i], depth + 1);
+                    if (!sub) return sub.error();
+                    if (i) out += op;
+                    out += "(" + *sub + ")";
+                }
+                return out + ")";
+            }
+        }
+        return errc::invalid_argument;
+    }
+
+    std::vector<std::string> params;
+
+private:
+    std::string param(std::string value) {
+        params.push_back(std::move(value));
+        return "$" + std::to_string(next_++);
+    }
+
+    // Dates disregard time and timezone (RFC 3501 6.4.4): compare UTC calendar days.
+    result<std::string> day_compare(const char* column, const char* op, const search_criterion& c) {
+        if (c.number < -1000000 || c.number > 1000000) return errc::invalid_argument;
+        return std::string("((") + column + " AT TIME ZONE 'UTC')::date " + op + " DATE '1970-01-01' + " +
+               param(std::to_string(c.number)) + "::integer)";
+    }
+
+    std::string contains_text(const char* column, const std::string& text) {
+        return std::string("strpos(lower(") + column + "), lower(" + param(text) + "::text)) > 0";
+    }
+
+    static std::string fts(const std::string& p) {
+        return "m.fts @@ (plainto_tsquery('dutch', " + p + "::text) || plainto_tsquery('english', " + p + "::text))";
+    }
+
+    int next_;
+    std::size_t nodes_ = 0;
+};
+
+}  // namespace
+
+result<sql_condition> build_search_condition(const search_criterion& c, int first_param) {
+    builder b(first_param);
+    auto sql = b.build(c, 1);
+    if (!sql) return sql.error();
+    return sql_condition{std::move(*sql), std::move(b.params)};
+}
+
+search_criterion search_text(search_key key, std::string text) {
+    search_criterion c;
+    c.key = key;
+    c.text = std::move(text);
+    return c;
+}
+
+search_criterion search_number(search_key key, std::int64_t number) {
+    search_criterion c;
+    c.key = key;
+    c.number = number;
+    return c;
+}
+
+search_criterion search_header(std::string field, std::string text) {
+    search_criterion c;
+    c.key = search_key::header;
+    c.field = std::move(field);
+    c.text = std::move(text);
+    return c;
+}
+
+search_criterion search_uids(uid_set uids) {
+    search_criterion c;
+    c.key = search_key::uid;
+    c.uids = std::move(uids);
+    return c;
+}
+
+search_criterion search_and(std::vector<search_criterion> children) {
+    search_criterion c;
+    c.key = search_key::all_of;
+    c.children = std::move(children);
+    return c;
+}
+
+search_criterion search_or(std::vector<search_criterion> children) {
+    search_criterion c;
+    c.key = search_key::any_of;
+    c.children = std::move(children);
+    return c;
+}
+
+search_criterion search_not(search_criterion child) {
+    search_criterion c;
+    c.key = search_key::none_of;
+    c.children.push_back(std::move(child));
+    return c;
+}
+
+std::int64_t day_number(int year, unsigned month, unsigned day) {
+    using namespace std::chrono;
+    return sys_days{std::chrono::year{year} / std::chrono::month{month} / std::chrono::day{day}}
+        .time_since_epoch()
+        .count();
+}
+
+}  // namespace polder::mailstore

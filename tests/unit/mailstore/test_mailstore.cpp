@@ -1,0 +1,542 @@
+// test_mailstore.cpp - polder::mailstore against a real PostgreSQL: default mailboxes,
+// delivery stored once, concurrent UID allocation, quota, flags/modseq/changes, expunge
+// tombstones, COPY/MOVE, RENAME INBOX, ACL sharing and tenancy, SEARCH, NOTIFY.
+// SECURITY: cross-account and cross-organisation access must be refused (not_found).
+// STANDARDS: RFC 3501/9051, RFC 4315, RFC 6851, RFC 7162, RFC 4314, RFC 9208.
+// Needs POLDER_TEST_PGHOST/PGPORT/PGUSER; each test creates and drops its own database.
+#include "polder/blob/fs_store.hpp"
+#include "polder/db/db.hpp"
+#include "polder/mailstore/mailstore.hpp"
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+using namespace polder;
+using namespace polder::mailstore;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string random_suffix() {
+    static std::mt19937_64 rng{std::random_device{}()};
+    std::string s;
+    for (int i = 0; i < 8; ++i) s += "0123456789abcdefghijklmnopqrstuvwxyz"[rng() % 36];
+    return std::to_string(::getpid()) + "_" + s;
+}
+
+db::connection_options cluster() {
+    const char* host = std::getenv("POLDER_TEST_PGHOST");
+    const char* port = std::getenv("POLDER_TEST_PGPORT");
+    const char* user = std::getenv("POLDER_TEST_PGUSER");
+    if (!host || !*host || !port || !*port || !user || !*user)
+        FAIL("the mailstore tests need a PostgreSQL cluster: set POLDER_TEST_PGHOST, POLDER_TEST_PGPORT and "
+             "POLDER_TEST_PGUSER (scripts/dev test does this)");
+    db::connection_options o;
+    o.host = host;
+    o.port = static_cast<std::uint16_t>(std::stoi(port));
+    o.user = user;
+    o.dbname = "postgres";
+    o.application_name = "polder-test-mailstore";
+    return o;
+}
+
+std::string message(std::string subject, std::string body, std::string from = "Ann <ann@example.org>") {
+    return "From: " + from + "\r\nTo: Bob <bob@gemeente.nl>\r\nSubject: " + subject +
+           "\r\nDate: Mon, 2 Mar 2026 10:00:00 +0100\r\nMessage-ID: <" + random_suffix() +
+           "@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n";
+}
+
+// world - a fresh database (all migrations), a blob folder, a pool and helpers.
+struct world {
+    std::string dbname = "t_mailstore_" + random_suffix();
+    db::connection_options options;
+    std::unique_ptr<pqxx::connection> conn;
+    fs::path blob_root = fs::temp_directory_path() / ("polder_mailstore_" + random_suffix());
+    blob::fs_store blobs{blob_root};
+    std::int64_t org1 = 0, org2 = 0, dom1 = 0, dom2 = 0;
+
+    world() {
+        auto admin = db::connect(cluster());
+        pqxx::nontransaction tx(*admin);
+        tx.exec("CREATE DATABASE " + tx.quote_name(dbname));
+        options = cluster();
+        options.dbname = dbname;
+        conn = db::connect(options);
+        db::migrate(*conn);
+        org1 = sql1("INSERT INTO directory.orgs (name) VALUES ('gemeente') RETURNING id");
+        org2 = sql1("INSERT INTO directory.orgs (name) VALUES ('other') RETURNING id");
+        dom1 = sql1("INSERT INTO directory.domains (org_id, name) VALUES (" + std::to_string(org1) +
+                    ", 'gemeente.nl') RETURNING id");
+        dom2 = sql1("INSERT INTO directory.domains (org_id, name) VALUES (" + std::to_string(org2) +
+                    ", 'other.example') RETURNING id");
+    }
+    ~world() {
+        conn.reset();
+        try {
+            auto admin = db::connect(cluster());
+            pqxx::nontransaction tx(*admin);
+            tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(dbname) + " WITH (FORCE)");
+        } catch (...) {
+        }
+        std::error_code ec;
+        fs::remove_all(blob_root, ec);
+    }
+
+    std::int64_t sql1(const std::string& q) {
+        return db::transact(*conn, [&](pqxx::work& tx) { return tx.exec1(q)[0].as<std::int64_t>(); });
+    }
+
+    std::int64_t account(const std::string& local, bool second_org = false, std::optional<std::int64_t> quota = {}) {
+        auto org = second_org ? org2 : org1;
+        auto dom = second_org ? dom2 : dom1;
+        auto domain = second_org ? "other.example" : "gemeente.nl";
+        return db::transact(*conn, [&](pqxx::work& tx) {
+            return tx.exec_params1("INSERT INTO directory.accounts (org_id, domain_id, local_part, address, quota_bytes) "
+                                   "VALUES ($1, $2, $3, $4, NULLIF($5, -1)) RETURNING id",
+                                   org, dom, local, local + "@" + domain, quota.value_or(-1))[0]
+                .as<std::int64_t>();
+        });
+    }
+
+    template <class F>
+    auto tx(F f) {
+        return db::transact(*conn, f);
+    }
+
+    prepared_message prepare(const std::string& raw) {
+        auto id = store_bytes(blobs, raw);
+        REQUIRE(id.has_value());
+        auto p = prepare_message(blobs, *id);
+        REQUIRE(p.has_value());
+        return std::move(*p);
+    }
+
+    append_result append(std::int64_t actor, const std::string& mailbox, const std::string& raw,
+                         std::vector<std::string> flags = {}) {
+        auto p = prepare(raw);
+        auto r = tx([&](pqxx::work& w) { return ops::append(w, actor, mailbox, p, flags, 1772442000); });
+        REQUIRE(r.has_value());
+        return *r;
+    }
+
+    select_snapshot select(std::int64_t actor, const std::string& mailbox) {
+        auto r = tx([&](pqxx::work& w) { return ops::select(w, actor, mailbox); });
+        REQUIRE(r.has_value());
+        return std::move(*r);
+    }
+};
+
+template <class T>
+T run_io(asio::io_context& io, awaitable<T> a) {
+    std::optional<T> value;
+    std::exception_ptr error;
+    asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
+        error = e;
+        if (!e) value.emplace(std::move(v));
+    });
+    io.run();
+    io.restart();
+    if (error) std::rethrow_exception(error);
+    return std::move(*value);
+}
+
+std::vector<std::uint32_t> uids_of(const select_snapshot& s) {
+    std::vector<std::uint32_t> out;
+    for (const auto& m : s.messages) out.push_back(m.uid);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("every new account gets INBOX and the special-use mailboxes, subscribed") {
+    world w;
+    auto a = w.account("anna");
+    auto list = w.tx([&](pqxx::work& t) { return ops::list_mailboxes(t, a); });
+    REQUIRE(list.has_value());
+    std::map<std::string, std::string> got;
+    for (const auto& m : *list) {
+        got[m.name] = m.special_use.value_or("");
+        CHECK(m.subscribed);
+        CHECK(m.rights == std::string(all_rights));
+        CHECK(m.uidvalidity > 0);
+    }
+    CHECK(got == std::map<std::string, std::string>{{"INBOX", ""}, {"Drafts", "\\Drafts"}, {"Sent", "\\Sent"},
+                                                    {"Trash", "\\Trash"}, {"Junk", "\\Junk"}, {"Archive", "\\Archive"}});
+    auto st = w.tx([&](pqxx::work& t) { return ops::status(t, a, "inbox"); });
+    REQUIRE(st.has_value());
+    CHECK(st->messages == 0);
+    CHECK(st->uidnext == 1);
+}
+
+TEST_CASE("delivery to three recipients stores one message row and one blob with a UID per mailbox") {
+    world w;
+    auto a = w.account("anna"), b = w.account("bert"), c = w.account("cees");
+    auto raw = message("Agenda", "De vergadering begint om tien uur.");
+    auto blob = store_bytes(w.blobs, raw);
+    REQUIRE(blob.has_value());
+    asio::io_context io;
+    db::pool pool(w.options, 2);
+    mail_store store(pool, w.blobs);
+    auto r = run_io(io, store.deliver(*blob, {{a, "INBOX"}, {b, "INBOX"}, {c, "Archive"}}, 1772442000));
+    REQUIRE(r.has_value());
+    REQUIRE(r->recipients.size() == 3);
+    for (const auto& rr : r->recipients) {
+        CHECK_FALSE(rr.error);
+        CHECK(rr.uid == 1);
+    }
+    CHECK(w.sql1("SELECT count(*) FROM mail.messages") == 1);
+    CHECK(w.sql1("SELECT count(*) FROM mail.mailbox_messages") == 3);
+    std::size_t blobs = 0;
+    REQUIRE(w.blobs.for_each([&](const blob::blob_info&) { ++blobs; return true; }));
+    CHECK(blobs == 1);
+    CHECK(w.sql1("SELECT used_bytes FROM directory.accounts WHERE id = " + std::to_string(b)) ==
+          static_cast<std::int64_t>(raw.size()));
+    auto archive = w.select(c, "Archive");
+    CHECK(uids_of(archive) == std::vector<std::uint32_t>{1});
+    auto meta = run_io(io, store.fetch(a, r->recipients[0].mailbox_id, w.select(a, "INBOX").mailbox.uidvalidity,
+                                       {{1, 1}}));
+    REQUIRE(meta.has_value());
+    REQUIRE(meta->size() == 1);
+    CHECK((*meta)[0].blob == *blob);
+    CHECK((*meta)[0].parsed.env.subject == std::optional<std::string>("Agenda"));
+    CHECK((*meta)[0].internaldate == 1772442000);
+    CHECK((*meta)[0].sort_subject == "agenda");
+    CHECK((*meta)[0].sort_from == "ann");
+    CHECK((*meta)[0].sent_date == std::optional<std::int64_t>(1772442000));
+    CHECK_FALSE((*meta)[0].message_id.empty());
+    pool.stop();
+}
+
+TEST_CASE("concurrent deliveries into one INBOX get strictly ascending gap-free UIDs") {
+    world w;
+    auto a = w.account("anna");
+    auto blob = store_bytes(w.blobs, message("Load", "Many messages at once."));
+    REQUIRE(blob.has_value());
+    asio::io_context io;
+    db::pool pool(w.options, 4);
+    mail_store store(pool, w.blobs);
+    std::atomic<int> failures{0};
+    std::vector<std::uint32_t> seen;
+    const std::vector<recipient> to{recipient{a, "INBOX"}};
+    for (int k = 0; k < 8; ++k) {
+        asio::co_spawn(io, [&]() -> awaitable<void> {
+            for (int i = 0; i < 25; ++i) {
+                auto r = co_await store.deliver(*blob, to, 1772442000);
+                if (!r || r->recipients[0].error) ++failures;
+                else seen.push_back(r->recipients[0].uid);
+            }
+        }, asio::detached);
+    }
+    io.run();
+    pool.stop();
+    CHECK(failures == 0);
+    auto snap = w.select(a, "INBOX");
+    std::vector<std::uint32_t> expected;
+    for (std::uint32_t u = 1; u <= 200; ++u) expected.push_back(u);
+    CHECK(uids_of(snap) == expected);
+    CHECK(snap.uidnext == 201);
+    std::sort(seen.begin(), seen.end());
+    CHECK(seen == expected);
+}
+
+TEST_CASE("a recipient over quota is refused while the others still get the message") {
+    world w;
+    auto raw = message("Big", std::string(2000, 'x'));
+    auto small = w.account("small", false, 1000);
+    auto big = w.account("big", false, 1000000);
+    auto p = w.prepare(raw);
+    auto r = w.tx([&](pqxx::work& t) { return ops::deliver(t, p, {{small}, {big}, {999999}}, 1772442000); });
+    CHECK(is(r.recipients[0].error, errc::quota_exceeded));
+    CHECK_FALSE(r.recipients[1].error);
+    CHECK(is(r.recipients[2].error, errc::not_found));
+    auto q = w.tx([&](pqxx::work& t) { return ops::quota(t, big); });
+    REQUIRE(q.has_value());
+    CHECK(q->used_bytes == raw.size());
+    CHECK(q->limit_bytes == std::optional<std::uint64_t>(1000000));
+    CHECK(q->messages == 1);
+    auto app = w.tx([&](pqxx::work& t) { return ops::append(t, small, "INBOX", p, {}, 0); });
+    CHECK(is(app.error(), errc::quota_exceeded));
+}
+
+TEST_CASE("flag changes raise modseqs and are reported by changes since, honouring UNCHANGEDSINCE") {
+    world w;
+    auto a = w.account("anna");
+    for (int i = 0; i < 3; ++i) w.append(a, "INBOX", message("M" + std::to_string(i), "x"));
+    auto snap = w.select(a, "INBOX");
+    auto mb = snap.mailbox.id;
+    auto uv = snap.mailbox.uidvalidity;
+    auto before = snap.highestmodseq;
+    auto s = w.tx([&](pqxx::work& t) {
+        return ops::store_flags(t, a, mb, uv, {{1, 2}}, flag_mode::add, {"\\seen", "$Label1"});
+    });
+    REQUIRE(s.has_value());
+    REQUIRE(s->updated.size() == 2);
+    CHECK(s->updated[0].flags == std::vector<std::string>{"$Label1", "\\Seen"});
+    CHECK(s->updated[0].modseq > before);
+    auto ch = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv, before); });
+    REQUIRE(ch.has_value());
+    REQUIRE(ch->changed.size() == 2);
+    CHECK(ch->changed[1].uid == 2);
+    CHECK(ch->highestmodseq == s->updated[0].modseq);
+    // Setting what is already set changes nothing.
+    auto again = w.tx([&](pqxx::work& t) { return ops::store_flags(t, a, mb, uv, {{1, 1}}, flag_mode::add, {"\\Seen"}); });
+    REQUIRE(again.has_value());
+    CHECK(again->updated.empty());
+    // UNCHANGEDSINCE older than uid 1's modseq: uid 1 is MODIFIED, uid 3 is updated.
+    auto cond = w.tx([&](pqxx::work& t) {
+        return ops::store_flags(t, a, mb, uv, {{1, 1}, {3, 3}}, flag_mode::add, {"\\Flagged"}, before);
+    });
+    REQUIRE(cond.has_value());
+    CHECK(cond->modified == uid_set{{1, 1}});
+    REQUIRE(cond->updated.size() == 1);
+    CHECK(cond->updated[0].uid == 3);
+    auto rem = w.tx([&](pqxx::work& t) { return ops::store_flags(t, a, mb, uv, {{1, 3}}, flag_mode::remove, {"$label1"}); });
+    REQUIRE(rem.has_value());
+    CHECK(rem->updated.size() == 2);
+    auto st = w.tx([&](pqxx::work& t) { return ops::status(t, a, "INBOX"); });
+    REQUIRE(st.has_value());
+    CHECK(st->unseen == 1);
+    CHECK(st->highestmodseq == rem->updated[0].modseq);
+    CHECK(w.select(a, "INBOX").keywords.empty());
+    // \Recent (rev1): the first session claims uids 1..3, the next one nothing.
+    auto first = w.tx([&](pqxx::work& t) { return ops::claim_recent(t, a, mb, uv); });
+    REQUIRE(first.has_value());
+    CHECK(*first == 1);
+    auto second = w.tx([&](pqxx::work& t) { return ops::claim_recent(t, a, mb, uv); });
+    REQUIRE(second.has_value());
+    CHECK(*second == 4);
+    auto wrong = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv + 1, 0); });
+    CHECK(is(wrong.error(), errc::not_found));
+    auto bad = w.tx([&](pqxx::work& t) { return ops::store_flags(t, a, mb, uv, {{1, 1}}, flag_mode::add, {"\\Recent"}); });
+    CHECK(is(bad.error(), errc::invalid_argument));
+}
+
+TEST_CASE("expunge removes deleted messages and leaves tombstones for VANISHED") {
+    world w;
+    auto a = w.account("anna");
+    for (int i = 0; i < 4; ++i) w.append(a, "INBOX", message("M", "x"), i % 2 ? std::vector<std::string>{"\\Deleted"}
+                                                                                : std::vector<std::string>{});
+    auto snap = w.select(a, "INBOX");
+    auto mb = snap.mailbox.id;
+    auto uv = snap.mailbox.uidvalidity;
+    auto only = w.tx([&](pqxx::work& t) { return ops::expunge(t, a, mb, uv, uid_set{{1, 2}}); });
+    REQUIRE(only.has_value());
+    CHECK(*only == std::vector<std::uint32_t>{2});
+    auto rest = w.tx([&](pqxx::work& t) { return ops::expunge(t, a, mb, uv, std::nullopt); });
+    REQUIRE(rest.has_value());
+    CHECK(*rest == std::vector<std::uint32_t>{4});
+    auto ch = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv, snap.highestmodseq); });
+    REQUIRE(ch.has_value());
+    CHECK(ch->expunged == std::vector<std::uint32_t>{2, 4});
+    CHECK(uids_of(w.select(a, "INBOX")) == std::vector<std::uint32_t>{1, 3});
+    auto q = w.tx([&](pqxx::work& t) { return ops::quota(t, a); });
+    CHECK(q->messages == 2);
+}
+
+TEST_CASE("copy and move report COPYUID mappings and move expunges the source") {
+    world w;
+    auto a = w.account("anna");
+    for (int i = 0; i < 3; ++i) w.append(a, "INBOX", message("M", "x"), {"\\Seen"});
+    w.append(a, "Archive", message("old", "x"));
+    auto inbox = w.select(a, "INBOX");
+    auto c = w.tx([&](pqxx::work& t) {
+        return ops::copy(t, a, inbox.mailbox.id, inbox.mailbox.uidvalidity, {{2, 3}}, "Archive", false);
+    });
+    REQUIRE(c.has_value());
+    CHECK(c->uids == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{2, 2}, {3, 3}});
+    CHECK(c->uidvalidity == w.select(a, "Archive").mailbox.uidvalidity);
+    CHECK(c->expunged.empty());
+    auto m = w.tx([&](pqxx::work& t) {
+        return ops::copy(t, a, inbox.mailbox.id, inbox.mailbox.uidvalidity, {{1, 2}}, "Trash", true);
+    });
+    REQUIRE(m.has_value());
+    CHECK(m->uids == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{1, 1}, {2, 2}});
+    CHECK(m->expunged == std::vector<std::uint32_t>{1, 2});
+    CHECK(uids_of(w.select(a, "INBOX")) == std::vector<std::uint32_t>{3});
+    auto trash = w.select(a, "Trash");
+    REQUIRE(trash.messages.size() == 2);
+    CHECK(trash.messages[0].flags == std::vector<std::string>{"\\Seen"});
+    auto none = w.tx([&](pqxx::work& t) {
+        return ops::copy(t, a, inbox.mailbox.id, inbox.mailbox.uidvalidity, {{50, 60}}, "Trash", false);
+    });
+    REQUIRE(none.has_value());
+    CHECK(none->uids.empty());
+    auto missing = w.tx([&](pqxx::work& t) {
+        return ops::copy(t, a, inbox.mailbox.id, inbox.mailbox.uidvalidity, {{3, 3}}, "Nowhere", false);
+    });
+    CHECK(is(missing.error(), errc::not_found));
+}
+
+TEST_CASE("renaming INBOX moves its messages to a new mailbox and leaves INBOX empty") {
+    world w;
+    auto a = w.account("anna");
+    for (int i = 0; i < 2; ++i) w.append(a, "INBOX", message("M", "x"));
+    auto old_uv = w.select(a, "INBOX").mailbox.uidvalidity;
+    auto r = w.tx([&](pqxx::work& t) { return ops::rename_mailbox(t, a, "inbox", "Oud/2025"); });
+    REQUIRE(r.has_value());
+    CHECK(w.select(a, "INBOX").messages.empty());
+    CHECK(w.select(a, "INBOX").mailbox.uidvalidity == old_uv);
+    CHECK(uids_of(w.select(a, "Oud/2025")) == std::vector<std::uint32_t>{1, 2});
+    CHECK(w.select(a, "Oud").mailbox.has_children);
+    // An ordinary rename carries children along and keeps UIDVALIDITY.
+    auto uv = w.select(a, "Oud/2025").mailbox.uidvalidity;
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::rename_mailbox(t, a, "Oud", "Archief"); }).has_value());
+    CHECK(w.select(a, "Archief/2025").mailbox.uidvalidity == uv);
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::rename_mailbox(t, a, "Archief", "Sent"); }).error(),
+             errc::already_exists));
+    // DELETE of a mailbox with children makes it \Noselect; deleting INBOX is refused.
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::delete_mailbox(t, a, "Archief"); }).has_value());
+    auto list = w.tx([&](pqxx::work& t) { return ops::list_mailboxes(t, a); });
+    bool noselect = false;
+    for (const auto& m : *list)
+        if (m.name == "Archief") noselect = m.noselect;
+    CHECK(noselect);
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::delete_mailbox(t, a, "INBOX"); }).error(), errc::invalid_argument));
+    // A recreated mailbox gets a new, larger UIDVALIDITY.
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::delete_mailbox(t, a, "Archief/2025"); }).has_value());
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::create_mailbox(t, a, "Archief/2025", std::nullopt); }).has_value());
+    CHECK(w.select(a, "Archief/2025").mailbox.uidvalidity > uv);
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::create_mailbox(t, a, "Sent", std::nullopt); }).error(),
+             errc::already_exists));
+}
+
+TEST_CASE("a shared mailbox is reachable through its ACL and never across organisations") {
+    world w;
+    auto info = w.account("info");
+    auto anna = w.account("anna");
+    auto bert = w.account("bert");
+    auto stranger = w.account("eve", true);
+    auto group = w.sql1("INSERT INTO directory.groups (org_id, name) VALUES (" + std::to_string(w.org1) +
+                        ", 'Balie') RETURNING id");
+    w.sql1("INSERT INTO directory.group_members (group_id, account_id, org_id) VALUES (" + std::to_string(group) + ", " +
+           std::to_string(bert) + ", " + std::to_string(w.org1) + ") RETURNING group_id");
+    w.append(info, "INBOX", message("Vraag", "Een vraag van een burger."));
+    const std::string shared = "Shared/info@gemeente.nl/INBOX";
+
+    // Before any grant the mailbox does not exist for anna, whatever she tries.
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::select(t, anna, shared); }).error(), errc::not_found));
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::set_acl(t, anna, shared, "anna@gemeente.nl", "lr"); }).error(),
+             errc::not_found));
+
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::set_acl(t, info, "INBOX", "anna@gemeente.nl", "lrs"); }).has_value());
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::set_acl(t, info, "INBOX", "balie", "lrswite"); }).has_value());
+    auto snap = w.tx([&](pqxx::work& t) { return ops::select(t, anna, shared); });
+    REQUIRE(snap.has_value());
+    CHECK(snap->mailbox.rights == "lrs");
+    CHECK(snap->messages.size() == 1);
+    CHECK(snap->mailbox.owner_account_id == info);
+    auto mb = snap->mailbox.id;
+    auto uv = snap->mailbox.uidvalidity;
+    // anna may set \Seen but not \Deleted, nor expunge, nor append.
+    CHECK(w.tx([&](pqxx::work& t) { return ops::store_flags(t, anna, mb, uv, {{1, 1}}, flag_mode::add, {"\\Seen"}); }).has_value());
+    CHECK(is(w.tx([&](pqxx::work& t) {
+                 return ops::store_flags(t, anna, mb, uv, {{1, 1}}, flag_mode::add, {"\\Deleted"});
+             }).error(),
+             errc::permission_denied));
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::expunge(t, anna, mb, uv, std::nullopt); }).error(),
+             errc::permission_denied));
+    auto p = w.prepare(message("x", "y"));
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::append(t, anna, shared, p, {}, 0); }).error(),
+             errc::permission_denied));
+    // bert has the group's rights.
+    CHECK(w.tx([&](pqxx::work& t) {
+        return ops::store_flags(t, bert, mb, uv, {{1, 1}}, flag_mode::add, {"\\Deleted"});
+    }).has_value());
+    auto list = w.tx([&](pqxx::work& t) { return ops::list_mailboxes(t, bert); });
+    REQUIRE(list.has_value());
+    bool found = false;
+    for (const auto& m : *list) found = found || m.name == shared;
+    CHECK(found);
+    auto acl = w.tx([&](pqxx::work& t) { return ops::get_acl(t, info, "INBOX"); });
+    REQUIRE(acl.has_value());
+    CHECK(acl->size() == 3);
+
+    // The other organisation: no grant is possible and nothing is visible.
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::set_acl(t, info, "INBOX", "eve@other.example", "lr"); }).error(),
+             errc::not_found));
+    CHECK_THROWS(w.sql1("INSERT INTO mail.acl (mailbox_id, grantee_account_id, rights) VALUES (" + std::to_string(mb) +
+                        ", " + std::to_string(stranger) + ", 'lr') RETURNING mailbox_id"));
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::select(t, stranger, shared); }).error(), errc::not_found));
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::fetch(t, stranger, mb, uv, {{1, 1}}); }).error(), errc::not_found));
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::changes_since(t, stranger, mb, uv, 0); }).error(), errc::not_found));
+    CHECK(is(w.tx([&](pqxx::work& t) {
+                 return ops::copy(t, stranger, mb, uv, {{1, 1}}, "INBOX", false);
+             }).error(),
+             errc::not_found));
+    // Revoking removes visibility again.
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::set_acl(t, info, "INBOX", "anna@gemeente.nl", ""); }).has_value());
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::status(t, anna, shared); }).error(), errc::not_found));
+}
+
+TEST_CASE("search finds Dutch and English text by stem and by substring, with other criteria") {
+    world w;
+    auto a = w.account("anna");
+    w.append(a, "INBOX", message("Uitnodiging", "De vergadering over de begroting is verplaatst naar donderdag."));
+    w.append(a, "INBOX", message("Invitation", "The meeting about the budget moved to Thursday.",
+                                 "Carol <carol@partner.example>"), {"\\Flagged"});
+    w.append(a, "INBOX", message("Re: Uitnodiging", "Prima, tot dan."));
+    auto snap = w.select(a, "INBOX");
+    auto run = [&](const search_criterion& c) {
+        auto r = w.tx([&](pqxx::work& t) { return ops::search(t, a, snap.mailbox.id, snap.mailbox.uidvalidity, c); });
+        REQUIRE(r.has_value());
+        return *r;
+    };
+    using v = std::vector<std::uint32_t>;
+    CHECK(run(search_text(search_key::body, "vergaderingen")) == v{1});   // Dutch stem, not a substring
+    CHECK(run(search_text(search_key::body, "meetings")) == v{2});        // English stem
+    CHECK(run(search_text(search_key::body, "groting")) == v{1});         // substring inside a word
+    CHECK(run(search_text(search_key::text, "partner.example")) == v{2});
+    CHECK(run(search_text(search_key::subject, "uitnodiging")) == v{1, 3});
+    CHECK(run(search_text(search_key::from, "CAROL")) == v{2});
+    CHECK(run(search_header("Message-ID", "@example.org")) == v{1, 2, 3});
+    CHECK(run(search_text(search_key::flag, "\\Flagged")) == v{2});
+    CHECK(run(search_not(search_text(search_key::flag, "\\Flagged"))) == v{1, 3});
+    CHECK(run(search_and({search_uids({{2, 3}}), search_text(search_key::unflag, "\\Flagged")})) == v{3});
+    CHECK(run(search_or({search_text(search_key::body, "donderdag"), search_text(search_key::body, "thursday")})) ==
+          v{1, 2});
+    CHECK(run(search_number(search_key::sent_on, day_number(2026, 3, 2))) == v{1, 2, 3});
+    CHECK(run(search_number(search_key::sent_before, day_number(2026, 3, 2))).empty());
+    CHECK(run(search_number(search_key::larger, 1000000)).empty());
+    CHECK(run(search_number(search_key::modseq, snap.highestmodseq)) == v{3});
+}
+
+TEST_CASE("delivery notifies a listener on the account's channel after commit") {
+    world w;
+    auto a = w.account("anna");
+    auto blob = store_bytes(w.blobs, message("Ping", "x"));
+    REQUIRE(blob.has_value());
+    asio::io_context io;
+    db::pool pool(w.options, 2);
+    mail_store store(pool, w.blobs);
+    db::notifier notifier(io.get_executor(), w.options);
+    notifier.start();
+    std::string payload;
+    std::int64_t delivered_to = 0;
+    const std::vector<recipient> to{recipient{a, "INBOX"}};
+    asio::co_spawn(io, [&]() -> awaitable<void> {
+        auto sub = co_await notifier.listen(notify_channel(a), [&](std::string p) { payload = std::move(p); });
+        auto r = co_await store.deliver(*blob, to, 1772442000);
+        if (r) delivered_to = r->recipients[0].mailbox_id;
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        for (int i = 0; i < 100 && payload.empty(); ++i) {
+            t.expires_after(std::chrono::milliseconds(50));
+            co_await t.async_wait(use_awaitable);
+        }
+    }, asio::detached);
+    io.run();
+    notifier.stop();
+    pool.stop();
+    REQUIRE(delivered_to != 0);
+    CHECK(payload == std::to_string(delivered_to));
+}
