@@ -297,7 +297,7 @@ result<account_info> add_account(pqxx::work& tx, const domain_info& domain, cons
         auto r = tx.exec_params1(
             "INSERT INTO directory.accounts (org_id, domain_id, local_part, address, display_name, password_hash,"
             " quota_bytes, kind, password_changed_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $6 IS NULL THEN NULL ELSE now() END)"
+            " VALUES ($1, $2, $3, $4, $5, $6::text, $7, $8, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END)"
             " RETURNING id, " + ts("created_at"),
             domain.org_id, domain.id, account.addr.local_part, addr, account.display_name, account.password_hash,
             account.quota_bytes, account.kind);

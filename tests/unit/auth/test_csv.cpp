@@ -56,6 +56,7 @@ TEST_CASE("csv reader splits plain records and numbers their lines") {
     REQUIRE(p.records.size() == 3);
     CHECK(p.records[0].fields == fields{"address", "display_name"});
     CHECK(p.records[1].fields == fields{"a@example.org", "Anna"});
+    CHECK(p.records[0].line == 1);
     CHECK(p.records[2].line == 3);
     CHECK(p.records[2].error.empty());
 }

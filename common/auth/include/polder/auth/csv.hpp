@@ -41,7 +41,7 @@ public:
     };
 
     csv_reader() : csv_reader(limits{}) {}
-    explicit csv_reader(limits l) : limits_(l) {}
+    explicit csv_reader(limits l) : limits_(l) { current_.line = 1; }
 
     // feed - consume a chunk; complete records are appended to out.
     // Errors: errc::limit_exceeded (more than max_records records).

@@ -1,0 +1,244 @@
+# conftest.py - shared fixtures of Polder's integration tests (every
+# tests/integration/<area>/ folder uses them).
+#
+# What it gives a test module:
+#   pg            - the throwaway PostgreSQL server (POLDER_TEST_PGHOST/PORT/USER)
+#   build_dir     - the build folder (POLDER_BUILD_DIR) with the built executables
+#   database      - a fresh, empty database for this module, dropped afterwards
+#   config_file   - a polder.toml in a temporary folder pointing at `database`
+#   make_config   - write another config file (extra TOML, other database ...)
+#   polderctl     - run polderctl with that config: polderctl(*args, input=None)
+#                   returns subprocess.CompletedProcess (text, stdout/stderr captured)
+#   migrated      - `database` with the schema applied (polderctl migrate)
+#   sql           - sql(query, params=None): run SQL on `database`, return rows
+#   unique        - unique(prefix): a short name unique in this test run
+# and the plain helpers free_port(), new_database(pg), drop_database(pg, name).
+#
+# A missing POLDER_TEST_PG* or POLDER_BUILD_DIR variable FAILS the tests with a
+# message saying what to set; nothing is silently skipped.
+#
+# SECURITY: test databases get unique names (t_<module>_<pid>_<random>) and are
+# dropped WITH (FORCE) at the end; child processes get an environment without
+# the developer's POLDER_* variables, so a local POLDER_CONFIG or
+# POLDER_DATABASE_* can never point a test at a real installation.
+# STANDARDS: none.
+
+import dataclasses
+import os
+import re
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+
+@dataclasses.dataclass(frozen=True)
+class PgServer:
+    host: str
+    port: int
+    user: str
+
+    def connect(self, dbname="postgres", autocommit=True):
+        conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname=dbname,
+                                connect_timeout=10)
+        conn.autocommit = autocommit
+        return conn
+
+
+def _require_env(name, hint):
+    value = os.environ.get(name, "")
+    if not value:
+        pytest.fail(f"{name} is not set: {hint}", pytrace=False)
+    return value
+
+
+@pytest.fixture(scope="session")
+def pg():
+    hint = ("run the suite with 'scripts/dev test', or export POLDER_TEST_PGHOST, POLDER_TEST_PGPORT "
+            "and POLDER_TEST_PGUSER for a PostgreSQL server where that user may create databases")
+    server = PgServer(_require_env("POLDER_TEST_PGHOST", hint),
+                      int(_require_env("POLDER_TEST_PGPORT", hint)),
+                      _require_env("POLDER_TEST_PGUSER", hint))
+    try:
+        server.connect().close()
+    except psycopg2.OperationalError as e:
+        pytest.fail(f"cannot reach the test PostgreSQL at {server.host}:{server.port}: {e}", pytrace=False)
+    return server
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    path = Path(_require_env("POLDER_BUILD_DIR",
+                             "set it to the CMake build folder (the one holding services/admin/polderctl)"))
+    if not (path / "services" / "admin" / "polderctl").is_file():
+        pytest.fail(f"POLDER_BUILD_DIR={path} has no services/admin/polderctl: build it first "
+                    f"(ninja -C {path} polderctl)", pytrace=False)
+    return path
+
+
+def new_database(pg, label="db"):
+    """Create an empty database with a unique name and return the name."""
+    label = re.sub(r"[^a-z0-9_]", "_", label.lower())[:30]
+    name = f"t_{label}_{os.getpid()}_{secrets.token_hex(4)}"
+    # Not "with conn": psycopg2 >= 2.9 opens a transaction block there even in
+    # autocommit mode, and CREATE DATABASE cannot run inside one.
+    conn = pg.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return name
+
+
+def drop_database(pg, name):
+    conn = pg.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (for services under test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(extra=None):
+    """The environment for processes under test: no POLDER_* from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
+    if extra:
+        env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def database(pg, request):
+    name = new_database(pg, request.module.__name__.rsplit(".", 1)[-1])
+    yield name
+    drop_database(pg, name)
+
+
+def write_config(path, pg, dbname, extra_toml=""):
+    """Write a polder.toml for database dbname on pg, plus extra TOML text."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "[database]\n"
+        f'host = "{pg.host}"\n'
+        f"port = {pg.port}\n"
+        f'name = "{dbname}"\n'
+        f'user = "{pg.user}"\n'
+        "connect_timeout_seconds = 5\n"
+        + extra_toml)
+    return path
+
+
+@pytest.fixture(scope="module")
+def config_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("config")
+
+
+@pytest.fixture(scope="module")
+def make_config(pg, database, config_dir):
+    counter = iter(range(1_000_000))
+
+    def make(extra_toml="", dbname=None, name=None):
+        file = config_dir / (name or f"polder-{next(counter)}.toml")
+        return write_config(file, pg, dbname or database, extra_toml)
+    return make
+
+
+@pytest.fixture(scope="module")
+def config_file(make_config):
+    return make_config(name="polder.toml")
+
+
+class Polderctl:
+    """Runs the built polderctl; polderctl(*args, input=None, config=..., env=None, timeout=...)."""
+
+    def __init__(self, executable, config):
+        self.executable = executable
+        self.config = config
+
+    def __call__(self, *args, input=None, config="default", env=None, timeout=300):
+        cmd = [str(self.executable)]
+        cfg = self.config if config == "default" else config
+        if cfg is not None:
+            cmd += ["--config", str(cfg)]
+        cmd += [str(a) for a in args]
+        return subprocess.run(cmd, input=input, capture_output=True, text=True, env=clean_env(env),
+                              timeout=timeout)
+
+    def ok(self, *args, **kwargs):
+        """Run and assert exit code 0; returns the CompletedProcess."""
+        r = self(*args, **kwargs)
+        assert r.returncode == 0, f"polderctl {' '.join(map(str, args))} failed ({r.returncode}): {r.stderr}"
+        return r
+
+
+@pytest.fixture(scope="module")
+def polderctl(build_dir, config_file):
+    return Polderctl(build_dir / "services" / "admin" / "polderctl", config_file)
+
+
+@pytest.fixture(scope="module")
+def migrated(polderctl, database):
+    polderctl.ok("migrate")
+    return database
+
+
+@pytest.fixture(scope="module")
+def sql(pg, database):
+    conn = pg.connect(database)
+
+    def run(query, params=None):
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall() if cur.description else []
+    yield run
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def unique():
+    counter = iter(range(1_000_000))
+    run = secrets.token_hex(2)
+
+    def make(prefix="x"):
+        return f"{prefix}{run}{next(counter)}"
+    return make
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Poll predicate() until it is truthy; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def assert_fails(result, code, *fragments):
+    """A refused command: exit code `code`, exactly one line on stderr containing every fragment."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, (
+        f"expected exit {code}, got {result.returncode}; stdout={result.stdout!r} stderr={result.stderr!r}")
+    assert len(lines) == 1, f"expected one line on stderr, got: {result.stderr!r}"
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+@pytest.fixture(scope="session")
+def expect_failure():
+    return assert_fails
