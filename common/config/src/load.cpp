@@ -257,6 +257,40 @@ class loader {
             problem("smtp.hostname", "must be a host name (letters, digits, hyphens, dots), got " +
                                          detail::quote_for_message(s.smtp.hostname));
         }
+        // smtp.routes: "domain=host:port" entries separated by commas.
+        for (std::string_view rest = s.smtp.routes; !rest.empty();) {
+            const auto comma = rest.find(',');
+            std::string_view entry = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+            while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+            const auto eq = entry.find('=');
+            const auto colon = entry.rfind(':');
+            bool ok = eq != std::string_view::npos && colon != std::string_view::npos && colon > eq + 1 &&
+                      is_host_name(entry.substr(0, eq)) && is_host_name(entry.substr(eq + 1, colon - eq - 1));
+            const auto port = ok ? entry.substr(colon + 1) : std::string_view{};
+            ok = ok && !port.empty() && port.size() <= 5 &&
+                 port.find_first_not_of("0123456789") == std::string_view::npos && std::stoul(std::string(port)) >= 1 &&
+                 std::stoul(std::string(port)) <= 65535;
+            if (!ok) {
+                problem("smtp.routes", "each entry must be domain=host:port, got " +
+                                           detail::quote_for_message(std::string(entry)));
+                break;
+            }
+        }
+        if (!s.smtp.smarthost.empty()) {
+            const std::string_view sh = s.smtp.smarthost;
+            const auto colon = sh.rfind(':');
+            const auto port = colon == std::string_view::npos ? std::string_view{} : sh.substr(colon + 1);
+            const bool ok = colon != std::string_view::npos && is_host_name(sh.substr(0, colon)) && !port.empty() &&
+                            port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos &&
+                            std::stoul(std::string(port)) >= 1 && std::stoul(std::string(port)) <= 65535;
+            if (!ok) problem("smtp.smarthost", "must be host:port, got " + detail::quote_for_message(s.smtp.smarthost));
+        }
+        if (s.smtp.smarthost_user.empty() != s.smtp.smarthost_password.empty())
+            problem("smtp.smarthost_user", "smtp.smarthost_user and smtp.smarthost_password must be set together");
+        else if (!s.smtp.smarthost_user.empty() && s.smtp.smarthost.empty())
+            problem("smtp.smarthost_user", "needs smtp.smarthost");
         check_port_clashes();
         for (const auto& p : parameters()) {
             if (p.type != kind::path) continue;

@@ -165,6 +165,21 @@ std::vector<parameter> build_table() {
     // RFC 5321 section 4.5.3.1.6: text lines of 1000 octets including CRLF must be accepted.
     b.add("smtp.max_line_length", kind::integer, 1000, 1024 * 1024,
           &at<&S::smtp, &SM::max_line_length>, "longest command or text line, CRLF included");
+    b.add("smtp.max_messages_per_hour", kind::integer, 0, 1'000'000, &at<&S::smtp, &SM::max_messages_per_hour>,
+          "messages one authenticated account may submit per hour; 0 = no limit");
+    b.add("smtp.routes", kind::string, 0, 4096, &at<&S::smtp, &SM::routes>,
+          "outbound routes: \"domain=host:port\" entries separated by commas");
+    b.add("smtp.smarthost", kind::string, 0, 300, &at<&S::smtp, &SM::smarthost>,
+          "host:port that relays all other outbound mail; empty = none");
+    b.add("smtp.smarthost_user", kind::string, 0, 255, &at<&S::smtp, &SM::smarthost_user>,
+          "AUTH user at the smarthost (sent only over STARTTLS); empty = no AUTH");
+    b.add("smtp.smarthost_password", kind::string, 0, 255, &at<&S::smtp, &SM::smarthost_password>,
+          "AUTH password at the smarthost", {}, true);
+    b.add("smtp.queue_retry_seconds", kind::integer, 1, 86'400, &at<&S::smtp, &SM::queue_retry_seconds>,
+          "first retry delay of a deferred outbound message; doubles per attempt (at most 4 hours)");
+    // RFC 5321 section 4.5.4.1: give up after at least 4-5 days.
+    b.add("smtp.queue_max_age_seconds", kind::integer, 60, 30 * 86'400, &at<&S::smtp, &SM::queue_max_age_seconds>,
+          "how long an outbound message is retried before it bounces");
     b.listener<&S::smtp, &SM::mx>("smtp", "mx", "inbound mail (MX), STARTTLS offered");
     b.listener<&S::smtp, &SM::submission>("smtp", "submission",
                                           "message submission (RFC 6409), STARTTLS required for AUTH");
@@ -183,6 +198,8 @@ std::vector<parameter> build_table() {
     b.add("imap.idle_timeout_authenticated_seconds", kind::integer, 1800, 86400,
           &at<&S::imap, &I::idle_timeout_authenticated_seconds>,
           "inactivity timeout after login, also during IDLE");
+    b.add("imap.max_sessions_per_account", kind::integer, 1, 100000, &at<&S::imap, &I::max_sessions_per_account>,
+          "logged-in sessions of one account per process");
     b.listener<&S::imap, &I::imap>("imap", "imap", "IMAP, STARTTLS offered");
     b.listener<&S::imap, &I::imaps>("imap", "imaps", "IMAP over implicit TLS (RFC 8314)");
 
@@ -199,6 +216,12 @@ std::vector<parameter> build_table() {
     b.service_common<&S::webdav, &W::common>("webdav");
     b.add("webdav.max_file_size", kind::size, 1 * KiB, 16 * TiB, &at<&S::webdav, &W::max_file_size>,
           "largest file accepted by PUT");
+    b.add("webdav.versions_keep", kind::integer, 0, 1000, &at<&S::webdav, &W::versions_keep>,
+          "previous versions kept per overwritten file (0 = none)");
+    b.add("webdav.versions_max_age_days", kind::integer, 1, 36500, &at<&S::webdav, &W::versions_max_age_days>,
+          "days a previous version is kept");
+    b.add("webdav.trash_days", kind::integer, 0, 36500, &at<&S::webdav, &W::trash_days>,
+          "days deleted files stay in the trash (0 = delete at once)");
     b.listener<&S::webdav, &W::https>("webdav", "https", "WebDAV over HTTPS");
     b.listener<&S::webdav, &W::http>("webdav", "http", "WebDAV over plain HTTP (loopback only)");
 

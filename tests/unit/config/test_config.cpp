@@ -515,3 +515,37 @@ TEST_CASE("default_path honours POLDER_CONFIG") {
     CHECK(cfg::default_path() == "/etc/polder/polder.toml");
     if (saved) ::setenv("POLDER_CONFIG", keep.c_str(), 1);
 }
+
+TEST_CASE("smtp outbound routes and submission limits are read and checked") {
+    cfg::settings d;
+    CHECK(d.smtp.max_messages_per_hour == 500);
+    CHECK(d.smtp.routes.empty());
+    CHECK(d.smtp.queue_retry_seconds == 300);
+    CHECK(d.smtp.queue_max_age_seconds == 5 * 24 * 3600);   // RFC 5321 section 4.5.4.1: 4-5 days
+    auto s = load_ok("[smtp]\nroutes = \"example.org=127.0.0.1:2526, other.example=mx.other.example:25\"\n"
+                     "max_messages_per_hour = 0\nqueue_retry_seconds = 1\n");
+    CHECK(s.smtp.routes == "example.org=127.0.0.1:2526, other.example=mx.other.example:25");
+    CHECK(s.smtp.max_messages_per_hour == 0);
+    CHECK(s.smtp.queue_retry_seconds == 1);
+    CHECK(one_problem("[smtp]\nroutes = \"example.org\"\n") ==
+          "smtp.routes: each entry must be domain=host:port, got \"example.org\"");
+    CHECK(one_problem("[smtp]\nroutes = \"example.org=host:0\"\n") ==
+          "smtp.routes: each entry must be domain=host:port, got \"example.org=host:0\"");
+    CHECK(one_problem("[smtp]\nroutes = \"a.example=h:25,bad domain=h:25\"\n") ==
+          "smtp.routes: each entry must be domain=host:port, got \"bad domain=h:25\"");
+    CHECK(one_problem("[smtp]\nqueue_max_age_seconds = 10\n") ==
+          "smtp.queue_max_age_seconds: must be between 60 and 2592000, got 10");
+}
+
+TEST_CASE("the smarthost needs host:port and its credentials come as a pair") {
+    auto s = load_ok("[smtp]\nsmarthost = \"relay.example.org:587\"\nsmarthost_user = \"polder\"\n"
+                     "smarthost_password = \"s3cret\"\n");
+    CHECK(s.smtp.smarthost == "relay.example.org:587");
+    CHECK(cfg::redacted(s).find("s3cret") == std::string::npos);
+    CHECK(one_problem("[smtp]\nsmarthost = \"relay.example.org\"\n") ==
+          "smtp.smarthost: must be host:port, got \"relay.example.org\"");
+    CHECK(one_problem("[smtp]\nsmarthost = \"relay.example.org:25\"\nsmarthost_user = \"u\"\n") ==
+          "smtp.smarthost_user: smtp.smarthost_user and smtp.smarthost_password must be set together");
+    CHECK(one_problem("[smtp]\nsmarthost_user = \"u\"\nsmarthost_password = \"p\"\n") ==
+          "smtp.smarthost_user: needs smtp.smarthost");
+}

@@ -93,6 +93,21 @@ struct smtp_settings {
     std::uint64_t max_message_size = 50 * MiB;   // advertised with SIZE (RFC 1870)
     unsigned max_recipients = 1000;              // RFC 5321 section 4.5.3.1.8: at least 100
     unsigned max_line_length = 1000;             // RFC 5321 section 4.5.3.1.6: 1000 octets incl. CRLF
+    // Messages an authenticated account may submit per hour (fixed window, shared by every
+    // smtpd through PostgreSQL); 0 = no limit. Bounds the damage of a stolen password.
+    unsigned max_messages_per_hour = 500;
+    // Outbound queue. routes: "domain=host:port" entries separated by commas; mail for a
+    // listed domain goes to that host (tests, smarthost-like setups). Other domains are not
+    // relayed (no MX lookup yet). Retries back off exponentially from queue_retry_seconds;
+    // after queue_max_age_seconds (5 days, RFC 5321 section 4.5.4.1) the sender gets a bounce.
+    std::string routes;
+    // smarthost: "host:port" that takes all other outbound mail (instead of MX lookup); with
+    // smarthost_user/password it is used only over STARTTLS with AUTH PLAIN.
+    std::string smarthost;
+    std::string smarthost_user;
+    std::string smarthost_password;   // secret
+    unsigned queue_retry_seconds = 300;
+    unsigned queue_max_age_seconds = 5 * 24 * 3600;
 };
 
 struct imap_settings {
@@ -105,6 +120,9 @@ struct imap_settings {
     // Autologout timer after login, also bounds an IDLE command: RFC 9051 section 5.4
     // says it MUST be at least 30 minutes.
     unsigned idle_timeout_authenticated_seconds = 1800;
+    // Concurrent logged-in sessions of one account in one process (Dovecot's
+    // mail_max_userip_connections is 10 per user and IP; clients open about 5 each).
+    unsigned max_sessions_per_account = 50;
 };
 
 struct caldav_settings {
@@ -119,6 +137,12 @@ struct webdav_settings {
     listener https{"127.0.0.1", 8444};
     listener http{"127.0.0.1", 8080};
     std::uint64_t max_file_size = 100 * GiB;
+    // Previous contents kept when a file is overwritten: at most versions_keep per file,
+    // none older than versions_max_age_days (0 keeps no versions).
+    unsigned versions_keep = 10;
+    unsigned versions_max_age_days = 30;
+    // Deleted files and folders stay in the trash this long (0 = delete at once).
+    unsigned trash_days = 30;
 };
 
 struct settings {

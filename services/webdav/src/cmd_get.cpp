@@ -1,0 +1,140 @@
+// cmd_get.cpp - OPTIONS, GET and HEAD.
+//
+// GET of a file streams it from the blob store one buffer at a time (the
+// HTTP session pulls; the client's reading speed paces us), with Range /
+// If-Range (a single range: 206; several: the whole file, as RFC 9110 14.2
+// allows) and the conditional fields. GET of a collection is a small HTML
+// index (bounded) so a browser shows something useful.
+//
+// SECURITY: the blob is named by the node's blob id from the database, never
+// by request text; names in the HTML index are escaped.
+// STANDARDS: RFC 9110 9.3.1-9.3.2 (GET, HEAD), 13.1.1-13.1.5 (If-Match,
+// If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range), 14 (Range,
+// 206, 416), RFC 4918 10.1 (DAV header), 18 (compliance classes).
+#include "service.hpp"
+
+#include "polder/dav/xml.hpp"
+#include "polder/http/date.hpp"
+#include "polder/http/etag.hpp"
+#include "polder/http/range.hpp"
+
+namespace polder::webdav {
+
+using http::field;
+
+awaitable<http::response> service::cmd_options(ctx& c) {
+    http::response r;
+    r.code = http::status::ok;
+    r.headers.set(field::allow,
+                  "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK, REPORT");
+    r.headers.set("DAV", "1, 2, 3");
+    r.headers.set("MS-Author-Via", "DAV");
+    r.headers.set(field::accept_ranges, "bytes");
+    r.content_length = 0;
+    co_return r;
+}
+
+awaitable<http::response> service::cmd_get(ctx& c) {
+    struct loaded {
+        std::optional<node> n;
+        std::vector<node> kids;
+    };
+    auto data = co_await pool_.transact([&](pqxx::work& tx) {
+        loaded l;
+        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        l.n = store::find(tx, h.id, c.target.path);
+        if (l.n && l.n->collection) {
+            l.kids = store::children(tx, l.n->id);
+            if (l.kids.size() > 10000) l.kids.resize(10000);
+        }
+        return l;
+    });
+    if (!data.n) co_return plain(404, "not found");
+    const node& n = *data.n;
+    const bool head = c.req.method() == http::verb::head;
+
+    // RFC 9110 13.2.2: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since.
+    auto current = http::parse_entity_tag(n.etag);
+    const auto if_match = c.req.header(field::if_match);
+    if (!if_match.empty() && http::match_etag_list(if_match, current, false) == http::etag_list_match::not_matched)
+        co_return plain(412, "precondition failed");
+    if (if_match.empty()) {
+        if (auto t = http::parse_http_date(c.req.header(field::if_unmodified_since)); t && n.modified > *t)
+            co_return plain(412, "precondition failed");
+    }
+    const auto if_none = c.req.header(field::if_none_match);
+    bool not_modified = false;
+    if (!if_none.empty()) {
+        const auto m = http::match_etag_list(if_none, current, true);
+        not_modified = m == http::etag_list_match::matched || m == http::etag_list_match::any;
+    } else if (auto t = http::parse_http_date(c.req.header(field::if_modified_since)); t && n.modified <= *t) {
+        not_modified = true;
+    }
+    if (not_modified) {
+        http::response r;
+        r.code = http::status::not_modified;
+        r.headers.set(field::etag, n.etag);
+        r.headers.set(field::last_modified, http::format_http_date(n.modified));
+        co_return r;
+    }
+
+    if (n.collection) {
+        std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
+                           dav::escape_text(n.path.empty() ? c.target.address : n.path) + "</title></head><body><ul>\n";
+        for (const auto& k : data.kids) {
+            const std::string link = href(c.target.address, k.path, k.collection);
+            html += "<li><a href=\"" + dav::escape_attribute(link) + "\">" + dav::escape_text(k.name) +
+                    (k.collection ? "/" : "") + "</a></li>\n";
+        }
+        html += "</ul></body></html>\n";
+        auto r = http::text_response(http::status::ok, std::move(html), "text/html; charset=utf-8");
+        r.headers.set(field::etag, n.etag);
+        co_return r;
+    }
+
+    const auto size = static_cast<std::uint64_t>(n.size);
+    std::uint64_t first = 0;
+    std::uint64_t length = size;
+    http::status code = http::status::ok;
+    const auto range_value = c.req.header(field::range);
+    std::string content_range;
+    if (!range_value.empty()) {
+        const auto if_range = c.req.header(field::if_range);
+        if (if_range.empty() || http::if_range_allows_partial(if_range, n.etag, n.modified)) {
+            auto rr = http::parse_range(range_value, size);
+            if (rr.outcome == http::range_outcome::unsatisfiable) {
+                auto r = plain(416, "range not satisfiable");
+                r.headers.set(field::content_range, http::unsatisfied_content_range(size));
+                co_return r;
+            }
+            if (rr.outcome == http::range_outcome::partial && rr.ranges.size() == 1) {
+                first = rr.ranges[0].first;
+                length = rr.ranges[0].length();
+                code = http::status::partial_content;
+                content_range = http::content_range(rr.ranges[0], size);
+            }
+        }
+    }
+
+    http::response r;
+    r.code = code;
+    r.headers.set(field::etag, n.etag);
+    r.headers.set(field::last_modified, http::format_http_date(n.modified));
+    r.headers.set(field::accept_ranges, "bytes");
+    r.headers.set(field::content_type, n.content_type.empty() ? "application/octet-stream" : n.content_type);
+    if (!content_range.empty()) r.headers.set(field::content_range, content_range);
+    r.content_length = length;
+    if (head || length == 0) co_return r;
+
+    auto blob_id = blob::blob_id::from_hex(n.blob_id);
+    if (!blob_id) co_return plain(500, "internal error");
+    auto reader = blobs_.open(*blob_id, first, length);
+    if (!reader) co_return plain(500, "internal error");
+    r.source = http::make_body_source(
+        [rd = std::move(*reader)](std::span<char> buffer) mutable -> awaitable<result<std::size_t>> {
+            co_return rd.read(std::as_writable_bytes(buffer));
+        });
+    co_return r;
+}
+
+}  // namespace polder::webdav

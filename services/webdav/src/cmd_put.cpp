@@ -1,0 +1,149 @@
+// cmd_put.cpp - PUT: stream a body into the blob store, then point the node
+// at it in one transaction.
+//
+// Order (habit: permission, parse, act, write): preconditions and quota are
+// checked before the first body byte is read (so a client sending
+// "Expect: 100-continue" sends nothing when refused, and a known
+// Content-Length over the quota is 507 before any byte moves); the body goes
+// into a blob writer in 64 KiB pieces (memory stays flat for any size); only
+// after the blob is durable (fsync + rename) does one transaction re-check
+// everything and switch the node to it; 201/204 come after COMMIT. A client
+// that disconnects mid-upload leaves the previous version untouched: the
+// writer is discarded and no row changes.
+//
+// SECURITY: the body is bounded by webdav.max_file_size and by the quota left;
+// Content-Range on PUT is refused (RFC 9110 14.4: a server must not apply a
+// partial body as a whole one).
+// STANDARDS: RFC 9110 9.3.4 (PUT, 201/204), 13.1 (If-Match, If-None-Match
+// "*"), 14.4; RFC 4918 9.7 (PUT, 409 without a parent, 405 on a collection),
+// 7 (write locks), RFC 4331 (507 on quota).
+#include "service.hpp"
+
+#include "polder/http/server.hpp"
+
+#include <vector>
+
+namespace polder::webdav {
+
+namespace {
+
+struct put_check {
+    unsigned status = 0;
+    std::optional<service::failure> fail;
+    std::optional<node> existing;
+    std::optional<std::uint64_t> room;   // bytes the quota still allows for this file
+};
+
+}  // namespace
+
+awaitable<http::response> service::cmd_put(ctx& c) {
+    if (!c.req.header(http::field::content_range).empty()) co_return plain(400, "Content-Range is not allowed on PUT");
+    if (c.target.path.empty()) co_return plain(405, "the home folder cannot be replaced");
+
+    auto check = [&](pqxx::work& tx, const home& h) {
+        put_check pc;
+        auto parent = store::find(tx, h.id, parent_of(c.target.path));
+        if (!parent || !parent->collection) {
+            pc.status = 409;
+            return pc;
+        }
+        pc.existing = store::find(tx, h.id, c.target.path);
+        if (pc.existing && pc.existing->collection) {
+            pc.status = 405;
+            return pc;
+        }
+        if (auto s = etag_preconditions(c, pc.existing)) {
+            pc.status = s;
+            return pc;
+        }
+        std::vector<lock_target> targets{{c.target.path, false}};
+        if (!pc.existing) targets.push_back({parent->path, false});
+        if (auto f = check_conditions(tx, c, h, targets)) {
+            pc.fail = f;
+            return pc;
+        }
+        if (h.quota_bytes) {
+            const std::int64_t freed = pc.existing ? pc.existing->size : 0;
+            pc.room = static_cast<std::uint64_t>(std::max<std::int64_t>(0, *h.quota_bytes - h.used_bytes + freed));
+        }
+        return pc;
+    };
+
+    auto pre = co_await pool_.transact([&](pqxx::work& tx) {
+        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        return check(tx, h);
+    });
+    if (pre.fail) co_return from_failure(c, *pre.fail);
+    if (pre.status == 409) co_return plain(409, "the parent collection does not exist");
+    if (pre.status == 405) co_return plain(405, "a collection cannot be replaced by PUT");
+    if (pre.status) co_return plain(pre.status, "precondition failed");
+
+    const auto declared = c.req.content_length();
+    if (declared && *declared > opts_.max_file_size) co_return plain(413, "file larger than the maximum file size");
+    if (declared && pre.room && *declared > *pre.room) co_return dav_error(507, dav::dav("quota-not-exceeded"));
+    const std::uint64_t limit = std::min<std::uint64_t>(opts_.max_file_size, pre.room.value_or(opts_.max_file_size));
+    const bool quota_binds = pre.room && *pre.room < opts_.max_file_size;
+
+    auto writer = blobs_.begin(limit);
+    if (!writer) co_return plain(503, "storage unavailable");
+    std::vector<char> buffer(64 * 1024);
+    if (c.req.has_body()) {
+        for (;;) {
+            auto n = co_await c.req.read_some(buffer);
+            if (!n) {
+                const auto code = polder::is(n.error(), errc::limit_exceeded) && quota_binds
+                                      ? 507u
+                                      : static_cast<unsigned>(http::status_for_body_error(n.error()));
+                co_return code == 507 ? dav_error(507, dav::dav("quota-not-exceeded"))
+                                      : plain(code, "request body could not be read");
+            }
+            if (*n == 0) break;
+            if (auto w = writer->write(std::string_view(buffer.data(), *n)); !w) {
+                if (polder::is(w.error(), errc::limit_exceeded))
+                    co_return quota_binds ? dav_error(507, dav::dav("quota-not-exceeded"))
+                                          : plain(413, "file larger than the maximum file size");
+                co_return plain(507, "storage full");
+            }
+        }
+    }
+    const auto size = static_cast<std::int64_t>(writer->size());
+    auto id = writer->commit();
+    if (!id) co_return plain(507, "storage could not be written");
+    const std::string hex = id->hex();
+    const std::string etag = "\"" + hex.substr(0, 32) + "\"";
+    const std::string type = content_type_for(name_of(c.target.path), c.req.header(http::field::content_type));
+
+    struct outcome {
+        put_check pc;
+        bool created = false;
+    };
+    auto done = co_await pool_.transact([&](pqxx::work& tx) {
+        outcome o;
+        home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const std::int64_t modseq = store::begin_change(tx, h.id);
+        h = store::home_for_account(tx, c.who.account_id, c.who.org_id);   // usage under the home's row lock
+        o.pc = check(tx, h);
+        if (o.pc.status || o.pc.fail) return o;
+        if (o.pc.room && static_cast<std::uint64_t>(size) > *o.pc.room) {
+            o.pc.status = 507;
+            return o;
+        }
+        auto parent = store::find(tx, h.id, parent_of(c.target.path));
+        store::put_file(tx, h.id, *parent, o.pc.existing, c.target.path, hex, size, type, etag, modseq, opts_.keep);
+        store::touch_ancestors(tx, h.id, c.target.path, modseq);
+        o.created = !o.pc.existing;
+        return o;
+    });
+    if (done.pc.fail) co_return from_failure(c, *done.pc.fail);
+    if (done.pc.status == 507) co_return dav_error(507, dav::dav("quota-not-exceeded"));
+    if (done.pc.status == 409) co_return plain(409, "the parent collection does not exist");
+    if (done.pc.status == 405) co_return plain(405, "a collection cannot be replaced by PUT");
+    if (done.pc.status) co_return plain(done.pc.status, "precondition failed");
+    http::response r;
+    r.code = done.created ? http::status::created : http::status::no_content;
+    r.headers.set(http::field::etag, etag);
+    if (done.created) r.headers.set(http::field::location, href(c.target.address, c.target.path, false));
+    co_return r;
+}
+
+}  // namespace polder::webdav

@@ -1,0 +1,162 @@
+// paths.cpp - URL <-> home path mapping, name rules, NFC via ICU.
+//
+// SECURITY: see paths.hpp.
+// STANDARDS: RFC 3986, UAX #15 (ICU unorm2 NFC instance).
+#include "paths.hpp"
+
+#include "polder/http/basic_auth.hpp"
+#include "polder/http/uri.hpp"
+
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace polder::webdav {
+
+std::optional<std::string> nfc(std::string_view utf8) {
+    if (!http::valid_utf8(utf8)) return std::nullopt;
+    bool ascii = std::all_of(utf8.begin(), utf8.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (ascii) return std::string(utf8);   // ASCII is always NFC
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2* norm = unorm2_getNFCInstance(&status);
+    if (U_FAILURE(status)) return std::nullopt;
+    std::u16string in(utf8.size() + 1, u'\0');
+    int32_t in_len = 0;
+    u_strFromUTF8(reinterpret_cast<UChar*>(in.data()), static_cast<int32_t>(in.size()), &in_len, utf8.data(),
+                  static_cast<int32_t>(utf8.size()), &status);
+    if (U_FAILURE(status)) return std::nullopt;
+    // NFC can grow a string at most 3x (UAX #15 "Stabilized Strings" bounds).
+    std::u16string out(static_cast<std::size_t>(in_len) * 3 + 16, u'\0');
+    const int32_t out_len = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()), in_len,
+                                             reinterpret_cast<UChar*>(out.data()), static_cast<int32_t>(out.size()),
+                                             &status);
+    if (U_FAILURE(status)) return std::nullopt;
+    std::string result(static_cast<std::size_t>(out_len) * 3 + 4, '\0');
+    int32_t result_len = 0;
+    u_strToUTF8(result.data(), static_cast<int32_t>(result.size()), &result_len,
+                reinterpret_cast<const UChar*>(out.data()), out_len, &status);
+    if (U_FAILURE(status)) return std::nullopt;
+    result.resize(static_cast<std::size_t>(result_len));
+    return result;
+}
+
+bool valid_name(std::string_view name, std::string& reason) {
+    if (name.empty()) {
+        reason = "empty path segment";
+        return false;
+    }
+    if (name == "." || name == "..") {
+        reason = "'.' and '..' are not allowed in paths";
+        return false;
+    }
+    if (name.size() > max_name_bytes) {
+        reason = "name longer than 255 bytes";
+        return false;
+    }
+    for (char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            reason = "control characters are not allowed in names";
+            return false;
+        }
+        if (std::string_view("\\:*?\"<>|").find(c) != std::string_view::npos) {
+            reason = std::string("the character '") + c + "' is not allowed in names (Windows cannot store it)";
+            return false;
+        }
+    }
+    if (!http::valid_utf8(name)) {
+        reason = "names must be valid UTF-8";
+        return false;
+    }
+    return true;
+}
+
+std::optional<dav_path> parse_dav_path(std::string_view raw, path_error& error) {
+    if (!raw.starts_with(files_prefix)) {
+        error = {404, "not found"};
+        return std::nullopt;
+    }
+    std::string_view rest = raw.substr(files_prefix.size());
+    dav_path out;
+    std::vector<std::string_view> segments;
+    while (!rest.empty()) {
+        const auto slash = rest.find('/');
+        segments.push_back(rest.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+        if (rest.empty()) out.trailing_slash = true;
+    }
+    if (segments.empty() || segments[0].empty()) {
+        error = {404, "not found"};
+        return std::nullopt;
+    }
+    auto address = http::percent_decode(segments[0]);
+    if (!address || address->empty()) {
+        error = {400, "bad account segment"};
+        return std::nullopt;
+    }
+    out.address = *address;
+    std::transform(out.address.begin(), out.address.end(), out.address.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (std::size_t i = 1; i < segments.size(); ++i) {
+        auto decoded = http::percent_decode(segments[i]);
+        if (!decoded) {
+            error = {400, "bad percent-encoding in path (encoded '/' and NUL are refused)"};
+            return std::nullopt;
+        }
+        std::string reason;
+        if (!valid_name(*decoded, reason)) {
+            error = {400, reason};
+            return std::nullopt;
+        }
+        auto normal = nfc(*decoded);
+        if (!normal) {
+            error = {400, "names must be valid UTF-8"};
+            return std::nullopt;
+        }
+        if (!out.path.empty()) out.path += '/';
+        out.path += *normal;
+        if (out.path.size() > max_path_bytes) {
+            error = {414, "path longer than 4096 bytes"};
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+std::string href(std::string_view address, std::string_view path, bool collection) {
+    std::string out(files_prefix);
+    out += http::percent_encode_path(address);
+    out += '/';
+    out += http::percent_encode_path(path);
+    if (collection && !path.empty()) out += '/';
+    return out;
+}
+
+std::string parent_of(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
+}
+
+std::string name_of(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+bool inside(std::string_view path, std::string_view base) {
+    if (base.empty()) return true;
+    return path == base || (path.size() > base.size() && path.starts_with(base) && path[base.size()] == '/');
+}
+
+std::vector<std::string> ancestors(std::string_view path) {
+    std::vector<std::string> out;
+    if (path.empty()) return out;
+    out.emplace_back();
+    for (std::size_t i = 0; i < path.size(); ++i)
+        if (path[i] == '/') out.emplace_back(path.substr(0, i));
+    return out;
+}
+
+}  // namespace polder::webdav

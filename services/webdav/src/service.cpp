@@ -1,0 +1,361 @@
+// service.cpp - authentication, the method table, and what every command
+// shares: XML bodies, If/lock checks, ETag preconditions, responses.
+//
+// SECURITY: Basic credentials are refused over plain HTTP unless the peer is
+// loopback and auth.allow_plaintext_on_loopback is set (403: no credentials
+// should travel in clear, and saying so helps the operator); a wrong or
+// missing password is 401 with a challenge; throttling is the
+// authenticator's (errc::throttled -> 429). The first URL segment must be the
+// principal's own address, otherwise 404, so other accounts' existence is not
+// revealed. The login cache holds only successful logins, keyed by a hash of
+// user and password, for 60 seconds.
+// STANDARDS: RFC 7617, RFC 4918 10.4 (If evaluation), RFC 9110 13 (conditional
+// requests), RFC 6585 4 (429).
+#include "service.hpp"
+
+#include "polder/blob/sha256.hpp"
+#include "polder/http/basic_auth.hpp"
+#include "polder/http/date.hpp"
+#include "polder/http/server.hpp"
+#include "polder/http/etag.hpp"
+#include "polder/log/log.hpp"
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+
+namespace polder::webdav {
+
+using http::field;
+using http::status;
+
+service::service(db::pool& pool, blob::store& blobs, auth::authenticator& auth, options opts)
+    : pool_(pool), blobs_(blobs), auth_(auth), opts_(std::move(opts)) {}
+
+http::router service::routes() {
+    http::router r;
+    auto h = [this](http::request& req) { return handle(req); };
+    // One route for every method under /dav/files/: PUT bodies up to
+    // max_file_size; the other methods lower the limit before reading.
+    r.add("*", std::string(files_prefix), h, {.max_body = opts_.max_file_size});
+    return r;
+}
+
+http::response service::plain(unsigned code, std::string_view reason) {
+    return http::error_response(static_cast<status>(code), reason);
+}
+
+http::response service::xml_response(unsigned code, std::string body) {
+    return http::text_response(static_cast<status>(code), std::move(body), "application/xml; charset=utf-8");
+}
+
+http::response service::dav_error(unsigned code, const dav::qname& condition) {
+    return xml_response(code, dav::error_body(condition));
+}
+
+http::response service::from_failure(const ctx& c, const failure& f) {
+    if (f.condition && f.status == 423 && !f.href.empty()) {
+        // RFC 4918 16: lock-token-submitted names the locked resource.
+        std::string body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:" +
+                           f.condition->local + ">" + dav::href_element(f.href) + "</D:" + f.condition->local +
+                           "></D:error>\n";
+        return xml_response(f.status, std::move(body));
+    }
+    if (f.condition) return dav_error(f.status, *f.condition);
+    return plain(f.status, f.status == 412 ? "precondition failed" : "locked");
+}
+
+awaitable<std::optional<auth::principal>> service::authenticate(http::request& req, http::response& refusal) {
+    const auto& conn = req.connection();
+    if (!req.secure() && !(conn.loopback && opts_.allow_plaintext_on_loopback)) {
+        refusal = plain(403, "credentials are only accepted over TLS");
+        co_return std::nullopt;
+    }
+    auto challenge = [&](std::string_view reason) {
+        refusal = plain(401, reason);
+        refusal.headers.set(field::www_authenticate, http::basic_challenge("Polder files"));
+    };
+    const auto value = req.header(field::authorization);
+    if (value.empty()) {
+        challenge("authentication required");
+        co_return std::nullopt;
+    }
+    auto creds = http::parse_basic_authorization(value);
+    if (!creds) {
+        challenge("malformed Basic credentials");
+        co_return std::nullopt;
+    }
+    const std::string key =
+        blob::sha256::of(creds->user_id + std::string(1, '\0') + creds->password).hex();
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(cache_mutex_);
+        auto it = cache_.find(key);
+        if (it != cache_.end()) {
+            if (it->second.expires > now) co_return it->second.who;
+            cache_.erase(it);
+        }
+    }
+    auto who = co_await auth_.login(creds->user_id, creds->password, conn.peer_address, "webdav");
+    if (!who) {
+        if (polder::is(who.error(), errc::throttled)) {
+            refusal = plain(429, "too many failed logins; try again later");
+            refusal.headers.set(field::retry_after, "60");
+        } else if (polder::is(who.error(), errc::unavailable)) {
+            refusal = plain(503, "service unavailable");
+        } else {
+            challenge("invalid credentials");
+        }
+        co_return std::nullopt;
+    }
+    {
+        std::lock_guard lock(cache_mutex_);
+        if (cache_.size() >= 10000) cache_.clear();
+        cache_[key] = {*who, now + std::chrono::seconds(60)};
+    }
+    co_return *who;
+}
+
+awaitable<http::response> service::handle(http::request& req) {
+    const std::string method(req.method_string());
+    // OPTIONS needs no credentials: it reveals nothing about stored data, and
+    // clients probe with it before they authenticate.
+    path_error perr;
+    auto target = parse_dav_path(req.path(), perr);
+    if (method == "OPTIONS" && (target || perr.status == 404)) {
+        ctx c{req, {}, target.value_or(dav_path{}), std::nullopt};
+        co_return co_await cmd_options(c);
+    }
+    http::response refusal;
+    auto who = co_await authenticate(req, refusal);
+    if (!who) co_return refusal;
+    req.set_user(who->address);
+    if (!target) co_return plain(perr.status, perr.reason);
+    std::string own = who->address;
+    std::transform(own.begin(), own.end(), own.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (target->address != own) co_return plain(404, "not found");
+
+    ctx c{req, *who, *target, std::nullopt};
+    const auto if_value = req.header("If");
+    if (!if_value.empty()) {
+        auto parsed = dav::parse_if(if_value);
+        if (!parsed) co_return plain(400, "malformed If header");
+        c.if_header = std::move(*parsed);
+    }
+    if (method == "GET" || method == "HEAD") co_return co_await cmd_get(c);
+    if (method == "PUT") co_return co_await cmd_put(c);
+    if (method == "PROPFIND") co_return co_await cmd_propfind(c);
+    if (method == "PROPPATCH") co_return co_await cmd_proppatch(c);
+    if (method == "MKCOL") co_return co_await cmd_mkcol(c);
+    if (method == "DELETE") co_return co_await cmd_delete(c);
+    if (method == "COPY") co_return co_await cmd_copy_move(c, false);
+    if (method == "MOVE") co_return co_await cmd_copy_move(c, true);
+    if (method == "LOCK") co_return co_await cmd_lock(c);
+    if (method == "UNLOCK") co_return co_await cmd_unlock(c);
+    if (method == "REPORT") co_return co_await cmd_report(c);
+    auto r = plain(405, "method not allowed");
+    r.headers.set(field::allow, "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK, REPORT");
+    co_return r;
+}
+
+awaitable<service::xml_body> service::read_xml(ctx& c) {
+    xml_body out;
+    auto& req = c.req;
+    if (!req.has_body() || req.content_length() == std::uint64_t{0}) co_return out;
+    if (req.content_length() && *req.content_length() > opts_.max_xml_bytes) {
+        out.error = plain(413, "XML body too large");
+        co_return out;
+    }
+    req.set_body_limit(opts_.max_xml_bytes);
+    dav::xml_parser parser({.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
+    std::array<char, 16 * 1024> buf;
+    std::size_t total = 0;
+    bool parse_failed = false;
+    for (;;) {
+        auto n = co_await req.read_some(buf);
+        if (!n) {
+            out.error = plain(static_cast<unsigned>(http::status_for_body_error(n.error())), "request body could not be read");
+            co_return out;
+        }
+        if (*n == 0) break;
+        total += *n;
+        // Keep reading after a parse error so the connection stays usable.
+        if (!parse_failed && !parser.feed(std::string_view(buf.data(), *n))) parse_failed = true;
+    }
+    if (total == 0) co_return out;
+    if (parse_failed) {
+        out.error = plain(400, parser.reason());
+        co_return out;
+    }
+    auto root = parser.finish();
+    if (!root) {
+        out.error = plain(400, parser.reason());
+        co_return out;
+    }
+    out.root = std::move(*root);
+    co_return out;
+}
+
+namespace {
+
+// resolve_tag - the home path a resource tag of an If header names, if it is
+// inside the principal's home.
+std::optional<std::string> resolve_tag(const std::string& tag, const std::string& address) {
+    auto d = dav::parse_destination(tag);
+    if (!d) return std::nullopt;
+    path_error err;
+    auto p = parse_dav_path(d->path, err);
+    if (!p || p->address != address) return std::nullopt;
+    return p->path;
+}
+
+bool etag_equal(const std::string& a, const std::string& b) {
+    auto x = http::parse_entity_tag(a);
+    auto y = http::parse_entity_tag(b);
+    return x && y && http::strong_match(*x, *y);
+}
+
+}  // namespace
+
+std::optional<service::failure> service::check_conditions(pqxx::work& tx, const ctx& c, const home& h,
+                                                          const std::vector<lock_target>& targets) {
+    std::vector<std::string> submitted;
+    if (c.if_header) {
+        // RFC 4918 10.4: each (tagged) group is evaluated against its
+        // resource; a group holds when one of its lists holds; a list holds
+        // when every condition does. Every group must hold.
+        for (const auto& g : c.if_header->groups) {
+            std::optional<std::string> path = c.target.path;
+            if (g.resource) path = resolve_tag(*g.resource, c.target.address);
+            std::optional<node> n;
+            std::vector<lock> covering;
+            if (path) {
+                n = store::find(tx, h.id, *path);
+                covering = store::locks_covering(tx, h.id, *path);
+            }
+            bool group_holds = false;
+            for (const auto& list : g.lists) {
+                bool all = true;
+                for (const auto& cond : list.conditions) {
+                    bool holds = false;
+                    if (cond.is_etag)
+                        holds = n && etag_equal(n->etag, cond.value);
+                    else
+                        holds = std::any_of(covering.begin(), covering.end(),
+                                            [&](const lock& l) { return l.token == cond.value; });
+                    if (cond.negated) holds = !holds;
+                    if (!holds) {
+                        all = false;
+                        break;
+                    }
+                }
+                if (all) {
+                    group_holds = true;
+                    for (const auto& cond : list.conditions)
+                        if (!cond.is_etag && !cond.negated) submitted.push_back(cond.value);
+                }
+            }
+            if (!group_holds) return failure{412, std::nullopt, {}};
+        }
+    }
+    // Every lock on a target must be submitted, by the principal who holds it.
+    for (const auto& t : targets) {
+        auto locks = store::locks_covering(tx, h.id, t.path);
+        if (t.subtree) {
+            auto below = store::locks_below(tx, h.id, t.path);
+            locks.insert(locks.end(), below.begin(), below.end());
+        }
+        for (const auto& l : locks) {
+            const bool given = std::find(submitted.begin(), submitted.end(), l.token) != submitted.end();
+            if (!given || l.account_id != c.who.account_id)
+                return failure{423, dav::dav("lock-token-submitted"), href(c.target.address, l.path, true)};
+        }
+    }
+    return std::nullopt;
+}
+
+unsigned service::etag_preconditions(const ctx& c, const std::optional<node>& n) {
+    std::optional<http::entity_tag> current;
+    if (n) current = http::parse_entity_tag(n->etag);
+    const auto if_match = c.req.header(field::if_match);
+    if (!if_match.empty()) {
+        auto m = http::match_etag_list(if_match, current, false);
+        if (m == http::etag_list_match::any ? !n : m != http::etag_list_match::matched) return 412;
+    }
+    const auto if_none = c.req.header(field::if_none_match);
+    if (!if_none.empty()) {
+        auto m = http::match_etag_list(if_none, current, true);
+        if (m == http::etag_list_match::any ? n.has_value() : m == http::etag_list_match::matched) return 412;
+    }
+    const auto ius = c.req.header(field::if_unmodified_since);
+    if (!ius.empty() && if_match.empty() && n) {
+        if (auto t = http::parse_http_date(ius); t && n->modified > *t) return 412;
+    }
+    return 0;
+}
+
+std::string service::quota_available(const home& h) const {
+    if (h.quota_bytes) return std::to_string(std::max<std::int64_t>(0, *h.quota_bytes - h.used_bytes));
+    std::error_code ec;
+    auto space = std::filesystem::space(opts_.blob_root, ec);
+    return ec ? std::string("0") : std::to_string(space.available);
+}
+
+std::string service::activelock_xml(const lock& l, const std::string& address) const {
+    std::string x = "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope>";
+    x += l.exclusive ? "<D:exclusive/>" : "<D:shared/>";
+    x += "</D:lockscope><D:depth>";
+    x += l.infinite ? "infinity" : "0";
+    x += "</D:depth>";
+    if (!l.owner_xml.empty()) x += "<D:owner>" + l.owner_xml + "</D:owner>";
+    x += "<D:timeout>Second-" + std::to_string(l.remaining_seconds) + "</D:timeout>";
+    x += "<D:locktoken>" + dav::href_element(l.token) + "</D:locktoken>";
+    x += "<D:lockroot>" + dav::href_element(href(address, l.path, false)) + "</D:lockroot>";
+    x += "</D:activelock>";
+    return x;
+}
+
+std::string rfc3339(std::int64_t unix_seconds) {
+    std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string content_type_for(std::string_view name, std::string_view client_type) {
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 40> types{{
+        {"txt", "text/plain; charset=utf-8"}, {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css"}, {"csv", "text/csv"}, {"md", "text/markdown"}, {"xml", "application/xml"},
+        {"json", "application/json"}, {"js", "text/javascript"}, {"pdf", "application/pdf"},
+        {"zip", "application/zip"}, {"gz", "application/gzip"}, {"tar", "application/x-tar"},
+        {"png", "image/png"}, {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"gif", "image/gif"},
+        {"svg", "image/svg+xml"}, {"webp", "image/webp"}, {"tif", "image/tiff"}, {"tiff", "image/tiff"},
+        {"mp3", "audio/mpeg"}, {"ogg", "audio/ogg"}, {"wav", "audio/wav"}, {"mp4", "video/mp4"},
+        {"webm", "video/webm"}, {"odt", "application/vnd.oasis.opendocument.text"},
+        {"ods", "application/vnd.oasis.opendocument.spreadsheet"},
+        {"odp", "application/vnd.oasis.opendocument.presentation"},
+        {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+        {"doc", "application/msword"}, {"xls", "application/vnd.ms-excel"}, {"ppt", "application/vnd.ms-powerpoint"},
+        {"ics", "text/calendar"}, {"vcf", "text/vcard"}, {"eml", "message/rfc822"}, {"rtf", "application/rtf"},
+        {"odg", "application/vnd.oasis.opendocument.graphics"},
+    }};
+    const auto dot = name.rfind('.');
+    if (dot != std::string_view::npos && dot + 1 < name.size()) {
+        std::string ext(name.substr(dot + 1));
+        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        for (const auto& [e, t] : types)
+            if (e == ext) return std::string(t);
+    }
+    // The client's type when it looks like type/subtype[; params] and is short.
+    if (!client_type.empty() && client_type.size() <= 200 && client_type.find('/') != std::string_view::npos &&
+        std::all_of(client_type.begin(), client_type.end(),
+                    [](char ch) { return static_cast<unsigned char>(ch) >= 0x20 && static_cast<unsigned char>(ch) < 0x7f; }))
+        return std::string(client_type);
+    return "application/octet-stream";
+}
+
+}  // namespace polder::webdav
