@@ -1,0 +1,76 @@
+// polder/ical/itip.hpp - iTIP messages for CalDAV scheduling: the organizer's REQUEST and
+// CANCEL per attendee, an attendee's REPLY, and applying a REPLY to the organizer's copy.
+// The scheduling service decides when to call these (RFC 6638 3.2) and delivers the
+// messages (schedule inbox or iMIP); this module only builds and applies iCalendar.
+//
+// SECURITY: a REPLY is untrusted input: it is parsed with the same limits as a PUT, must
+// carry METHOD:REPLY, the organizer copy's UID and exactly one ATTENDEE per component, and
+// it only ever changes that attendee's PARTSTAT (never times, summary or other attendees).
+// A reply with an older SEQUENCE, or the same SEQUENCE and an older DTSTAMP than the last
+// one applied, is refused as outdated (RFC 5546 2.1.5).
+// STANDARDS: RFC 5546 3.2.2 (REQUEST), 3.2.3 (REPLY), 3.2.5 (CANCEL), 2.1.4-2.1.5
+// (SEQUENCE and DTSTAMP ordering); RFC 6638 3.2 (scheduling: attendees whose
+// SCHEDULE-AGENT is not SERVER are not scheduled by the server), 7.1-7.3 (SCHEDULE-AGENT,
+// SCHEDULE-STATUS and SCHEDULE-FORCE-SEND never appear in iTIP messages).
+#pragma once
+
+#include "polder/ical/calendar.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace polder::ical {
+
+struct itip_message {
+    std::string recipient;  // calendar user address ("mailto:...")
+    std::string method;     // "REQUEST", "CANCEL", "REPLY"
+    std::string text;       // the iCalendar object with METHOD
+};
+
+// same_address - calendar user addresses compared as RFC 6638 suggests: "mailto:" scheme
+// and e-mail address case-insensitively.
+bool same_address(std::string_view a, std::string_view b) noexcept;
+
+// scheduled_attendees - the attendees the server schedules for (SCHEDULE-AGENT absent or
+// SERVER), organizer excluded, across all components, in first-seen order.
+std::vector<std::string> scheduled_attendees(const calendar_object& organizer_copy);
+
+// requests - one METHOD:REQUEST per scheduled attendee, holding the components that
+// attendee is invited to (an attendee of one instance only gets that override), without
+// VALARMs and without the RFC 6638 scheduling parameters; DTSTAMP set to `dtstamp`.
+std::vector<itip_message> requests(const calendar_object& organizer_copy, utc_time dtstamp);
+
+// cancels - METHOD:CANCEL for the given attendees (empty: every scheduled attendee), e.g.
+// when the organizer deletes the event or removes attendees. SEQUENCE is the copy's plus
+// `sequence_bump` (1 when the object is deleted, 0 when the caller already raised it).
+// recurrence_id: cancel one instance only.
+std::vector<itip_message> cancels(const calendar_object& organizer_copy, utc_time dtstamp,
+                                  const std::vector<std::string>& attendees = {}, int sequence_bump = 1,
+                                  std::optional<utc_time> recurrence_id = std::nullopt);
+
+// reply - the attendee's METHOD:REPLY from the attendee's copy (their PARTSTAT per
+// component). Errors: not_found (the address is not an attendee), invalid_argument (no
+// ORGANIZER).
+[[nodiscard]] result<itip_message> reply(const calendar_object& attendee_copy, std::string_view attendee_address,
+                                         utc_time dtstamp);
+
+struct reply_outcome {
+    std::string attendee;               // the replying attendee's address
+    std::string partstat;               // the PARTSTAT of the master (or the first component)
+    utc_time dtstamp = 0;               // the reply's DTSTAMP: store it, pass it back next time
+    int sequence = 0;
+    std::size_t components_updated = 0; // incl. overrides created for single-instance replies
+    bool changed = false;               // some PARTSTAT actually changed
+};
+
+// apply_reply - update the organizer's copy with a REPLY. last_dtstamp: the DTSTAMP of the
+// last reply applied for this attendee (if the store keeps it).
+// Errors: invalid_argument (not a REPLY, malformed, wrong UID, not one ATTENDEE),
+// not_found (attendee not invited: RFC 5546 "party crasher", refused), conflict (outdated
+// SEQUENCE/DTSTAMP), limit_exceeded.
+[[nodiscard]] result<reply_outcome> apply_reply(calendar_object& organizer_copy, std::string_view reply_text,
+                                                std::optional<utc_time> last_dtstamp = std::nullopt,
+                                                const limits& lim = {});
+
+}  // namespace polder::ical
