@@ -1,0 +1,64 @@
+// server.cpp - see server.hpp.
+// SECURITY: see server.hpp. STANDARDS: RFC 5321, RFC 6409, RFC 8314.
+#include "server.hpp"
+
+#include "queue.hpp"
+
+#include "polder/log/log.hpp"
+
+namespace polder::smtpd {
+
+server::server() = default;
+server::~server() = default;
+
+result<void> server::start(service::context& ctx) {
+    // Two hashing threads: enough for interactive submission, and Argon2id at 19 MiB each
+    // must not be able to take every CPU from the I/O threads.
+    authn_ = std::make_unique<auth::authenticator>(ctx.pool, ctx.settings.auth, 2);
+    shared_ = std::make_unique<shared>(shared{ctx.settings, ctx.pool, ctx.blobs, *authn_, ctx.tls});
+    const auto& s = ctx.settings.smtp;
+    const std::string host = s.hostname;
+
+    struct entry {
+        const char* name;
+        const config::listener* cfg;
+        listener_kind kind;
+        net::tls_mode tls;
+    };
+    const entry entries[] = {
+        {"mx", &s.mx, listener_kind::mx, ctx.tls ? net::tls_mode::starttls : net::tls_mode::none},
+        {"submission", &s.submission, listener_kind::submission,
+         ctx.tls ? net::tls_mode::starttls : net::tls_mode::none},
+        {"submissions", &s.submissions, listener_kind::submissions, net::tls_mode::implicit},
+    };
+    for (const auto& e : entries) {
+        if (e.cfg->port == 0) continue;
+        if (e.kind == listener_kind::submissions && !ctx.tls) {
+            log::warn("smtp.listener_skipped", {{"listener", e.name}, {"reason", "no TLS certificate configured"}});
+            continue;
+        }
+        net::listener_config lc{
+            .name = e.name,
+            .address = e.cfg->address,
+            .port = e.cfg->port,
+            .tls = e.tls,
+            .on_refused = [host](const net::connection_info&, std::string_view reason) {
+                // RFC 5321 3.8: 421 and close when the service cannot take the connection.
+                return "421 4.7.0 " + host + " Too many connections, try again later\r\n";
+            },
+        };
+        const shared* sh = shared_.get();
+        const listener_kind kind = e.kind;
+        auto r = ctx.server.listen(lc, [sh, kind](asio::ip::tcp::socket sock, net::connection_info info) {
+            return run_session(*sh, kind, std::move(sock), std::move(info));
+        });
+        if (!r) return r.error();
+    }
+    // Outbound delivery workers: two per process; every process may run them (SKIP LOCKED).
+    queue_ = std::make_unique<queue_runner>(*shared_, ctx.runtime.io().get_executor());
+    queue_->start(2);
+    ctx.on_stop([q = queue_.get()] { q->stop(); });
+    return {};
+}
+
+}  // namespace polder::smtpd

@@ -1,0 +1,55 @@
+// server.hpp - polder-smtpd's service: the three listeners and what every session shares.
+//
+//   mx           (25; dev 2525)  inbound mail for our domains; no AUTH; STARTTLS offered when
+//                                a certificate is configured; relaying refused (554 5.7.1).
+//   submission   (587; dev 2587) RFC 6409: STARTTLS, then AUTH, then MAIL.
+//   submissions  (465; dev 2465) RFC 8314: the same over implicit TLS.
+// A listener whose port is 0 is not opened.
+//
+// SECURITY: AUTH is offered only over TLS, or in plaintext only when
+// auth.allow_plaintext_on_loopback is set AND the peer is loopback (development). Logins go
+// through auth::authenticator (Argon2id off the I/O threads, failed-login throttling).
+// STANDARDS: RFC 5321, RFC 6409, RFC 8314, RFC 3207, RFC 4954.
+#pragma once
+
+#include "polder/auth/login.hpp"
+#include "polder/core/error.hpp"
+#include "polder/service/service.hpp"
+
+#include <memory>
+
+namespace polder::smtpd {
+
+enum class listener_kind { mx, submission, submissions };
+
+// shared - what every session uses; lives as long as the service.
+struct shared {
+    const config::settings& cfg;
+    db::pool& pool;
+    blob::store& blobs;
+    auth::authenticator& authn;
+    std::shared_ptr<net::tls_context> tls;
+};
+
+class queue_runner;
+
+class server {
+public:
+    server();
+    ~server();
+
+    // start - creates the authenticator and binds the configured listeners.
+    // Errors: those of net::server::listen.
+    result<void> start(service::context& ctx);
+
+private:
+    std::unique_ptr<auth::authenticator> authn_;
+    std::unique_ptr<shared> shared_;
+    std::unique_ptr<queue_runner> queue_;
+};
+
+// run_session - one SMTP connection from greeting to close (session.cpp).
+awaitable<void> run_session(const shared& sh, listener_kind kind, asio::ip::tcp::socket socket,
+                            net::connection_info info);
+
+}  // namespace polder::smtpd

@@ -1,0 +1,647 @@
+// session.cpp - one SMTP session of polder-smtpd: the pure state machine of
+// polder::smtp_proto decides, this file carries out what it decides against the directory,
+// the blob store and the mail store.
+//
+// Local delivery: the message is streamed into one blob (Return-Path: and Received:
+// first, then the client's octets), SIZE enforced while streaming (552 5.3.4, the blob is
+// aborted: nothing is stored); the blob is committed (fsync), parsed once
+// (mailstore::prepare_message) and inserted into every recipient account's INBOX in ONE
+// transaction (mailstore::ops::deliver); foreign recipients of an authenticated sender
+// (routed domains or the smarthost, see queue.hpp) are queued in that same transaction.
+// 250 is sent only after that COMMIT.
+//
+// SECURITY: sequencing (STARTTLS before AUTH, AUTH before MAIL on submission, recipient
+// limits, error limits) is enforced by smtp::session_state; this file adds the policies
+// that need the store: recipients must be ours (no relaying from MX), an authenticated
+// account may use only its own addresses and aliases in MAIL FROM and From:, a per-account
+// hourly rate limit, quota. Pipelined plaintext after STARTTLS is dropped before the
+// handshake (CVE-2011-0411). Command lines ending in a bare LF are refused (500 5.5.2) and
+// DATA/BDAT content with bare CR or LF is refused (550 5.6.0) - one policy against SMTP
+// smuggling. A SASL authzid different from the login is refused (no proxy logins).
+// Internal failures reach the client as "451 4.3.0" and are logged with the conn id.
+// STANDARDS: RFC 5321, RFC 1870 (SIZE), RFC 2920 (PIPELINING), RFC 3030 (CHUNKING),
+// RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC 6409 (submission), RFC 8314 (implicit TLS),
+// RFC 3463 (enhanced status codes), RFC 3461 (DSN parameters, kept per transaction).
+#include "input.hpp"
+#include "metrics.hpp"
+#include "policy.hpp"
+#include "queue.hpp"
+#include "server.hpp"
+#include "trace.hpp"
+
+#include "polder/blob/store.hpp"
+#include "polder/db/connection.hpp"
+#include "polder/log/log.hpp"
+#include "polder/mailstore/mailstore.hpp"
+#include "polder/net/stream.hpp"
+#include "polder/smtp/proto/command.hpp"
+#include "polder/smtp/proto/data_reader.hpp"
+#include "polder/smtp/proto/sasl.hpp"
+#include "polder/smtp/proto/session_state.hpp"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <random>
+
+namespace polder::smtpd {
+
+namespace {
+
+using smtp::reply;
+
+reply temporary_failure() { return {451, "4.3.0", "Temporary local problem, try again later"}; }
+
+std::string new_transaction_id() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string id;
+    auto v = rng();
+    for (int i = 0; i < 16; ++i) id += hex[(v >> (i * 4)) & 0xf];
+    return id;
+}
+
+const char* listener_name(listener_kind k) {
+    switch (k) {
+        case listener_kind::mx: return "mx";
+        case listener_kind::submission: return "submission";
+        case listener_kind::submissions: return "submissions";
+    }
+    return "mx";
+}
+
+// A message being received: the blob writer and what the reader reports.
+struct incoming {
+    blob::writer writer;
+    bool store_failed = false;   // the blob store refused a write: reply 451 at the end
+    std::uint64_t octets = 0;
+
+    smtp::content_sink sink() {
+        return [this](std::string_view bytes) {
+            octets += bytes.size();
+            if (store_failed) return;
+            if (auto r = writer.write(bytes); !r) {
+                store_failed = true;
+                log::warn("smtp.blob_write_failed", {{"error", r.error()}});
+            }
+        };
+    }
+};
+
+class session {
+public:
+    session(const shared& sh, listener_kind kind, std::shared_ptr<net::stream> s, net::connection_info info)
+        : sh_(sh), kind_(kind), stream_(std::move(s)), info_(std::move(info)), in_(*stream_),
+          st_(make_settings(), kind == listener_kind::submissions) {}
+
+    awaitable<void> run();
+
+private:
+    smtp::session_settings make_settings() const;
+    awaitable<bool> send(const reply& r);
+    awaitable<bool> refuse(const reply& r, std::string_view reason);
+    awaitable<bool> on_auth(const smtp::auth_command& a);
+    awaitable<bool> auth_refused(const reply& r, std::string_view reason);
+    awaitable<bool> rcpt_refused(const reply& r, std::string_view reason, const smtp::rcpt_command& rcpt);
+    awaitable<bool> on_mail(const smtp::mail_command& m, const reply& ok);
+    awaitable<bool> on_rcpt(const smtp::rcpt_command& r);
+    awaitable<bool> on_data(const reply& go_ahead);
+    awaitable<bool> on_bdat(const smtp::decision& d);
+    std::optional<incoming> begin_message();
+    awaitable<reply> finish_message(incoming& msg);
+    void log_rejected(std::string_view reason, std::string_view detail = {});
+    void reset_bdat() {
+        bdat_.reset();   // an uncommitted writer discards its temp file
+        bdat_reader_.reset();
+    }
+
+    template <class F>
+    awaitable<std::optional<std::invoke_result_t<F&, pqxx::work&>>> transact(std::string_view op, F f);
+
+    const shared& sh_;
+    listener_kind kind_;
+    std::shared_ptr<net::stream> stream_;
+    net::connection_info info_;
+    input in_;
+    smtp::session_state st_;
+
+    std::optional<sender_identity> identity_;
+    // The open transaction.
+    std::string txn_id_;
+    std::vector<std::int64_t> accounts_;      // local accounts reached, no duplicates
+    std::vector<std::string> rcpt_addresses_; // as accepted, for the Received: "for" clause
+    std::vector<outbound_recipient> outbound_; // foreign recipients of an authenticated sender
+    std::optional<incoming> bdat_;            // BDAT content received so far
+    std::optional<smtp::bdat_reader> bdat_reader_;
+};
+
+smtp::session_settings session::make_settings() const {
+    const auto& c = sh_.cfg;
+    smtp::session_settings s;
+    s.hostname = c.smtp.hostname;
+    s.max_message_size = c.smtp.max_message_size;
+    s.max_recipients = c.smtp.max_recipients;
+    const bool submission = kind_ != listener_kind::mx;
+    s.ext.starttls = kind_ != listener_kind::submissions && sh_.tls != nullptr;
+    s.ext.auth = submission;
+    // Plaintext AUTH only on loopback when the operator allowed it for development.
+    s.auth_without_tls = submission && c.auth.allow_plaintext_on_loopback && info_.loopback;
+    s.require_tls = submission && !s.auth_without_tls;
+    s.require_auth = submission;
+    return s;
+}
+
+awaitable<bool> session::send(const reply& r) {
+    auto w = co_await stream_->write(r.to_wire(st_.esmtp() || !st_.greeted()));
+    co_return static_cast<bool>(w);
+}
+
+void session::log_rejected(std::string_view reason, std::string_view detail) {
+    smtp_metrics::get().rejected(reason).inc();
+    log::info("smtp.rejected", {{"conn", info_.id}, {"listener", listener_name(kind_)}, {"reason", reason},
+                                {"detail", detail}, {"user", identity_ ? identity_->address : std::string()}});
+}
+
+// refuse - send an error reply for a policy refusal and count it; false when the
+// connection must end (write failed or too many errors).
+awaitable<bool> session::refuse(const reply& r, std::string_view reason) {
+    log_rejected(reason, r.text());
+    const bool sent = co_await send(r);
+    if (!sent) co_return false;
+    if (st_.note_error()) {
+        co_await send(smtp::replies::too_many_errors());
+        co_return false;
+    }
+    co_return true;
+}
+
+template <class F>
+awaitable<std::optional<std::invoke_result_t<F&, pqxx::work&>>> session::transact(std::string_view op, F f) {
+    using R = std::invoke_result_t<F&, pqxx::work&>;
+    std::string error;
+    try {
+        co_return std::optional<R>(co_await sh_.pool.transact(std::move(f)));
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    log::warn("smtp.db_error", {{"conn", info_.id}, {"op", op}, {"error", error}});
+    co_return std::nullopt;
+}
+
+awaitable<void> session::run() {
+    auto weak = std::weak_ptr<net::stream>(stream_);
+    if (info_.control) {
+        info_.control->on_shutdown([weak] {
+            if (auto s = weak.lock()) s->cancel();
+        });
+    }
+    log::info("smtp.connect", {{"conn", info_.id}, {"listener", listener_name(kind_)}, {"peer", info_.peer_address}});
+    if (kind_ == listener_kind::submissions) {
+        if (auto r = co_await stream_->start_tls(); !r) {
+            log::info("smtp.tls_failed", {{"conn", info_.id}, {"error", r.error()}});
+            stream_->close();
+            co_return;
+        }
+    }
+    bool open = co_await send(st_.greeting());
+    while (open) {
+        if (info_.shutting_down()) {
+            co_await send({421, "4.3.2", sh_.cfg.smtp.hostname + " Service shutting down"});
+            break;
+        }
+        auto line = co_await in_.read_line(smtp::max_auth_line);
+        smtp::decision d;
+        if (!line) {
+            const auto ec = line.error();
+            if (is(ec, errc::limit_exceeded)) {
+                d = st_.on_line_too_long();
+            } else {
+                if (is(ec, errc::timeout))
+                    co_await send({421, "4.4.2", sh_.cfg.smtp.hostname + " Timeout, closing connection"});
+                else if (ec == asio::error::operation_aborted && info_.shutting_down())
+                    co_await send({421, "4.3.2", sh_.cfg.smtp.hostname + " Service shutting down"});
+                log::debug("smtp.read_end", {{"conn", info_.id}, {"error", ec}});
+                break;
+            }
+        } else if (line->bare_lf) {
+            // Postfix 3.9 does the same: a command line must end in CRLF (RFC 5321 2.3.8).
+            log_rejected("bare_line_ending", "command line ended with bare LF");
+            open = co_await send({500, "5.5.2", "Command line must end with <CR><LF>"});
+            if (open && st_.note_error()) {
+                co_await send(smtp::replies::too_many_errors());
+                open = false;
+            }
+            continue;
+        } else {
+            d = st_.on_line(line->text);
+        }
+
+        using smtp::action;
+        switch (d.act) {
+            case action::reply:
+                open = co_await send(d.response);
+                if (d.response.code == 250 && d.cmd && std::holds_alternative<smtp::rset_command>(*d.cmd))
+                    reset_bdat();
+                break;
+            case action::close:
+                co_await send(d.response);
+                open = false;
+                break;
+            case action::start_tls:
+                if (!co_await send(d.response)) { open = false; break; }
+                // Anything pipelined after STARTTLS was sent in plaintext: never let it
+                // count as commands inside TLS (CVE-2011-0411).
+                if (in_.buffered() > 0) log_rejected("starttls_pipelining", "plaintext after STARTTLS dropped");
+                in_.discard_buffer();
+                if (auto r = co_await stream_->start_tls(); !r) {
+                    log::info("smtp.tls_failed", {{"conn", info_.id}, {"error", r.error()}});
+                    open = false;
+                    break;
+                }
+                st_.tls_started();
+                identity_.reset();
+                break;
+            case action::authenticate:
+                open = co_await on_auth(std::get<smtp::auth_command>(*d.cmd));
+                break;
+            case action::mail:
+                open = co_await on_mail(std::get<smtp::mail_command>(*d.cmd), d.response);
+                break;
+            case action::rcpt:
+                open = co_await on_rcpt(std::get<smtp::rcpt_command>(*d.cmd));
+                break;
+            case action::data:
+                open = co_await on_data(d.response);
+                break;
+            case action::bdat:
+                open = co_await on_bdat(d);
+                break;
+            case action::bdat_discard:
+                if (auto r = co_await in_.skip(d.chunk_size); !r) { open = false; break; }
+                reset_bdat();
+                open = co_await send(d.response);
+                break;
+        }
+    }
+    co_await stream_->shutdown();
+    log::info("smtp.disconnect", {{"conn", info_.id}, {"errors", static_cast<std::int64_t>(st_.errors())}});
+}
+
+awaitable<bool> session::on_auth(const smtp::auth_command& a) {
+    smtp::sasl::exchange ex(a.mechanism, a.initial_response);
+    auto step = ex.start();
+    while (step.state == smtp::sasl::exchange::status::challenge) {
+        if (!co_await send(step.response)) co_return false;
+        auto line = co_await in_.read_line(smtp::max_auth_line);
+        if (!line) {
+            if (!is(line.error(), errc::limit_exceeded)) co_return false;
+            step = {smtp::sasl::exchange::status::failed, {500, "5.5.6", "Authentication exchange line is too long"}, {}};
+            break;
+        }
+        step = ex.respond(line->text);
+    }
+    // The refusal is decided without suspending, then sent in one place (see auth_refused).
+    std::optional<reply> refusal;
+    const char* reason = "auth_failed";
+    auto& creds = step.creds;
+    if (step.state == smtp::sasl::exchange::status::failed) {
+        refusal = step.response;
+        reason = "auth_syntax";
+    } else if (!creds.authzid.empty()) {
+        auto z = normalize(creds.authzid), c = normalize(creds.authcid);
+        if (!z || !c || *z != *c) refusal = smtp::sasl::invalid_credentials();   // no proxy logins
+    }
+    if (refusal) co_return co_await auth_refused(*refusal, reason);
+
+    auto who = co_await sh_.authn.login(creds.authcid, creds.password, info_.peer_address, "smtp");
+    creds.password.assign(creds.password.size(), '\0');
+    if (!who) {
+        if (is(who.error(), errc::auth_failed)) {
+            refusal = smtp::sasl::invalid_credentials();
+        } else {
+            refusal = smtp::sasl::temporary_failure();
+            reason = is(who.error(), errc::throttled) ? "auth_throttled" : "temporary_failure";
+        }
+        co_return co_await auth_refused(*refusal, reason);
+    }
+    auto principal = *who;
+    auto id = co_await transact("load_identity", [&](pqxx::work& tx) { return load_identity(tx, principal); });
+    if (!id) {
+        refusal = smtp::sasl::temporary_failure();
+        co_return co_await auth_refused(*refusal, "temporary_failure");
+    }
+    identity_ = std::move(*id);
+    st_.authenticated(principal.address);
+    log::info("smtp.auth", {{"conn", info_.id}, {"user", principal.address},
+                            {"app_password", principal.app_password_id.has_value()}});
+    co_return co_await send(smtp::sasl::success());
+}
+
+// auth_refused - send the reply ending a failed AUTH and count it; false when the
+// connection must end.
+awaitable<bool> session::auth_refused(const reply& r, std::string_view reason) {
+    log_rejected(reason);
+    const bool sent = co_await send(r);
+    if (!sent) co_return false;
+    if (st_.auth_failed()) {
+        co_await send(smtp::replies::too_many_errors());
+        co_return false;
+    }
+    co_return true;
+}
+
+// rcpt_refused - send a RCPT refusal and count it; false when the connection must end.
+awaitable<bool> session::rcpt_refused(const reply& r, std::string_view reason, const smtp::rcpt_command& rcpt) {
+    log_rejected(reason, rcpt.forward_path.str());
+    const bool sent = co_await send(r);
+    if (!sent) co_return false;
+    if (st_.rcpt_rejected()) {
+        co_await send(smtp::replies::too_many_errors());
+        co_return false;
+    }
+    co_return true;
+}
+
+awaitable<bool> session::on_mail(const smtp::mail_command& m, const reply& ok) {
+    reset_bdat();
+    accounts_.clear();
+    rcpt_addresses_.clear();
+    outbound_.clear();
+    txn_id_ = new_transaction_id();
+    if (identity_) {
+        if (m.reverse_path && !may_send_as(*identity_, m.reverse_path->local_value + "@" + m.reverse_path->domain)) {
+            const reply no{553, "5.7.1", "Sender address not owned by the authenticated user"};
+            co_return co_await refuse(no, "spoofed_sender");
+        }
+        const auto account = identity_->account_id;
+        const unsigned limit = sh_.cfg.smtp.max_messages_per_hour;
+        auto allowed = co_await transact("rate", [&](pqxx::work& tx) { return take_rate_slot(tx, account, limit); });
+        if (!allowed) {
+            const reply no = temporary_failure();
+            co_return co_await refuse(no, "temporary_failure");
+        }
+        if (!*allowed) {
+            const reply no{450, "4.7.1", "Message rate limit exceeded, try again later"};
+            co_return co_await refuse(no, "rate_limited");
+        }
+    }
+    st_.mail_accepted(m);
+    co_return co_await send(ok);
+}
+
+awaitable<bool> session::on_rcpt(const smtp::rcpt_command& r) {
+    std::string local = r.postmaster ? std::string("postmaster") : r.forward_path.local_value;
+    std::string domain = r.postmaster ? sh_.cfg.smtp.hostname : r.forward_path.domain;
+    const std::uint64_t size_hint = st_.mail() && st_.mail()->params.size ? *st_.mail()->params.size : 0;
+    auto out = co_await transact("resolve_recipient", [&](pqxx::work& tx) {
+        return resolve_recipient(tx, local, domain, size_hint);
+    });
+    std::optional<reply> refusal;
+    const char* reason = "temporary_failure";
+    const reply unknown{550, "5.1.1", "Recipient address rejected: no such user here"};
+    bool routed = false;
+    if (!out) {
+        refusal = temporary_failure();
+    } else {
+        switch (out->status) {
+            case rcpt_status::ok: break;
+            case rcpt_status::unknown_user:
+                refusal = unknown;
+                reason = "unknown_user";
+                break;
+            case rcpt_status::over_quota:
+                refusal = reply{452, "4.2.2", "Mailbox full, try again later"};
+                reason = "over_quota";
+                break;
+            case rcpt_status::not_local:
+                reason = "relay_denied";
+                if (r.postmaster) {
+                    refusal = unknown;
+                    reason = "unknown_user";
+                } else if (kind_ == listener_kind::mx || !identity_) {
+                    refusal = reply{554, "5.7.1", "Relay access denied"};
+                } else if (r.forward_path.address_literal || !next_hop(sh_.cfg.smtp, domain)) {
+                    // No MX lookup yet: only routed domains (or a smarthost) can be reached;
+                    // refuse the rest permanently rather than accept what cannot leave.
+                    refusal = reply{550, "5.7.1", "Delivery to this domain is not enabled on this server"};
+                } else {
+                    routed = true;
+                }
+                break;
+        }
+    }
+    if (refusal) co_return co_await rcpt_refused(*refusal, reason, r);
+    if (routed) {
+        outbound_recipient o;
+        o.address = r.forward_path.str();
+        o.domain = domain;
+        for (auto& ch : o.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (const auto& n = r.params.notify) {   // RFC 3461 4.1, kept for the DSN
+            if (n->never) {
+                o.notify = "NEVER";
+            } else {
+                std::string v;
+                if (n->success) v += "SUCCESS,";
+                if (n->failure) v += "FAILURE,";
+                if (n->delay) v += "DELAY,";
+                if (!v.empty()) v.pop_back();
+                o.notify = v;
+            }
+        }
+        if (const auto& oc = r.params.orcpt) o.orcpt = oc->addr_type + ";" + oc->address;
+        outbound_.push_back(std::move(o));
+    } else {
+        for (auto a : out->accounts)
+            if (std::find(accounts_.begin(), accounts_.end(), a) == accounts_.end()) accounts_.push_back(a);
+    }
+    rcpt_addresses_.push_back(r.forward_path.str());
+    st_.rcpt_accepted(r);
+    const reply ok{250, "2.1.5", "Recipient OK"};
+    co_return co_await send(ok);
+}
+
+std::optional<incoming> session::begin_message() {
+    auto w = sh_.blobs.begin();
+    if (!w) {
+        log::error("smtp.blob_begin_failed", {{"conn", info_.id}, {"error", w.error()}});
+        return std::nullopt;
+    }
+    incoming msg{std::move(*w)};
+    const auto& mail = *st_.mail();
+    trace_info t;
+    t.helo = st_.client_domain();
+    t.peer_address = info_.peer_address;
+    t.hostname = sh_.cfg.smtp.hostname;
+    t.esmtp = st_.esmtp();
+    t.tls = stream_->tls_active();
+    t.tls_description = stream_->tls_description();
+    t.authenticated = identity_.has_value();
+    t.smtputf8 = mail.params.smtputf8;
+    t.id = txn_id_;
+    if (rcpt_addresses_.size() == 1) t.for_recipient = rcpt_addresses_.front();
+    t.when = std::time(nullptr);
+    std::optional<std::string> sender;
+    if (mail.reverse_path) sender = mail.reverse_path->str();
+    const std::string headers = return_path_field(sender) + received_field(t);
+    // Trace fields do not count against SIZE: RFC 1870 limits what the client sends.
+    if (auto r = msg.writer.write(headers); !r) {
+        log::error("smtp.blob_write_failed", {{"conn", info_.id}, {"error", r.error()}});
+        msg.store_failed = true;
+    }
+    return msg;
+}
+
+awaitable<bool> session::on_data(const reply& go_ahead) {
+    if (!co_await send(go_ahead)) co_return false;
+    auto msg = begin_message();
+    incoming discard;   // when the blob store cannot even begin: read to stay in step, then 451
+    discard.store_failed = true;
+    incoming& target = msg ? *msg : discard;
+    smtp::data_reader reader(sh_.cfg.smtp.max_message_size);
+    if (auto r = co_await in_.read_data(reader, target.sink()); !r) co_return false;
+    reply result;
+    if (auto e = reader.error_reply()) {
+        target.writer.abort();
+        log_rejected(reader.status() == smtp::content_status::too_large ? "too_large" : "bare_line_ending");
+        result = *e;
+    } else {
+        result = co_await finish_message(target);
+    }
+    st_.message_done();
+    co_return co_await send(result);
+}
+
+awaitable<bool> session::on_bdat(const smtp::decision& d) {
+    if (!bdat_) {
+        bdat_ = begin_message();
+        if (!bdat_) {
+            bdat_.emplace();
+            bdat_->store_failed = true;
+        }
+    }
+    // One reader per transaction, kept beside the blob (a chunk may end anywhere).
+    if (!bdat_reader_) {
+        const bool binary = st_.mail() && st_.mail()->params.body == smtp::body_type::binary_mime;
+        bdat_reader_.emplace(sh_.cfg.smtp.max_message_size, !binary);
+    }
+    bdat_reader_->begin_chunk(d.chunk_size);
+    if (auto r = co_await in_.read_chunk(*bdat_reader_, bdat_->sink()); !r) co_return false;
+    if (d.last_chunk) bdat_reader_->finish();
+    if (auto e = bdat_reader_->error_reply()) {
+        bdat_->writer.abort();
+        log_rejected(bdat_reader_->status() == smtp::content_status::too_large ? "too_large" : "bare_line_ending");
+        reset_bdat();
+        st_.bdat_failed();
+        co_return co_await send(*e);
+    }
+    if (!d.last_chunk) co_return co_await send(d.response);
+    auto result = co_await finish_message(*bdat_);
+    reset_bdat();
+    st_.message_done();
+    co_return co_await send(result);
+}
+
+awaitable<reply> session::finish_message(incoming& msg) {
+    if (msg.store_failed) {
+        msg.writer.abort();
+        log_rejected("temporary_failure", "blob store");
+        co_return temporary_failure();
+    }
+    const auto started = std::chrono::steady_clock::now();
+    // Commit (fsync) and parse off the I/O thread.
+    result<mailstore::prepared_message> prepared = errc::unavailable;
+    try {
+        prepared = co_await sh_.pool.run([&](pqxx::connection&) -> result<mailstore::prepared_message> {
+            auto id = msg.writer.commit();
+            if (!id) return id.error();
+            return mailstore::prepare_message(sh_.blobs, *id);
+        });
+    } catch (const std::exception& e) {   // the pool is stopping
+        log::warn("smtp.db_error", {{"conn", info_.id}, {"op", "prepare"}, {"error", std::string(e.what())}});
+    }
+    if (!prepared) {
+        log::error("smtp.store_failed", {{"conn", info_.id}, {"id", txn_id_}, {"error", prepared.error()}});
+        log_rejected("temporary_failure", "blob store");
+        co_return temporary_failure();
+    }
+    if (identity_) {
+        // RFC 6409 8.1 lets the MSA check the From: field: only the account's own addresses.
+        for (const auto& a : prepared->info.env.from) {
+            if (!a.mailbox || !a.host) continue;   // group syntax markers
+            if (!may_send_as(*identity_, *a.mailbox + "@" + *a.host)) {
+                log_rejected("spoofed_sender", "From: " + *a.mailbox + "@" + *a.host);
+                co_return reply{550, "5.7.1", "From: header address not owned by the authenticated user"};
+            }
+        }
+    }
+    std::vector<mailstore::recipient> rcpts;
+    for (auto a : accounts_) rcpts.push_back({a, "INBOX"});
+    const std::int64_t now = std::time(nullptr);
+    std::optional<outbound_message> out;
+    if (!outbound_.empty()) {
+        const auto& mail = *st_.mail();
+        out.emplace();
+        out->blob = prepared->blob;
+        out->size = prepared->size;
+        if (mail.reverse_path) out->sender = mail.reverse_path->str();
+        if (identity_) out->sender_account_id = identity_->account_id;
+        out->envid = mail.params.envid;
+        if (mail.params.ret) out->ret = *mail.params.ret == smtp::dsn_ret::full ? "FULL" : "HDRS";
+        out->smtputf8 = mail.params.smtputf8;
+    }
+    const unsigned max_age = sh_.cfg.smtp.queue_max_age_seconds;
+    // Local deliveries and the queue rows commit together: the 250 covers both.
+    auto delivered = co_await transact("deliver", [&](pqxx::work& tx) {
+        mailstore::delivery_result d;
+        if (!rcpts.empty()) d = mailstore::ops::deliver(tx, *prepared, rcpts, now);
+        if (out) enqueue(tx, *out, outbound_, max_age);
+        return d;
+    });
+    if (!delivered) {
+        log_rejected("temporary_failure", "deliver");
+        co_return temporary_failure();
+    }
+    std::size_t ok = 0, full = 0;
+    for (const auto& r : delivered->recipients) {
+        if (!r.error) ++ok;
+        else if (is(r.error, errc::quota_exceeded)) ++full;
+        else log::warn("smtp.recipient_failed", {{"conn", info_.id}, {"id", txn_id_}, {"account", r.account_id},
+                                                 {"error", r.error}});
+    }
+    auto& m = smtp_metrics::get();
+    m.delivery_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (ok == 0 && outbound_.empty()) {
+        if (full > 0) {
+            log_rejected("over_quota", "at delivery");
+            co_return reply{552, "5.2.2", "Mailbox full"};
+        }
+        log_rejected("unknown_user", "at delivery");
+        co_return reply{550, "5.1.1", "Recipient address rejected: no such user here"};
+    }
+    m.accepted(listener_name(kind_)).inc();
+    m.delivered.inc(ok);
+    m.bytes_received.inc(msg.octets);
+    const auto& mail = *st_.mail();
+    log::info("smtp.delivered", {{"conn", info_.id}, {"id", txn_id_}, {"listener", listener_name(kind_)},
+                                 {"from", mail.reverse_path ? mail.reverse_path->str() : std::string("<>")},
+                                 {"recipients", static_cast<std::int64_t>(rcpt_addresses_.size())},
+                                 {"accounts", static_cast<std::int64_t>(ok)},
+                                 {"queued", static_cast<std::int64_t>(outbound_.size())},
+                                 {"size", static_cast<std::int64_t>(prepared->size)},
+                                 {"blob", prepared->blob.hex()},
+                                 {"user", identity_ ? identity_->address : std::string()}});
+    co_return reply{250, "2.0.0", "OK id=" + txn_id_};
+}
+
+}  // namespace
+
+awaitable<void> run_session(const shared& sh, listener_kind kind, asio::ip::tcp::socket socket,
+                            net::connection_info info) {
+    std::shared_ptr<net::stream> s = net::make_tcp_stream(std::move(socket), sh.tls, info);
+    session sess(sh, kind, std::move(s), std::move(info));
+    co_await sess.run();
+}
+
+}  // namespace polder::smtpd

@@ -1,0 +1,173 @@
+# conftest.py - fixtures of the polder-smtpd integration tests: a provisioned
+# organisation (users, alias, group, app password, a user with a tiny quota) and a
+# running polder-smtpd, plus helpers to talk to it (smtplib, swaks, raw sockets) and to
+# look at what was delivered (SQL on the mail tables, the blob files).
+#
+#   world   - the provisioned directory: world.alice, world.password, world.app_password ...
+#   smtpd   - a polder-smtpd started with start_service("smtp") for the module
+#   tls     - an ssl.SSLContext that trusts only the test CA (tls_files.ca_cert)
+#   inbox(address) -> [(uid, blob hex, size)] of that account's INBOX
+#   blob_bytes(service, hex) -> the stored message octets
+#
+# SECURITY: loopback only; throwaway database, blob folder and CA (see ../conftest.py).
+# STANDARDS: none beyond the tests' own (RFC 5321 conversations).
+
+import dataclasses
+import re
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "correct horse battery staple"
+DOMAIN = "gemeente.example"
+
+
+@dataclasses.dataclass
+class World:
+    org: str
+    domain: str
+    password: str
+    alice: str
+    bob: str
+    carol: str          # tiny quota, already full
+    sales: str          # alias -> alice
+    team: str           # group: alice, bob
+    app_password: str   # alice's
+
+
+@pytest.fixture(scope="module")
+def world(polderctl, migrated):
+    org = "gemeente"
+    polderctl.ok("org", "add", org)
+    polderctl.ok("domain", "add", DOMAIN, "--org", org)
+    for user in ("alice", "bob", "carol"):
+        polderctl.ok("user", "add", f"{user}@{DOMAIN}", "--password-stdin", input=PASSWORD + "\n")
+    polderctl.ok("quota", "set", f"carol@{DOMAIN}", "0")
+    polderctl.ok("alias", "add", f"sales@{DOMAIN}", f"alice@{DOMAIN}")
+    polderctl.ok("group", "add", "Team", "--org", org, "--address", f"team@{DOMAIN}")
+    polderctl.ok("group", "member", "add", "Team", f"alice@{DOMAIN}")
+    polderctl.ok("group", "member", "add", "Team", f"bob@{DOMAIN}")
+    r = polderctl.ok("app-password", "add", f"alice@{DOMAIN}", "--label", "mail client")
+    app = re.search(r"^password: (ap-\S+)$", r.stdout, re.M).group(1)
+    return World(org, DOMAIN, PASSWORD, f"alice@{DOMAIN}", f"bob@{DOMAIN}", f"carol@{DOMAIN}",
+                 f"sales@{DOMAIN}", f"team@{DOMAIN}", app)
+
+
+@pytest.fixture(scope="module")
+def smtpd(start_service, world):
+    return start_service("smtp", settings={"smtp": {"hostname": "mx.gemeente.example",
+                                                     "max_message_size": "64K",
+                                                     "max_messages_per_hour": 1000}})
+
+
+@pytest.fixture(scope="module")
+def tls(tls_files):
+    ctx = ssl.create_default_context(cafile=str(tls_files.ca_cert))
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def inbox(sql):
+    def rows(address):
+        return sql("SELECT mm.uid, encode(m.blob_sha256, 'hex'), m.size FROM mail.mailbox_messages mm "
+                   "JOIN mail.mailboxes mb ON mb.id = mm.mailbox_id "
+                   "JOIN mail.messages m ON m.id = mm.message_id "
+                   "JOIN directory.accounts a ON a.id = mb.account_id "
+                   "WHERE a.address = %s AND upper(mb.name) = 'INBOX' ORDER BY mm.uid", (address,))
+    return rows
+
+
+def blob_bytes(service, hex_id):
+    root = Path(service.config).parent / "blobs"
+    return (root / hex_id[0:2] / hex_id[2:4] / hex_id).read_bytes()
+
+
+def message(subject, sender, to, body="Hallo,\r\n\r\nDit is een test.\r\n"):
+    return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject.replace(' ', '-')}@test.example>\r\n\r\n{body}").encode()
+
+
+class Raw:
+    """A raw SMTP conversation over a socket: send exact bytes, read replies."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def reply(self):
+        """One complete (possibly multi-line) reply: (code, [text lines])."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"connection closed; got so far: {lines!r} {self.buf!r}")
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            text = line.decode("utf-8", "replace")
+            lines.append(text[4:])
+            if len(text) < 4 or text[3] != "-":
+                return int(text[:3]), lines
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self):
+        """True when the server closed the connection (after any pending replies)."""
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def raw(smtpd):
+    opened = []
+
+    def connect(listener="mx"):
+        r = Raw(smtpd.port(listener))
+        opened.append(r)
+        code, _ = r.reply()
+        assert code == 220
+        return r
+    yield connect
+    for r in opened:
+        r.close()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (for the loopback SMTP peer)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=10.0, interval=0.1, what="condition"):
+    """Poll predicate() until it is truthy and return its value; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def swaks(*args, timeout=60):
+    return subprocess.run(["swaks", "--hide-all", "--timeout", "20", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def swaks_transcript(*args, timeout=60):
+    return subprocess.run(["swaks", "--timeout", "20", *args], capture_output=True, text=True, timeout=timeout)
