@@ -54,11 +54,13 @@ sanitizer_env() {
 }
 
 run_asan_tests() {
-    ctest --test-dir "$BUILD_ASAN" --output-on-failure --no-tests=error --timeout 1800
+    # Unit tests in parallel; integration areas carry RUN_SERIAL.
+    ctest --test-dir "$BUILD_ASAN" -j "$POLDER_JOBS" --output-on-failure --no-tests=error --timeout 1800
 }
 
 run_fuzzers() {
-    ctest --test-dir "$BUILD_FUZZ" -L '^fuzz$' --output-on-failure --timeout 1800
+    # One core per fuzzer; they are independent.
+    ctest --test-dir "$BUILD_FUZZ" -L '^fuzz$' -j "$POLDER_JOBS" --output-on-failure --timeout 1800
 }
 
 suite_on_exit() {
