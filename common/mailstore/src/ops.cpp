@@ -580,7 +580,9 @@ result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_vi
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
     auto r = tx.exec_params1(
-        "SELECT mb.uidnext, mb.highestmodseq, s.n, s.unseen, s.deleted, s.total FROM mail.mailboxes mb, "
+        "SELECT mb.uidnext, mb.highestmodseq, s.n, s.unseen, s.deleted, s.total, "
+        "(SELECT count(*) FROM mail.mailbox_messages r WHERE r.mailbox_id = $1 AND r.uid > mb.recent_uid) "
+        "FROM mail.mailboxes mb, "
         "(SELECT count(*) AS n, count(*) FILTER (WHERE NOT ('\\Seen' = ANY(flags))) AS unseen, "
         "count(*) FILTER (WHERE '\\Deleted' = ANY(flags)) AS deleted, coalesce(sum(size), 0) AS total "
         "FROM mail.mailbox_messages WHERE mailbox_id = $1) s WHERE mb.id = $1", m->id);
@@ -593,6 +595,7 @@ result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_vi
     st.unseen = r[3].as<std::uint64_t>();
     st.deleted = r[4].as<std::uint64_t>();
     st.size = r[5].as<std::uint64_t>();
+    st.recent = r[6].as<std::uint64_t>();
     return st;
 }
 

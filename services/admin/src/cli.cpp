@@ -51,7 +51,9 @@ int run(int argc, char** argv) {
     add_group_commands(app, chosen);
     add_app_password_commands(app, chosen);
     add_quota_commands(app, chosen);
+    add_mailbox_commands(app, chosen);
     add_auth_commands(app, chosen);
+    add_queue_commands(app, chosen);
 
     try {
         app.parse(argc, argv);

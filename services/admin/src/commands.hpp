@@ -36,7 +36,9 @@ void add_app_password_commands(CLI::App& app, action& chosen);
 void add_alias_commands(CLI::App& app, action& chosen);
 void add_group_commands(CLI::App& app, action& chosen);
 void add_quota_commands(CLI::App& app, action& chosen);
+void add_mailbox_commands(CLI::App& app, action& chosen);   // cmd_mailbox.cpp: share|unshare|list
 void add_auth_commands(CLI::App& app, action& chosen);
+void add_queue_commands(CLI::App& app, action& chosen);   // cmd_queue.cpp: the outbound SMTP queue
 
 // --org NAME on a subcommand; the value is filtered through org_filter().
 CLI::Option* add_org_option(CLI::App* sub, std::string& org, const std::string& what);

@@ -76,6 +76,7 @@ struct mailbox_info {
 struct mailbox_status {
     std::int64_t mailbox_id = 0;
     std::uint64_t messages = 0, unseen = 0, deleted = 0, size = 0;
+    std::uint64_t recent = 0;           // not yet claimed by any session (IMAP4rev1 \Recent)
     std::uint64_t uidnext = 1;          // up to 2^32 once UIDs are exhausted
     std::uint32_t uidvalidity = 0;
     std::uint64_t highestmodseq = 0;

@@ -1,0 +1,582 @@
+// cmd_message.cpp - the selected-state commands: FETCH, STORE, SEARCH, COPY, MOVE,
+// EXPUNGE, CLOSE, UNSELECT (and their UID forms).
+//
+// SECURITY: message numbers are resolved against this session's view only, UIDs are
+// checked by the store against the mailbox and the actor's rights; FETCH reads only byte
+// ranges the stored parse names (never beyond the message); a read-only mailbox never gets
+// \Seen set by FETCH. Output is built by the proto serializer, which quotes or literals
+// every stored string so message data can never inject protocol lines.
+// STANDARDS: RFC 9051 6.4, RFC 3501 6.4, RFC 3516 (BINARY), RFC 4315 (UIDPLUS: COPYUID,
+// UID EXPUNGE), RFC 4731 (ESEARCH), RFC 5182 (SEARCHRES), RFC 6851 (MOVE), RFC 7162
+// (CONDSTORE: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, MODIFIED), RFC 3691 (UNSELECT).
+#include "render.hpp"
+#include "session.hpp"
+
+#include "polder/log/log.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace polder::imap {
+
+using proto::command_kind;
+using proto::response_code;
+using proto::response_status;
+using proto::code_kind;
+using proto::fetch_item;
+
+namespace {
+
+// to_uid_set - ascending UIDs as ranges.
+mailstore::uid_set to_uid_set(const std::vector<std::uint32_t>& uids) {
+    mailstore::uid_set out;
+    for (auto u : uids) {
+        if (!out.empty() && out.back().last + 1 == u)
+            out.back().last = u;
+        else if (out.empty() || out.back().last < u)
+            out.push_back({u, u});
+    }
+    return out;
+}
+
+bool has_flag(const std::vector<std::string>& flags, std::string_view f) {
+    return std::find(flags.begin(), flags.end(), f) != flags.end();
+}
+
+result<std::string> read_range(blob::store& blobs, const blob::blob_id& id, std::uint64_t begin, std::uint64_t length) {
+    std::string out;
+    if (length == 0) return out;
+    auto r = blobs.open(id, begin, length);
+    if (!r) return r.error();
+    out.resize(r->remaining());
+    std::size_t have = 0;
+    while (have < out.size()) {
+        auto n = r->read(std::as_writable_bytes(std::span<char>(out.data() + have, out.size() - have)));
+        if (!n) return n.error();
+        if (*n == 0) return errc::internal;
+        have += *n;
+    }
+    return out;
+}
+
+proto::fetch_attribute attribute(fetch_item item) {
+    proto::fetch_attribute a;
+    a.item = item;
+    return a;
+}
+
+bool uses_modseq(const proto::search_key& k) {
+    if (k.kind == proto::search_kind::modseq) return true;
+    return std::any_of(k.children.begin(), k.children.end(), uses_modseq);
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------- FETCH
+
+awaitable<void> session::cmd_fetch(const proto::command& cmd) {
+    const auto& a = cmd.get<proto::fetch_args>();
+    auto uids = resolve_set(a.set, cmd.uid);
+    if (!uids) {
+        bad(cmd.tag, "Invalid message sequence number");
+        co_return;
+    }
+    auto atts = a.attributes;
+    auto has_item = [&](fetch_item i) {
+        return std::any_of(atts.begin(), atts.end(), [&](const auto& x) { return x.item == i; });
+    };
+    if (cmd.uid && !has_item(fetch_item::uid)) atts.insert(atts.begin(), attribute(fetch_item::uid));
+    if (a.changedsince || has_item(fetch_item::modseq)) condstore_ = true;
+    if (condstore_ && a.changedsince && !has_item(fetch_item::modseq))
+        atts.push_back(attribute(fetch_item::modseq));
+    if (a.vanished) {
+        // RFC 7162 3.2.6: UIDs of the set expunged since CHANGEDSINCE, as VANISHED (EARLIER).
+        if (!qresync_ || !cmd.uid || !a.changedsince) {
+            bad(cmd.tag, "VANISHED needs ENABLE QRESYNC, UID FETCH and CHANGEDSINCE");
+            co_return;
+        }
+        auto ch = co_await d_.store.changes_since(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
+                                                 *a.changedsince);
+        if (!ch) {
+            reply_error(cmd.tag, ch.error(), "FETCH");
+            co_return;
+        }
+        std::uint32_t largest = sel_->messages.empty() ? 0 : sel_->messages.back().uid;
+        std::vector<std::uint32_t> gone;
+        for (auto u : ch->expunged)
+            if (a.set.contains(u, largest) && !seq_of(u)) gone.push_back(u);
+        if (!gone.empty()) w_.vanished(gone, true);
+    }
+    if (a.changedsince) {
+        std::erase_if(*uids, [&](std::uint32_t u) {
+            auto* m = find(u);
+            return !m || m->modseq <= *a.changedsince;
+        });
+    }
+    bool sets_seen = !sel_->read_only && mailstore::has_rights(sel_->mailbox.rights, "s") &&
+                     std::any_of(atts.begin(), atts.end(), [](const auto& x) { return x.sets_seen(); });
+    std::set<std::uint32_t> seen_now;
+    if (sets_seen) {
+        std::vector<std::uint32_t> unseen;
+        for (auto u : *uids)
+            if (auto* m = find(u); m && !has_flag(m->flags, "\\Seen")) unseen.push_back(u);
+        if (!unseen.empty()) {
+            // A named vector: GCC 12 mishandles braced lists inside co_await expressions.
+            std::vector<std::string> seen_flag;
+            seen_flag.emplace_back("\\Seen");
+            auto r = co_await d_.store.store_flags(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
+                                                   to_uid_set(unseen), mailstore::flag_mode::add, std::move(seen_flag));
+            if (r) {
+                for (const auto& u : r->updated) {
+                    if (auto* m = find(u.uid)) {
+                        m->flags = u.flags;
+                        m->modseq = u.modseq;
+                        seen_now.insert(u.uid);
+                    }
+                }
+            }
+        }
+    }
+    bool needs_meta = std::any_of(atts.begin(), atts.end(), [](const auto& x) {
+        return x.item != fetch_item::flags && x.item != fetch_item::uid && x.item != fetch_item::modseq;
+    });
+    bool unknown_cte = false;
+    bool failed = false;
+    constexpr std::size_t chunk = 500;
+    for (std::size_t start = 0; start < uids->size() && !failed; start += chunk) {
+        std::vector<std::uint32_t> part(uids->begin() + static_cast<std::ptrdiff_t>(start),
+                                        uids->begin() + static_cast<std::ptrdiff_t>(std::min(uids->size(), start + chunk)));
+        std::vector<mailstore::message_meta> metas;
+        if (needs_meta) {
+            auto r = co_await d_.store.fetch(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
+                                             to_uid_set(part));
+            if (!r) {
+                reply_error(cmd.tag, r.error(), "FETCH");
+                co_return;
+            }
+            metas = std::move(*r);
+        }
+        std::size_t mi = 0;
+        for (auto u : part) {
+            const mailstore::message_meta* meta = nullptr;
+            if (needs_meta) {
+                while (mi < metas.size() && metas[mi].uid < u) ++mi;
+                if (mi >= metas.size() || metas[mi].uid != u) continue;   // expunged meanwhile
+                meta = &metas[mi];
+            }
+            auto* m = find(u);
+            if (!m) continue;
+            auto seq = seq_of(u);
+            // Section data is read before the response starts, so an error never leaves
+            // half a FETCH response on the wire.
+            std::vector<std::optional<std::string>> data(atts.size());
+            for (std::size_t i = 0; i < atts.size() && meta; ++i) {
+                const auto& att = atts[i];
+                proto::fetch_attribute eff = att;
+                switch (att.item) {
+                    case fetch_item::rfc822: eff = attribute(fetch_item::body_section); break;
+                    case fetch_item::rfc822_header: eff = attribute(fetch_item::body_section); eff.section.text = proto::section_text::header; break;
+                    case fetch_item::rfc822_text: eff = attribute(fetch_item::body_section); eff.section.text = proto::section_text::text; break;
+                    case fetch_item::body_section:
+                    case fetch_item::binary:
+                    case fetch_item::binary_size: break;
+                    default: continue;
+                }
+                auto plan = plan_section(meta->parsed, eff);
+                if (!plan) {
+                    data[i] = std::string();
+                    continue;
+                }
+                if (plan->decode && !known_encoding(plan->encoding)) {
+                    unknown_cte = true;
+                    continue;
+                }
+                auto begin = plan->range.begin;
+                auto length = plan->range.size();
+                const bool direct = !plan->filter_fields && !plan->decode;
+                if (direct && eff.partial) {
+                    // Read only the requested window of the part.
+                    auto off = std::min<std::uint64_t>(eff.partial->offset, length);
+                    begin += off;
+                    length = std::min<std::uint64_t>(length - off, eff.partial->length);
+                }
+                auto bytes = co_await d_.on_blob_thread([&] { return read_range(d_.store.blobs(), meta->blob, begin, length); });
+                if (!bytes) {
+                    reply_error(cmd.tag, bytes.error(), "FETCH");
+                    co_return;
+                }
+                std::string value = std::move(*bytes);
+                if (plan->filter_fields)
+                    value = filter_header_fields(value, att.section.fields,
+                                                 att.section.text == proto::section_text::header_fields_not);
+                if (plan->decode) value = decode_transfer_encoding(value, plan->encoding);
+                if (!direct && eff.partial) value = std::string(apply_partial(value, eff.partial));
+                data[i] = std::move(value);
+            }
+            auto f = w_.fetch(seq);
+            bool flags_written = false;
+            for (std::size_t i = 0; i < atts.size(); ++i) {
+                const auto& att = atts[i];
+                switch (att.item) {
+                    case fetch_item::flags: {
+                        auto flags = m->flags;
+                        if (m->recent) flags.push_back("\\Recent");
+                        f.flags(flags);
+                        flags_written = true;
+                        break;
+                    }
+                    case fetch_item::uid: f.uid(u); break;
+                    case fetch_item::modseq: f.modseq(m->modseq); break;
+                    case fetch_item::internaldate: f.internaldate(proto::from_unix(meta->internaldate, 0)); break;
+                    case fetch_item::rfc822_size: f.rfc822_size(meta->size); break;
+                    case fetch_item::envelope: f.envelope(to_envelope(meta->parsed.env)); break;
+                    case fetch_item::body: f.body(to_body_structure(meta->parsed.body)); break;
+                    case fetch_item::bodystructure: f.bodystructure(to_body_structure(meta->parsed.body)); break;
+                    case fetch_item::binary_size:
+                        if (data[i]) f.binary_size(att, data[i]->size());
+                        break;
+                    default:
+                        if (data[i]) f.section(att, std::string_view(*data[i]));
+                        break;
+                }
+            }
+            if (seen_now.count(u) && !flags_written) {
+                auto flags = m->flags;
+                if (m->recent) flags.push_back("\\Recent");
+                f.flags(flags);
+            }
+            f.finish();
+            if (out_.size() > 256 * 1024 && !co_await flush()) {
+                logout_ = true;
+                co_return;
+            }
+        }
+    }
+    co_await sync(false);
+    if (unknown_cte)
+        w_.tagged(cmd.tag, response_status::no, response_code{code_kind::unknown_cte},
+                  "A part has a content-transfer-encoding the server cannot decode");
+    else
+        w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID FETCH completed" : "FETCH completed");
+}
+
+// ----------------------------------------------------------------------------- STORE
+
+awaitable<void> session::cmd_store(const proto::command& cmd) {
+    const auto& a = cmd.get<proto::store_args>();
+    auto uids = resolve_set(a.set, cmd.uid);
+    if (!uids) {
+        bad(cmd.tag, "Invalid message sequence number");
+        co_return;
+    }
+    if (a.unchangedsince) condstore_ = true;
+    if (sel_->read_only) {
+        w_.tagged(cmd.tag, response_status::no, response_code{code_kind::read_only}, "The mailbox is read-only");
+        co_return;
+    }
+    std::vector<std::string> flags;
+    for (const auto& f : a.flags)
+        if (!proto::iequals(f, "\\Recent")) flags.push_back(f);
+    auto mode = a.mode == proto::store_mode::add      ? mailstore::flag_mode::add
+                : a.mode == proto::store_mode::remove ? mailstore::flag_mode::remove
+                                                      : mailstore::flag_mode::replace;
+    std::set<std::uint32_t> modified;
+    if (!uids->empty()) {
+        auto r = co_await d_.store.store_flags(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
+                                               to_uid_set(*uids), mode, flags, a.unchangedsince);
+        if (!r) {
+            reply_error(cmd.tag, r.error(), "STORE");
+            co_return;
+        }
+        std::set<std::string> known(sel_->keywords.begin(), sel_->keywords.end());
+        bool new_keyword = false;
+        for (const auto& u : r->updated) {
+            if (auto* m = find(u.uid)) {
+                m->flags = u.flags;
+                m->modseq = u.modseq;
+            }
+            for (const auto& f : u.flags)
+                if (!f.empty() && f[0] != '\\' && known.insert(f).second) new_keyword = true;
+        }
+        if (new_keyword) {
+            sel_->keywords.assign(known.begin(), known.end());
+            std::vector<std::string> all{"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"};
+            all.insert(all.end(), sel_->keywords.begin(), sel_->keywords.end());
+            w_.flags(all);
+            w_.untagged(response_status::ok, response_code::permanentflags(permanent_flags()), "Flags permitted");
+        }
+        for (const auto& rg : r->modified)
+            for (auto u = rg.first; u <= rg.last && u != 0; ++u) {
+                modified.insert(u);
+                if (u == UINT32_MAX) break;
+            }
+        std::set<std::uint32_t> changed;
+        for (const auto& u : r->updated) changed.insert(u.uid);
+        for (auto u : *uids) {
+            if (modified.count(u)) continue;
+            // .SILENT suppresses the flags echo; a CONDSTORE-aware client still learns the
+            // new modseq of what changed (RFC 7162 3.1.3, as Dovecot does).
+            if (a.silent && !(condstore_ && changed.count(u))) continue;
+            auto* m = find(u);
+            if (!m) continue;
+            auto f = w_.fetch(seq_of(u));
+            if (!a.silent) {
+                auto fl = m->flags;
+                if (m->recent) fl.push_back("\\Recent");
+                f.flags(fl);
+            }
+            if (cmd.uid) f.uid(u);
+            if (condstore_) f.modseq(m->modseq);
+            f.finish();
+        }
+    }
+    co_await sync(false);
+    if (!modified.empty()) {
+        std::vector<std::uint32_t> numbers;
+        for (auto u : modified) {
+            if (cmd.uid) numbers.push_back(u);
+            else if (auto s = seq_of(u)) numbers.push_back(s);
+        }
+        w_.tagged(cmd.tag, response_status::ok, response_code::modified(numbers), "Conditional STORE failed for some");
+    } else {
+        w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID STORE completed" : "STORE completed");
+    }
+}
+
+// ----------------------------------------------------------------------------- SEARCH
+
+result<mailstore::search_criterion> session::to_criterion(const proto::search_key& k) const {
+    using mailstore::search_key;
+    using K = proto::search_kind;
+    auto nothing = [] { return mailstore::search_not(mailstore::search_criterion{}); };
+    auto uids_of = [&](const std::vector<std::uint32_t>& u) -> mailstore::search_criterion {
+        if (u.empty()) return nothing();
+        return mailstore::search_uids(to_uid_set(u));
+    };
+    auto children = [&](mailstore::search_key kind) -> result<mailstore::search_criterion> {
+        mailstore::search_criterion c;
+        c.key = kind;
+        for (const auto& ch : k.children) {
+            auto x = to_criterion(ch);
+            if (!x) return x.error();
+            c.children.push_back(std::move(*x));
+        }
+        if (c.children.empty()) return mailstore::search_criterion{};
+        return c;
+    };
+    auto day = [](const proto::date& d) { return mailstore::day_number(d.year, static_cast<unsigned>(d.month), static_cast<unsigned>(d.day)); };
+    auto recent_uids = [&] {
+        std::vector<std::uint32_t> u;
+        for (const auto& m : sel_->messages)
+            if (m.recent) u.push_back(m.uid);
+        return u;
+    };
+    switch (k.kind) {
+        case K::all: return mailstore::search_criterion{};
+        case K::and_: return children(search_key::all_of);
+        case K::or_: return children(search_key::any_of);
+        case K::not_: {
+            auto x = to_criterion(k.children.at(0));
+            if (!x) return x.error();
+            return mailstore::search_not(std::move(*x));
+        }
+        case K::sequence_set: {
+            std::vector<std::uint32_t> u;
+            if (k.set.saved) {
+                if (saved_) u = *saved_;
+            } else {
+                auto count = static_cast<std::uint32_t>(sel_->messages.size());
+                for (const auto& r : k.set.normalized(count))
+                    for (auto s = std::max<std::uint32_t>(r.first, 1); s <= std::min(r.last, count); ++s)
+                        u.push_back(sel_->messages[s - 1].uid);
+            }
+            return uids_of(u);
+        }
+        case K::uid: {
+            if (k.set.saved) return uids_of(saved_.value_or(std::vector<std::uint32_t>{}));
+            std::uint32_t largest = sel_->messages.empty() ? 0 : sel_->messages.back().uid;
+            mailstore::uid_set s;
+            for (const auto& r : k.set.normalized(largest))
+                if (r.first != 0) s.push_back({r.first, r.last});
+            if (s.empty()) return nothing();
+            return mailstore::search_uids(std::move(s));
+        }
+        case K::answered: return mailstore::search_text(search_key::flag, "\\Answered");
+        case K::deleted: return mailstore::search_text(search_key::flag, "\\Deleted");
+        case K::draft: return mailstore::search_text(search_key::flag, "\\Draft");
+        case K::flagged: return mailstore::search_text(search_key::flag, "\\Flagged");
+        case K::seen: return mailstore::search_text(search_key::flag, "\\Seen");
+        case K::unanswered: return mailstore::search_text(search_key::unflag, "\\Answered");
+        case K::undeleted: return mailstore::search_text(search_key::unflag, "\\Deleted");
+        case K::undraft: return mailstore::search_text(search_key::unflag, "\\Draft");
+        case K::unflagged: return mailstore::search_text(search_key::unflag, "\\Flagged");
+        case K::unseen: return mailstore::search_text(search_key::unflag, "\\Seen");
+        case K::keyword: return mailstore::search_text(search_key::flag, k.text);
+        case K::unkeyword: return mailstore::search_text(search_key::unflag, k.text);
+        case K::recent: return uids_of(recent_uids());
+        case K::new_: return mailstore::search_and({uids_of(recent_uids()), mailstore::search_text(search_key::unflag, "\\Seen")});
+        case K::old: return mailstore::search_not(uids_of(recent_uids()));
+        case K::bcc: return mailstore::search_text(search_key::bcc, k.text);
+        case K::body: return mailstore::search_text(search_key::body, k.text);
+        case K::cc: return mailstore::search_text(search_key::cc, k.text);
+        case K::from: return mailstore::search_text(search_key::from, k.text);
+        case K::subject: return mailstore::search_text(search_key::subject, k.text);
+        case K::text: return mailstore::search_text(search_key::text, k.text);
+        case K::to: return mailstore::search_text(search_key::to, k.text);
+        case K::header: return mailstore::search_header(k.header_name, k.text);
+        case K::before: return mailstore::search_number(search_key::before, day(k.date));
+        case K::on: return mailstore::search_number(search_key::on, day(k.date));
+        case K::since: return mailstore::search_number(search_key::since, day(k.date));
+        case K::sentbefore: return mailstore::search_number(search_key::sent_before, day(k.date));
+        case K::senton: return mailstore::search_number(search_key::sent_on, day(k.date));
+        case K::sentsince: return mailstore::search_number(search_key::sent_since, day(k.date));
+        case K::larger: return mailstore::search_number(search_key::larger, static_cast<std::int64_t>(std::min<std::uint64_t>(k.number, INT64_MAX)));
+        case K::smaller: return mailstore::search_number(search_key::smaller, static_cast<std::int64_t>(std::min<std::uint64_t>(k.number, INT64_MAX)));
+        case K::modseq: return mailstore::search_number(search_key::modseq, static_cast<std::int64_t>(std::min<std::uint64_t>(k.number, INT64_MAX)));
+    }
+    return errc::invalid_argument;
+}
+
+awaitable<result<std::vector<std::uint32_t>>> session::run_search(const proto::search_key& key) {
+    auto crit = to_criterion(key);
+    if (!crit) co_return crit.error();
+    auto r = co_await d_.store.search(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity, std::move(*crit));
+    if (!r) co_return r.error();
+    // Only messages this session has been told about (new ones are announced first).
+    std::erase_if(*r, [&](std::uint32_t u) { return seq_of(u) == 0; });
+    std::sort(r->begin(), r->end());
+    co_return std::move(*r);
+}
+
+awaitable<void> session::cmd_search(const proto::command& cmd) {
+    const auto& a = cmd.get<proto::search_args>();
+    if (a.charset && *a.charset != "UTF-8" && *a.charset != "US-ASCII") {
+        w_.tagged(cmd.tag, response_status::no, response_code::badcharset({"UTF-8", "US-ASCII"}), "Unsupported charset");
+        co_return;
+    }
+    if (uses_modseq(a.criteria)) condstore_ = true;
+    auto found = co_await run_search(a.criteria);
+    if (!found) {
+        if (is(found.error(), errc::invalid_argument) || is(found.error(), errc::limit_exceeded))
+            bad(cmd.tag, "Invalid or too complex search criteria");
+        else
+            reply_error(cmd.tag, found.error(), "SEARCH");
+        co_return;
+    }
+    const auto& ret = a.ret;
+    if (ret.save) saved_ = *found;
+    std::optional<std::uint64_t> modseq;
+    if (uses_modseq(a.criteria) && !found->empty()) {
+        std::uint64_t mx = 0;
+        for (auto u : *found)
+            if (auto* m = find(u)) mx = std::max(mx, m->modseq);
+        modseq = mx;
+    }
+    std::vector<std::uint32_t> numbers;
+    for (auto u : *found) numbers.push_back(cmd.uid ? u : seq_of(u));
+    if (ret.requested || rev2_) {
+        bool only_save = ret.requested && ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
+        if (!only_save) {
+            proto::esearch_response e;
+            e.tag = cmd.tag;
+            e.uid = cmd.uid;
+            bool none = !ret.min && !ret.max && !ret.all && !ret.count;
+            if (!numbers.empty()) {
+                if (ret.min) e.min = numbers.front();
+                if (ret.max) e.max = numbers.back();
+                if (ret.all || none) e.all = numbers;
+            }
+            if (ret.count) e.count = static_cast<std::uint32_t>(numbers.size());
+            e.modseq = modseq;
+            w_.esearch(e);
+        }
+    } else {
+        w_.search(numbers, modseq);
+    }
+    co_await sync(false);
+    w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID SEARCH completed" : "SEARCH completed");
+}
+
+// ----------------------------------------------------------------------------- COPY, MOVE
+
+awaitable<void> session::cmd_copy(const proto::command& cmd, bool move) {
+    const auto& a = cmd.get<proto::copy_args>();
+    auto uids = resolve_set(a.set, cmd.uid);
+    if (!uids) {
+        bad(cmd.tag, "Invalid message sequence number");
+        co_return;
+    }
+    std::string_view verb = move ? (cmd.uid ? "UID MOVE" : "MOVE") : (cmd.uid ? "UID COPY" : "COPY");
+    if (uids->empty()) {
+        w_.tagged(cmd.tag, response_status::ok, std::string(verb) + " completed (no messages)");
+        co_return;
+    }
+    if (move && sel_->read_only) {
+        w_.tagged(cmd.tag, response_status::no, response_code{code_kind::read_only}, "The mailbox is read-only");
+        co_return;
+    }
+    auto r = co_await d_.store.copy(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity, to_uid_set(*uids),
+                                    a.mailbox, move);
+    if (!r) {
+        reply_error(cmd.tag, r.error(), verb, true);
+        co_return;
+    }
+    std::vector<std::uint32_t> src, dst;
+    for (auto [s, d] : r->uids) {
+        src.push_back(s);
+        dst.push_back(d);
+    }
+    auto code = response_code::copyuid(r->uidvalidity, src, dst);
+    if (!move) {
+        co_await sync(true);
+        if (src.empty())
+            w_.tagged(cmd.tag, response_status::ok, std::string(verb) + " completed");
+        else
+            w_.tagged(cmd.tag, response_status::ok, code, std::string(verb) + " completed");
+        co_return;
+    }
+    if (!src.empty()) w_.untagged(response_status::ok, code, "Moved");
+    expunged(r->expunged);
+    co_await sync(true);
+    w_.tagged(cmd.tag, response_status::ok, std::string(verb) + " completed");
+}
+
+// ----------------------------------------------------------------------------- EXPUNGE, CLOSE
+
+awaitable<void> session::cmd_expunge(const proto::command& cmd) {
+    if (sel_->read_only) {
+        w_.tagged(cmd.tag, response_status::no, response_code{code_kind::read_only}, "The mailbox is read-only");
+        co_return;
+    }
+    std::optional<mailstore::uid_set> only;
+    if (cmd.uid) {
+        auto uids = resolve_set(*cmd.get<proto::expunge_args>().uids, true);
+        if (!uids || uids->empty()) {
+            co_await sync(true);
+            w_.tagged(cmd.tag, response_status::ok, "UID EXPUNGE completed");
+            co_return;
+        }
+        only = to_uid_set(*uids);
+    }
+    auto r = co_await d_.store.expunge(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity, only);
+    if (!r) {
+        reply_error(cmd.tag, r.error(), "EXPUNGE");
+        co_return;
+    }
+    expunged(std::move(*r));
+    co_await sync(true);
+    w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID EXPUNGE completed" : "EXPUNGE completed");
+}
+
+awaitable<void> session::cmd_close(const proto::command& cmd, bool expunge) {
+    if (expunge && !sel_->read_only && mailstore::has_rights(sel_->mailbox.rights, "e")) {
+        // CLOSE expunges silently (RFC 9051 6.4.1); a failure does not keep the mailbox selected.
+        auto r = co_await d_.store.expunge(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity, std::nullopt);
+        if (!r) log::warn("imap.close_expunge_failed", {{"conn", info_.id}, {"error", r.error()}});
+    }
+    deselect();
+    state_ = proto::session_state::authenticated;
+    w_.tagged(cmd.tag, response_status::ok, expunge ? "CLOSE completed" : "UNSELECT completed");
+}
+
+}  // namespace polder::imap

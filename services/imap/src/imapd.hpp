@@ -1,0 +1,63 @@
+// imapd.hpp - what every IMAP session of the process shares: settings, the mail store,
+// the authenticator, the one LISTEN/NOTIFY connection, a small thread pool for blob file
+// I/O, and the count of logged-in sessions per account.
+//
+// SECURITY: the per-account session limit (imap.max_sessions_per_account) bounds what one
+// stolen or misbehaving credential can hold open; blob reads and writes (which may block
+// on disk or fsync) run off the I/O threads.
+// STANDARDS: none beyond the sessions' (session.hpp).
+#pragma once
+
+#include "polder/auth/login.hpp"
+#include "polder/config/config.hpp"
+#include "polder/db/notifier.hpp"
+#include "polder/mailstore/mailstore.hpp"
+#include "polder/service/service.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace polder::imap {
+
+class imapd {
+public:
+    explicit imapd(service::context& ctx);
+    ~imapd();
+
+    const config::settings& settings;
+    mailstore::mail_store store;
+    auth::authenticator authenticator;
+    db::notifier notifier;
+    asio::thread_pool blob_io{2};
+    std::shared_ptr<net::tls_context> tls;
+
+    // acquire_session / release_session - false when the account is at its limit.
+    bool acquire_session(std::int64_t account);
+    void release_session(std::int64_t account);
+
+    // on_blob_thread - runs f() on the blob I/O pool and resumes the caller on its own
+    // executor with the result.
+    template <class F>
+    auto on_blob_thread(F f) -> awaitable<decltype(f())> {
+        co_return co_await asio::co_spawn(blob_io, call(std::move(f)), asio::use_awaitable);
+    }
+
+private:
+    // call - a coroutine owning f (a coroutine lambda's captures would dangle once co_spawn
+    // moved the lambda object).
+    template <class F>
+    static auto call(F f) -> awaitable<decltype(f())> {
+        co_return f();
+    }
+
+    std::mutex mutex_;
+    std::map<std::int64_t, unsigned> sessions_;
+};
+
+// start - creates the shared state and binds the imap (STARTTLS) and imaps (implicit TLS)
+// listeners from settings.imap. Errors: the listeners' bind errors.
+result<void> start(service::context& ctx);
+
+}  // namespace polder::imap

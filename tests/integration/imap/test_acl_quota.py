@@ -1,0 +1,112 @@
+# test_acl_quota.py - RFC 4314 ACL commands (SETACL, DELETEACL, GETACL, MYRIGHTS,
+# LISTRIGHTS) with a mailbox shared to a colleague who then finds it in the Shared
+# namespace, and RFC 9208 QUOTA (GETQUOTAROOT, GETQUOTA, SETQUOTA refused, OVERQUOTA).
+
+import pytest
+
+from imap_helpers import message, ok
+
+
+@pytest.fixture(scope="module")
+def domain(new_org):
+    return new_org()
+
+
+def test_sharing_a_mailbox_with_acl_rights(raw, connect, domain, new_user):
+    owner, colleague = new_user(domain), new_user(domain)
+    oc = connect(owner)
+    ok(oc.create("Team"))
+    ok(oc.append("Team", None, None, message("team news")))
+    r = raw(user=owner)
+    lines = r.cmd(f"SETACL Team {colleague} lr")
+    assert lines[-1].startswith("r1 OK"), lines
+    lines = r.cmd("GETACL Team")
+    assert lines[0] == f"* ACL Team {owner} lrswipkxtea {colleague} lr", lines
+    lines = r.cmd(f"LISTRIGHTS Team {colleague}")
+    assert lines[0].startswith(f'* LISTRIGHTS Team {colleague} ""'), lines
+    lines = r.cmd("MYRIGHTS Team")
+    assert lines[0] == "* MYRIGHTS Team lrswipkxtea", lines
+    lines = r.cmd("SETACL Team nobody@nowhere.example lr")
+    assert " NO " in lines[-1], lines
+
+    shared = f"Shared/{owner}/Team"
+    c = raw(user=colleague)
+    lines = c.cmd('LIST "" "*"')
+    assert any(shared in l for l in lines), lines
+    assert any(l.startswith("* LIST") and f"Shared/{owner}" in l and "\\HasChildren" in l for l in lines), lines
+    lines = c.cmd(f'MYRIGHTS "{shared}"')
+    assert lines[0].endswith(" lr"), lines
+    lines = c.cmd(f'SELECT "{shared}"')
+    assert "[READ-ONLY]" in lines[-1] and "* 1 EXISTS" in lines, lines
+    lines = c.cmd("FETCH 1 (BODY[HEADER.FIELDS (Subject)])")
+    assert any("team news" in l for l in lines), lines
+    lines = c.cmd("STORE 1 +FLAGS (\\Deleted)")
+    assert " NO " in lines[-1], lines
+    lines = c.cmd(f'GETACL "{shared}"')
+    assert " NO [NOPERM]" in lines[-1], lines
+    lines = c.cmd(f'DELETE "{shared}"')
+    assert " NO " in lines[-1], lines
+
+    r.cmd(f"SETACL Team {colleague} +i")
+    lines = r.cmd("GETACL Team")
+    assert f"{colleague} lri" in lines[0], lines
+    body = message("from colleague")
+    c.send_raw(b'a1 APPEND "%s" {%d+}\r\n' % (shared.encode(), len(body)) + body + b"\r\n")
+    assert c.until("a1")[-1].startswith("a1 OK [APPENDUID"), "append with i right"
+
+    lines = r.cmd(f"DELETEACL Team {colleague}")
+    assert "OK" in lines[-1], lines
+    lines = c.cmd(f'STATUS "{shared}" (MESSAGES)')
+    assert " NO [NONEXISTENT]" in lines[-1], lines
+
+
+def test_quota_root_and_overquota(raw, connect, domain, new_user):
+    user = new_user(domain, "--quota", "2K")
+    r = raw(user=user)
+    lines = r.cmd("GETQUOTAROOT INBOX")
+    assert lines[0] == '* QUOTAROOT INBOX ""', lines
+    assert lines[1] == '* QUOTA "" (STORAGE 0 2)', lines
+    lines = r.cmd('GETQUOTA ""')
+    assert lines[0] == '* QUOTA "" (STORAGE 0 2)', lines
+    lines = r.cmd('SETQUOTA "" (STORAGE 100)')
+    assert " NO [NOPERM]" in lines[-1], lines
+    c = connect(user)
+    ok(c.append("INBOX", None, None, message("fits", body="x" * 1000 + "\r\n")))
+    typ, data = c.append("INBOX", None, None, message("too big", body="y" * 1500 + "\r\n"))
+    assert typ == "NO" and b"[OVERQUOTA]" in data[0], data
+    lines = r.cmd('GETQUOTA ""')
+    assert lines[0].startswith('* QUOTA "" (STORAGE 1 2)'), lines
+
+
+def test_unlimited_account_has_no_quota_root(raw, domain, new_user):
+    r = raw(user=new_user(domain))
+    lines = r.cmd("GETQUOTAROOT INBOX")
+    assert lines[0] == "* QUOTAROOT INBOX", lines
+    lines = r.cmd('GETQUOTA ""')
+    assert " NO " in lines[-1], lines
+
+
+def test_polderctl_mailbox_share_with_a_group_unshare_and_list(raw, domain, new_user, polderctl, unique):
+    info, member, outsider = new_user(domain), new_user(domain), new_user(domain)
+    org = domain.rsplit(".", 1)[0]
+    group = unique("Frontoffice")
+    polderctl.ok("group", "add", group, "--org", org)
+    polderctl.ok("group", "member", "add", group, member)
+    r = polderctl.ok("mailbox", "share", info, "INBOX", group, "--rights", "lrs")
+    assert f"shared INBOX of {info} with {group} (lrs)" in r.stdout
+    listed = polderctl.ok("mailbox", "list", info).stdout
+    assert f"INBOX  {group}=lrs" in listed, listed
+    shared = f"Shared/{info}/INBOX"
+    m = raw(user=member)
+    lines = m.cmd('LIST "" "Shared/*"')
+    assert any(shared in l for l in lines), lines
+    assert " OK " in m.cmd(f'EXAMINE "{shared}"')[-1]
+    o = raw(user=outsider)
+    assert " NO [NONEXISTENT]" in o.cmd(f'EXAMINE "{shared}"')[-1]
+    bad = polderctl("mailbox", "share", info, "INBOX", "nobody@nowhere.example")
+    assert bad.returncode != 0 and "unknown mailbox or grantee" in bad.stderr
+    bad = polderctl("mailbox", "share", info, "INBOX", group, "--rights", "lrz")
+    assert bad.returncode != 0
+    polderctl.ok("mailbox", "unshare", info, "INBOX", group)
+    assert group not in polderctl.ok("mailbox", "list", info).stdout
+    assert " NO [NONEXISTENT]" in m.cmd(f'STATUS "{shared}" (MESSAGES)')[-1]
