@@ -306,7 +306,7 @@ awaitable<void> session::execute(proto::command& cmd) {
         case command_kind::getquota: co_await cmd_getquota(cmd); break;
         case command_kind::setquota:
             w_.tagged(cmd.tag, response_status::no, response_code{code_kind::noperm},
-                      "Quotas are set by the administrator (polderctl user quota)");
+                      "Quotas are set by the administrator (polderctl quota set)");
             break;
         case command_kind::getacl: co_await cmd_getacl(cmd); break;
         case command_kind::myrights: co_await cmd_myrights(cmd); break;

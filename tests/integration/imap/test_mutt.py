@@ -31,7 +31,10 @@ def run_in_pty(argv, env, timeout=60):
                     output += os.read(master, 65536)
                 except OSError:
                     break
-        if proc.poll() is None:
+        # The pty reports EOF (EIO) as mutt closes it, a moment before it exits.
+        try:
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             pytest.fail("mutt did not finish: " + output[-2000:].decode(errors="replace"))
