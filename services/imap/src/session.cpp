@@ -11,6 +11,7 @@
 
 #include "polder/imap/proto/base64.hpp"
 #include "polder/log/log.hpp"
+#include "polder/net/deflate_stream.hpp"
 
 #include <algorithm>
 #include <array>
@@ -60,6 +61,7 @@ std::vector<std::string> session::capabilities() const {
                           "CONDSTORE", "QRESYNC", "QUOTA", "QUOTA=RES-STORAGE", "ACL", "RIGHTS=texk", "SORT", "SORT=DISPLAY",
                           "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES"})
         caps.emplace_back(c);
+    if (!compressed_) caps.emplace_back("COMPRESS=DEFLATE");
     caps.push_back("APPENDLIMIT=" + std::to_string(d_.settings.imap.max_literal_size));
     return caps;
 }
@@ -323,8 +325,9 @@ awaitable<void> session::execute(proto::command& cmd) {
         case command_kind::thread: co_await cmd_thread(cmd); co_return;
         case command_kind::close: co_await cmd_close(cmd, true); co_return;
         case command_kind::unselect: co_await cmd_close(cmd, false); co_return;
+        case command_kind::compress: co_await cmd_compress(cmd); co_return;
         default:
-            // Parsed but not offered in CAPABILITY (COMPRESS, METADATA, SETQUOTA is above).
+            // Parsed but not offered in CAPABILITY (METADATA; SETQUOTA is above).
             bad(cmd.tag, "Command not supported");
             co_return;
     }
@@ -356,6 +359,35 @@ awaitable<void> session::cmd_starttls(const proto::command& cmd) {
         log::debug("imap.starttls_failed", {{"conn", info_.id}, {"error", r.error()}});
         logout_ = true;
     }
+}
+
+// cmd_compress - RFC 4978: the tagged OK goes out uncompressed, everything after it in
+// both directions is raw DEFLATE. Bytes the client pipelined after the command are
+// already compressed: they go to the new stream to be inflated first.
+awaitable<void> session::cmd_compress(const proto::command& cmd) {
+    if (compressed_) {
+        w_.tagged(cmd.tag, response_status::no, response_code{code_kind::compressionactive},
+                  "DEFLATE is already active");
+        co_return;
+    }
+    if (!proto::iequals(cmd.get<proto::compress_args>().mechanism, "DEFLATE")) {
+        bad(cmd.tag, "Unknown compression mechanism; DEFLATE is supported");
+        co_return;
+    }
+    if (!parser_.at_command_boundary()) {
+        bad(cmd.tag, "COMPRESS inside another command");
+        co_return;
+    }
+    w_.tagged(cmd.tag, response_status::ok, "DEFLATE active");
+    if (!co_await flush()) {
+        logout_ = true;
+        co_return;
+    }
+    std::string pipelined;
+    pipelined.swap(in_);
+    stream_ = net::make_deflate_stream(std::move(stream_), std::move(pipelined));
+    compressed_ = true;
+    log::debug("imap.compress", {{"conn", info_.id}});
 }
 
 awaitable<void> session::cmd_login(const proto::command& cmd) {

@@ -19,7 +19,8 @@
 // RFC 4959 (SASL-IR), RFC 4616 (PLAIN), RFC 5161 (ENABLE), RFC 5182 (SEARCHRES), RFC 5258
 // (LIST-EXTENDED), RFC 5819 (LIST-STATUS), RFC 6154 (SPECIAL-USE), RFC 6851 (MOVE),
 // RFC 7162 (CONDSTORE, QRESYNC), RFC 5256 (SORT, THREAD), RFC 5957 (SORT=DISPLAY), RFC 7888 (LITERAL+), RFC 7889 (APPENDLIMIT), RFC 8438
-// (STATUS=SIZE), RFC 3348 (CHILDREN), RFC 3691 (UNSELECT), RFC 9208 (QUOTA), RFC 4314 (ACL).
+// (STATUS=SIZE), RFC 3348 (CHILDREN), RFC 3691 (UNSELECT), RFC 9208 (QUOTA), RFC 4314 (ACL),
+// RFC 4978 (COMPRESS=DEFLATE).
 #pragma once
 
 #include "imapd.hpp"
@@ -106,6 +107,7 @@ private:
     awaitable<void> cmd_select(const proto::command& cmd, bool examine);
     awaitable<void> cmd_append(const proto::command& cmd);
     awaitable<void> cmd_idle(const proto::command& cmd);
+    awaitable<void> cmd_compress(const proto::command& cmd);
     awaitable<void> cmd_getquotaroot(const proto::command& cmd);
     awaitable<void> cmd_getquota(const proto::command& cmd);
     awaitable<void> cmd_getacl(const proto::command& cmd);
@@ -164,6 +166,7 @@ private:
     bool counted_ = false;
     bool logout_ = false;
     bool rev2_ = false, condstore_ = false, utf8_ = false, qresync_ = false;
+    bool compressed_ = false;   // COMPRESS DEFLATE is active (RFC 4978)
     std::optional<selected_state> sel_;
     std::optional<std::vector<std::uint32_t>> saved_;   // SEARCHRES "$" (UIDs)
     db::subscription own_sub_, shared_sub_;
