@@ -12,6 +12,7 @@
 #include "polder/auth/names.hpp"
 
 #include <argon2.h>
+#include <sys/mman.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -126,13 +127,45 @@ std::string hash_password(std::string_view password, const config::auth_settings
     return encoded;
 }
 
+namespace {
+
+int map_memory(std::uint8_t** memory, std::size_t bytes) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return ARGON2_MEMORY_ALLOCATION_ERROR;
+    *memory = static_cast<std::uint8_t*>(p);
+    return ARGON2_OK;
+}
+
+void unmap_memory(std::uint8_t* memory, std::size_t bytes) { ::munmap(memory, bytes); }
+
+}  // namespace
+
 bool verify_password(std::string_view password, std::string_view encoded) {
     if (password.size() > max_password_bytes) return false;
     auto e = parse_encoded_hash(encoded);
     if (!e) return false;
     std::vector<std::uint8_t> computed(e->hash.size());
-    int rc = argon2id_hash_raw(e->iterations, e->memory_kib, e->parallelism, password.data(), password.size(),
-                               e->salt.data(), e->salt.size(), computed.data(), computed.size());
+    // argon2_ctx with our own allocator: the cost memory (19 MiB by default) is mapped
+    // for this one check and unmapped after it. Through malloc, glibc would raise its
+    // mmap threshold after the first free and serve later checks from the heap, so a
+    // burst of logins (every client reconnecting after a restart) would leave each
+    // worker thread's heap grown by the cost times the concurrent logins for good.
+    argon2_context ctx{};
+    ctx.out = computed.data();
+    ctx.outlen = static_cast<std::uint32_t>(computed.size());
+    ctx.pwd = reinterpret_cast<std::uint8_t*>(const_cast<char*>(password.data()));
+    ctx.pwdlen = static_cast<std::uint32_t>(password.size());
+    ctx.salt = e->salt.data();
+    ctx.saltlen = static_cast<std::uint32_t>(e->salt.size());
+    ctx.t_cost = e->iterations;
+    ctx.m_cost = e->memory_kib;
+    ctx.lanes = e->parallelism;
+    ctx.threads = e->parallelism;
+    ctx.version = ARGON2_VERSION_13;
+    ctx.allocate_cbk = map_memory;
+    ctx.free_cbk = unmap_memory;
+    ctx.flags = ARGON2_DEFAULT_FLAGS;
+    int rc = argon2_ctx(&ctx, Argon2_id);
     bool same = rc == ARGON2_OK && CRYPTO_memcmp(computed.data(), e->hash.data(), computed.size()) == 0;
     OPENSSL_cleanse(computed.data(), computed.size());
     return same;
