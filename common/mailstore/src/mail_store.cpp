@@ -117,6 +117,11 @@ awaitable<result<void>> mail_store::subscribe(std::int64_t actor, std::string na
     co_return co_await guarded<void>(pool_, "subscribe", [&](pqxx::work& tx) { return ops::subscribe(tx, actor, name, on); });
 }
 
+awaitable<result<void>> mail_store::check_append(std::int64_t actor, std::string name, std::uint64_t size) {
+    co_return co_await guarded<void>(pool_, "check_append",
+                                     [&](pqxx::work& tx) { return ops::check_append(tx, actor, name, size); });
+}
+
 awaitable<result<mailbox_status>> mail_store::status(std::int64_t actor, std::string name) {
     co_return co_await guarded<mailbox_status>(pool_, "status", [&](pqxx::work& tx) { return ops::status(tx, actor, name); });
 }

@@ -739,6 +739,20 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     return append_result{m->id, a->uidvalidity, static_cast<std::uint32_t>(a->first_uid)};
 }
 
+result<void> check_append(pqxx::work& tx, std::int64_t actor, std::string_view name, std::uint64_t size) {
+    auto m = resolve(tx, actor, name, "i");
+    if (!m) return m.error();
+    if (m->noselect) return errc::invalid_argument;
+    // No FOR UPDATE: this is advice before the upload; append() locks and decides.
+    auto row = tx.exec_params("SELECT quota_bytes, used_bytes FROM directory.accounts WHERE id = $1",
+                              m->owner_account_id);
+    if (row.empty()) return errc::not_found;
+    std::optional<std::uint64_t> quota;
+    if (!row[0][0].is_null()) quota = row[0][0].as<std::uint64_t>();
+    if (!fits({quota, row[0][1].as<std::uint64_t>()}, size)) return errc::quota_exceeded;
+    return {};
+}
+
 result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                  const uid_set& uids, flag_mode mode, const std::vector<std::string>& flags,
                                  std::optional<std::uint64_t> unchangedsince) {

@@ -178,9 +178,23 @@ awaitable<void> session::serve() {
                 } else {
                     co_await execute(*cmd);
                 }
-            } else if (std::holds_alternative<proto::literal_request>(ev)) {
-                // The parser already enforced APPENDLIMIT and the command size; a missing
-                // APPEND mailbox is answered with TRYCREATE after the data (RFC 9051 6.3.12).
+            } else if (auto* req = std::get_if<proto::literal_request>(&ev)) {
+                // The parser already enforced APPENDLIMIT and the command size. Before the
+                // client uploads an APPEND message, tell it now if the mailbox is missing
+                // (TRYCREATE), not writable or over quota (RFC 9051 6.3.12 allows NO instead
+                // of the continuation); append() checks again when the data is in.
+                if (req->kind == command_kind::append && req->message_data && user_) {
+                    auto tag = req->tag;
+                    auto mailbox = req->mailbox;
+                    auto size = req->size;
+                    auto ok = co_await d_.store.check_append(user_->account_id, std::move(mailbox), size);
+                    if (!ok) {
+                        parser_.reject_literal();
+                        reply_error(tag, ok.error(), "APPEND", true);
+                        if (!co_await flush()) co_return;
+                        continue;
+                    }
+                }
                 parser_.accept_literal();
                 w_.continuation("Ready for literal data");
             } else if (auto* line = std::get_if<proto::continuation_line>(&ev)) {

@@ -110,3 +110,36 @@ def test_polderctl_mailbox_share_with_a_group_unshare_and_list(raw, domain, new_
     polderctl.ok("mailbox", "unshare", info, "INBOX", group)
     assert group not in polderctl.ok("mailbox", "list", info).stdout
     assert " NO [NONEXISTENT]" in m.cmd(f'STATUS "{shared}" (MESSAGES)')[-1]
+
+
+def test_append_is_refused_before_the_upload_when_it_cannot_succeed(raw, domain, new_user):
+    # RFC 9051 6.3.12: NO instead of the "+" continuation, so the client never sends data
+    # that would be thrown away; the session goes on with the next command.
+    user = new_user(domain, "--quota", "2K")
+    r = raw(user=user)
+    r.send_raw("a1 APPEND Nowhere {20}\r\n")
+    line = r.readline()
+    assert line.startswith("a1 NO [TRYCREATE]"), line
+    r.send_raw("a2 APPEND INBOX {5000}\r\n")
+    line = r.readline()
+    assert line.startswith("a2 NO [OVERQUOTA]"), line
+    assert r.cmd("NOOP")[-1].split()[1] == "OK"
+    # A message that fits still gets the continuation and is stored.
+    body = b"Subject: small\r\n\r\nfits\r\n"
+    r.send_raw(f"a3 APPEND INBOX {{{len(body)}}}\r\n")
+    assert r.readline().startswith("+")
+    r.send_raw(body + b"\r\n")
+    assert r.until("a3")[-1].startswith("a3 OK [APPENDUID")
+
+
+def test_append_to_a_read_only_shared_mailbox_is_refused_before_the_upload(raw, domain, new_user, polderctl):
+    owner, reader = new_user(domain), new_user(domain)
+    polderctl.ok("mailbox", "share", owner, "INBOX", reader, "--rights", "lr")
+    r = raw(user=reader)
+    shared = [l for l in r.cmd('LIST "" "Shared/*"') if "INBOX" in l]
+    assert shared, "the shared INBOX is listed"
+    name = shared[0].rsplit(" ", 1)[1]
+    r.send_raw(f"a1 APPEND {name} {{20}}\r\n")
+    line = r.readline()
+    assert line.startswith("a1 NO [NOPERM]"), line
+    assert r.cmd("NOOP")[-1].split()[1] == "OK"

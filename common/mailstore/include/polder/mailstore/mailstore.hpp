@@ -210,6 +210,11 @@ result<std::vector<message_meta>> fetch(pqxx::work& tx, std::int64_t actor, std:
 result<std::uint32_t> claim_recent(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity);
 result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_view name, const prepared_message& msg,
                              const std::vector<std::string>& flags, std::int64_t internaldate);
+// check_append - would an APPEND of `size` octets to `name` be refused? The checks of
+// append() (mailbox exists for the actor with the insert right, selectable, the owner's
+// quota) without storing anything, so IMAP can answer NO before the client uploads the
+// message (RFC 9051 6.3.12). The final check still happens in append().
+result<void> check_append(pqxx::work& tx, std::int64_t actor, std::string_view name, std::uint64_t size);
 result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                  const uid_set& uids, flag_mode mode, const std::vector<std::string>& flags,
                                  std::optional<std::uint64_t> unchangedsince = {});
@@ -242,6 +247,7 @@ public:
     awaitable<result<append_result>> append(std::int64_t actor, std::string name, blob::blob_id blob,
                                             std::vector<std::string> flags, std::int64_t internaldate);
 
+    awaitable<result<void>> check_append(std::int64_t actor, std::string name, std::uint64_t size);
     awaitable<result<std::vector<mailbox_info>>> list_mailboxes(std::int64_t actor);
     awaitable<result<std::int64_t>> create_mailbox(std::int64_t actor, std::string name,
                                                    std::optional<std::string> special_use = {});
