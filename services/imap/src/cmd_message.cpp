@@ -252,7 +252,7 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             }
         }
     }
-    co_await sync(false);
+    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
     if (unknown_cte)
         w_.tagged(cmd.tag, response_status::no, response_code{code_kind::unknown_cte},
                   "A part has a content-transfer-encoding the server cannot decode");
@@ -330,7 +330,7 @@ awaitable<void> session::cmd_store(const proto::command& cmd) {
             f.finish();
         }
     }
-    co_await sync(false);
+    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
     if (!modified.empty()) {
         std::vector<std::uint32_t> numbers;
         for (auto u : modified) {
@@ -493,7 +493,7 @@ awaitable<void> session::cmd_search(const proto::command& cmd) {
     } else {
         w_.search(numbers, modseq);
     }
-    co_await sync(false);
+    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
     w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID SEARCH completed" : "SEARCH completed");
 }
 

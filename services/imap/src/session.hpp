@@ -138,6 +138,10 @@ private:
     // sync - read the store's changes since the view's modseq and announce them:
     // EXISTS/RECENT for new messages, FETCH FLAGS for changed flags, EXPUNGE (only when
     // `allow_expunge`: never during FETCH, STORE, SEARCH - RFC 9051 7.4.1).
+    // FETCH, STORE, SEARCH, SORT and THREAD sync only when a NOTIFY said another session
+    // or a delivery changed the mailbox (changes_pending_): the session's own changes are
+    // already in its view, and the common case then costs no extra database round trip.
+    // NOOP, IDLE, CHECK, APPEND, COPY/MOVE and EXPUNGE always sync.
     awaitable<void> sync(bool allow_expunge);
     void announce_expunges();
     // expunged - removes these UIDs from the view, announcing them as EXPUNGE, or as one
