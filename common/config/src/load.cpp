@@ -287,6 +287,27 @@ class loader {
                             std::stoul(std::string(port)) >= 1 && std::stoul(std::string(port)) <= 65535;
             if (!ok) problem("smtp.smarthost", "must be host:port, got " + detail::quote_for_message(s.smtp.smarthost));
         }
+        if (!s.smtp.dns_resolver.empty()) {
+            // "ip", "ip:port" or "[ipv6]:port"; a bare IPv6 literal has several colons.
+            std::string host = s.smtp.dns_resolver, port;
+            if (host.front() == '[') {
+                const auto close = host.find(']');
+                if (close != std::string::npos && close + 1 < host.size() && host[close + 1] == ':')
+                    port = host.substr(close + 2);
+                host = close == std::string::npos ? std::string{} : host.substr(1, close - 1);
+            } else if (std::count(host.begin(), host.end(), ':') == 1) {
+                port = host.substr(host.find(':') + 1);
+                host.resize(host.find(':'));
+            }
+            unsigned char buf[16];
+            bool ok = inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+            if (ok && !port.empty())
+                ok = port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos &&
+                     std::stoul(port) >= 1 && std::stoul(port) <= 65535;
+            if (!ok)
+                problem("smtp.dns_resolver", "must be an IP address with an optional :port, got " +
+                                                 detail::quote_for_message(s.smtp.dns_resolver));
+        }
         if (s.smtp.smarthost_user.empty() != s.smtp.smarthost_password.empty())
             problem("smtp.smarthost_user", "smtp.smarthost_user and smtp.smarthost_password must be set together");
         else if (!s.smtp.smarthost_user.empty() && s.smtp.smarthost.empty())

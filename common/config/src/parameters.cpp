@@ -180,6 +180,12 @@ std::vector<parameter> build_table() {
     // RFC 5321 section 4.5.4.1: give up after at least 4-5 days.
     b.add("smtp.queue_max_age_seconds", kind::integer, 60, 30 * 86'400, &at<&S::smtp, &SM::queue_max_age_seconds>,
           "how long an outbound message is retried before it bounces");
+    b.add("smtp.dns_resolver", kind::string, 0, 100, &at<&S::smtp, &SM::dns_resolver>,
+          "DNS server for MX lookups (\"ip\", \"ip:port\" or \"[ipv6]:port\"); empty = /etc/resolv.conf");
+    b.add("smtp.remote_mx_port", kind::integer, 1, 65535, &at<&S::smtp, &SM::remote_mx_port>,
+          "TCP port of MX hosts; 25 in production, other values only for tests");
+    b.add("smtp.dsn_delay_seconds", kind::integer, 1, 30 * 86'400, &at<&S::smtp, &SM::dsn_delay_seconds>,
+          "queue time after which NOTIFY=DELAY recipients get one \"delayed\" notice (RFC 3461)");
     b.listener<&S::smtp, &SM::mx>("smtp", "mx", "inbound mail (MX), STARTTLS offered");
     b.listener<&S::smtp, &SM::submission>("smtp", "submission",
                                           "message submission (RFC 6409), STARTTLS required for AUTH");

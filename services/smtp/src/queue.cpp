@@ -67,6 +67,7 @@ struct smtp_reply {
     int code = 0;
     std::string text;                 // "250 " + lines joined by " ", sanitised
     std::vector<std::string> lines = {};   // each line's text (after "250-"), sanitised
+    bool local = false;   // our own verdict (DNS), not a remote reply: no Diagnostic-Code
 };
 
 struct recipient_row {
@@ -74,6 +75,7 @@ struct recipient_row {
     std::string address;
     std::optional<std::string> notify, orcpt;
     int attempts = 0;
+    bool delay_notified = false;
     smtp_reply outcome;   // code 0: connection-level failure, see text
 };
 
@@ -87,6 +89,10 @@ struct claim {
     bool expired = false;
     std::time_t created = 0;
     std::vector<recipient_row> rcpts;
+    std::optional<dkim_key> dkim;   // the sender domain's active key
+    std::uint64_t skip = 0;         // octets of the blob not sent: our Return-Path: line
+    std::string dkim_header;        // "DKIM-Signature: ...\r\n" or empty
+    bool next_hop_dsn = false;      // the host that took the message offered DSN (RFC 3461)
 };
 
 std::optional<claim> claim_due(pqxx::work& tx) {
@@ -97,7 +103,7 @@ std::optional<claim> claim_due(pqxx::work& tx) {
     c.queue_id = first[0][0].as<std::int64_t>();
     c.domain = first[0][1].as<std::string>();
     auto rows = tx.exec_params(
-        "SELECT id, recipient, notify, orcpt, attempts FROM mail.smtp_queue_rcpt "
+        "SELECT id, recipient, notify, orcpt, attempts, delay_notified FROM mail.smtp_queue_rcpt "
         "WHERE queue_id = $1 AND domain = $2 AND next_attempt_at <= now() ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
         c.queue_id, c.domain, static_cast<std::int64_t>(max_batch));
     for (const auto& r : rows) {
@@ -107,6 +113,7 @@ std::optional<claim> claim_due(pqxx::work& tx) {
         if (!r[2].is_null()) rr.notify = r[2].as<std::string>();
         if (!r[3].is_null()) rr.orcpt = r[3].as<std::string>();
         rr.attempts = r[4].as<int>();
+        rr.delay_notified = r[5].as<bool>();
         c.rcpts.push_back(std::move(rr));
         tx.exec_params("UPDATE mail.smtp_queue_rcpt SET next_attempt_at = now() + make_interval(secs => $2) "
                        "WHERE id = $1",
@@ -125,6 +132,16 @@ std::optional<claim> claim_due(pqxx::work& tx) {
     if (!m[4].is_null()) c.ret = m[4].as<std::string>();
     c.expired = m[5].as<bool>();
     c.created = static_cast<std::time_t>(m[6].as<std::int64_t>());
+    // d= is the envelope sender's domain: for authenticated senders it is their own
+    // address's domain, which the From: check ties to the From: header (DMARC alignment).
+    if (const auto at = c.sender.rfind('@'); at != std::string::npos) {
+        auto k = tx.exec_params("SELECT d.name, k.selector, k.algorithm, k.private_key FROM mail.dkim_keys k "
+                                "JOIN directory.domains d ON d.id = k.domain_id WHERE k.active AND d.name = $1",
+                                lower(c.sender.substr(at + 1)));
+        if (!k.empty())
+            c.dkim = dkim_key{k[0][0].as<std::string>(), k[0][1].as<std::string>(), k[0][2].as<std::string>(),
+                              k[0][3].as<std::string>()};
+    }
     return c;
 }
 
@@ -183,26 +200,26 @@ private:
     input in_;
 };
 
-// deliver_batch - one connection to the route, all recipients of the claim; fills outcomes.
-awaitable<void> deliver_batch(const shared& sh, const route& rt, claim& c) {
+// deliver_batch - one connection to the route's host (the first of eps that answers), all
+// recipients of the claim; fills outcomes. Returns false when the host gave no verdict on
+// the message (no connection, no greeting, EHLO/STARTTLS/MAIL refused or the connection
+// lost): RFC 5321 5.1 then has the client try the next MX host.
+awaitable<bool> deliver_batch(const shared& sh, const route& rt, const std::vector<asio::ip::tcp::endpoint>& eps,
+                              claim& c) {
+    bool verdict = true;
     auto set_all = [&](const smtp_reply& r) {
+        if (r.code / 100 != 5) verdict = false;
         for (auto& x : c.rcpts)
             if (x.outcome.code == 0 || x.outcome.code / 100 == 2) x.outcome = r;
     };
     auto ex = co_await asio::this_coro::executor;
     asio::ip::tcp::socket sock(ex);
     {
-        asio::ip::tcp::resolver resolver(ex);
-        auto [rec, eps] = co_await resolver.async_resolve(rt.host, std::to_string(rt.port), use_tuple);
-        if (rec) {
-            set_all({0, "cannot resolve " + rt.host + ": " + rec.message()});
-            co_return;
-        }
         asio::steady_timer t(ex, connect_timeout);
         auto which = co_await (asio::async_connect(sock, eps, use_tuple) || t.async_wait(use_tuple));
         if (which.index() == 1 || std::get<0>(std::get<0>(which))) {
             set_all({0, "cannot connect to " + rt.host + ":" + std::to_string(rt.port)});
-            co_return;
+            co_return false;
         }
     }
     auto stream = std::make_unique<client_stream>(std::move(sock), rt.host);
@@ -211,7 +228,7 @@ awaitable<void> deliver_batch(const shared& sh, const route& rt, claim& c) {
     auto greet = co_await cl.read_reply();
     if (greet.code != 220) {
         set_all(greet);
-        co_return;
+        co_return verdict;
     }
     auto hello = co_await cl.command("EHLO " + sh.cfg.smtp.hostname);
     // Opportunistic TLS (RFC 7435): upgrade whenever the next hop offers STARTTLS.
@@ -222,25 +239,29 @@ awaitable<void> deliver_batch(const shared& sh, const route& rt, claim& c) {
         auto go = co_await cl.command("STARTTLS");
         if (go.code != 220) {
             set_all(go);
-            co_return;
+            co_return verdict;
         }
         if (auto tls = co_await cl.starttls(); !tls) {
             set_all({0, "TLS handshake with " + rt.host + " failed: " + tls.error().message(), {}});
-            co_return;
+            co_return verdict;
         }
         hello = co_await cl.command("EHLO " + sh.cfg.smtp.hostname);   // RFC 3207 4.2: start over
     }
     if (hello.code != 250 && !offers_tls) hello = co_await cl.command("HELO " + sh.cfg.smtp.hostname);
     if (hello.code != 250) {
         set_all(hello);
-        co_return;
+        co_return verdict;
     }
+    // RFC 3461 4: a next hop that offers DSN gets the parameters and reports itself;
+    // otherwise we report "relayed" for NOTIFY=SUCCESS (run_once).
+    c.next_hop_dsn = std::any_of(hello.lines.begin(), hello.lines.end(),
+                                 [](const auto& l) { return lower(l.substr(0, l.find(' '))) == "dsn"; });
     if (rt.smarthost && !sh.cfg.smtp.smarthost_user.empty()) {
         // Credentials only inside TLS (RFC 4954 section 4: a client must not send a
         // password in the clear); a smarthost without STARTTLS is a deferral, not a leak.
         if (!stream->tls_active()) {
             set_all({0, "smarthost " + rt.host + " does not offer STARTTLS; not sending credentials"});
-            co_return;
+            co_return verdict;
         }
         std::string creds;
         creds += '\0';
@@ -252,37 +273,53 @@ awaitable<void> deliver_batch(const shared& sh, const route& rt, claim& c) {
         if (auth.code != 235) {
             // Our configuration is wrong, not the message: defer (code 0), never bounce.
             set_all({0, "smarthost AUTH failed: " + auth.text});
-            co_return;
+            co_return verdict;
         }
     }
-    auto mail = co_await cl.command("MAIL FROM:<" + c.sender + ">");
+    std::string mail_line = "MAIL FROM:<" + c.sender + ">";
+    if (c.next_hop_dsn && c.ret) mail_line += " RET=" + *c.ret;
+    if (c.next_hop_dsn && c.envid) mail_line += " ENVID=" + smtp::xtext_encode(*c.envid);
+    auto mail = co_await cl.command(mail_line);
     if (mail.code / 100 != 2) {
         set_all(mail);
-        co_return;
+        co_return verdict;
     }
     std::size_t accepted = 0;
     for (auto& r : c.rcpts) {
-        r.outcome = co_await cl.command("RCPT TO:<" + r.address + ">");
+        std::string rcpt_line = "RCPT TO:<" + r.address + ">";
+        if (c.next_hop_dsn && r.notify) rcpt_line += " NOTIFY=" + *r.notify;
+        if (c.next_hop_dsn && r.orcpt) {
+            const auto semi = r.orcpt->find(';');
+            if (semi != std::string::npos)
+                rcpt_line += " ORCPT=" + r.orcpt->substr(0, semi) + ";" + smtp::xtext_encode(r.orcpt->substr(semi + 1));
+        }
+        r.outcome = co_await cl.command(rcpt_line);
         if (r.outcome.code / 100 == 2) ++accepted;
         if (r.outcome.code == 0) {
             set_all(r.outcome);
-            co_return;
+            co_return verdict;
         }
     }
     if (accepted == 0) {
         co_await cl.command("QUIT");
-        co_return;
+        co_return verdict;
     }
     auto data = co_await cl.command("DATA");
     if (data.code != 354) {
         set_all(data);
-        co_return;
+        co_return verdict;
     }
-    // Send the blob dot-stuffed (RFC 5321 4.5.2); our content has only CRLF line ends.
-    auto reader = sh.blobs.open(c.blob);
+    // The DKIM signature first (it never starts a line with '.'), then the blob without our
+    // Return-Path: (RFC 5321 4.4: only the final delivery adds one), dot-stuffed (RFC 5321
+    // 4.5.2); our content has only CRLF line ends.
+    if (!c.dkim_header.empty() && !co_await cl.write(c.dkim_header)) {
+        set_all({0, "connection lost while sending data"});
+        co_return verdict;
+    }
+    auto reader = sh.blobs.open(c.blob, c.skip);
     if (!reader) {
         set_all({0, "queued message is missing from the blob store"});
-        co_return;
+        co_return verdict;
     }
     std::string buf(16 * 1024, '\0'), out;
     bool line_start = true;
@@ -291,7 +328,7 @@ awaitable<void> deliver_batch(const shared& sh, const route& rt, claim& c) {
         auto n = reader->read(std::as_writable_bytes(std::span<char>(buf.data(), buf.size())));
         if (!n) {
             set_all({0, "blob read failed: " + n.error().message()});
-            co_return;
+            co_return verdict;
         }
         if (*n == 0) break;
         out.clear();
@@ -304,13 +341,13 @@ awaitable<void> deliver_batch(const shared& sh, const route& rt, claim& c) {
         }
         if (!co_await cl.write(out)) {
             set_all({0, "connection lost while sending data"});
-            co_return;
+            co_return verdict;
         }
     }
     const std::string end = last == '\n' ? ".\r\n" : "\r\n.\r\n";
     if (!co_await cl.write(end)) {
         set_all({0, "connection lost while sending data"});
-        co_return;
+        co_return verdict;
     }
     auto final_reply = co_await cl.read_reply();
     for (auto& r : c.rcpts)
@@ -320,6 +357,83 @@ awaitable<void> deliver_batch(const shared& sh, const route& rt, claim& c) {
                                              {"tls", stream->tls_description()}});
     co_await cl.command("QUIT");
     co_await stream->shutdown();
+    co_return final_reply.code != 0;
+}
+
+// deliver_to_route - a configured route or the smarthost: the host name is resolved with
+// the system resolver (routes may name hosts from /etc/hosts).
+awaitable<void> deliver_to_route(const shared& sh, const route& rt, claim& c) {
+    asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
+    auto [rec, found] = co_await resolver.async_resolve(rt.host, std::to_string(rt.port), use_tuple);
+    if (rec) {
+        for (auto& r : c.rcpts) r.outcome = {0, "cannot resolve " + rt.host + ": " + rec.message()};
+        co_return;
+    }
+    std::vector<asio::ip::tcp::endpoint> eps;
+    for (const auto& e : found) eps.push_back(e.endpoint());
+    co_await deliver_batch(sh, rt, eps, c);
+}
+
+// deliver_to_mx - RFC 5321 5.1: the MX hosts in order of preference until one of them
+// gives a verdict; a null MX (RFC 7505 section 4.2: 556 5.1.10) or a missing domain
+// (5.1.2) fails at once, DNS trouble defers.
+awaitable<void> deliver_to_mx(const shared& sh, dns_resolver& dns, claim& c) {
+    auto answer = co_await dns.lookup_mx(c.domain);
+    auto set_all = [&](smtp_reply r) {
+        for (auto& x : c.rcpts) x.outcome = r;
+    };
+    switch (answer.status) {
+        case mx_status::null_mx:
+            set_all({556, "556 5.1.10 " + answer.detail, {}, true});
+            co_return;
+        case mx_status::no_domain:
+            set_all({550, "550 5.1.2 " + answer.detail, {}, true});
+            co_return;
+        case mx_status::temporary:
+            set_all({0, answer.detail, {}, true});
+            co_return;
+        case mx_status::ok: break;
+    }
+    // RFC 5321 5.1: when we are one of the MX hosts, only hosts more preferred than us may
+    // take the message; none left means the domain's MX points back at us (a loop).
+    const auto self = lower(sh.cfg.smtp.hostname);
+    if (auto me = std::find_if(answer.hosts.begin(), answer.hosts.end(), [&](const mx_host& h) { return h.name == self; });
+        me != answer.hosts.end()) {
+        const unsigned mine = me->preference;
+        std::erase_if(answer.hosts, [&](const mx_host& h) { return h.preference >= mine; });
+        if (answer.hosts.empty()) {
+            set_all({554, "554 5.4.6 mail for " + c.domain + " loops back to myself (" + self + ")", {}, true});
+            co_return;
+        }
+    }
+    const auto port = static_cast<std::uint16_t>(sh.cfg.smtp.remote_mx_port);
+    for (const auto& host : answer.hosts) {
+        route rt{c.domain, host.name, port, false};
+        std::vector<asio::ip::tcp::endpoint> eps;
+        for (const auto& a : host.addresses) eps.emplace_back(a, port);
+        set_all({});
+        const bool verdict = co_await deliver_batch(sh, rt, eps, c);
+        log::debug("smtp.outbound_mx_attempt", {{"queue_id", c.queue_id}, {"host", host.name},
+                                                {"preference", static_cast<std::int64_t>(host.preference)},
+                                                {"verdict", verdict}});
+        if (verdict) co_return;
+    }
+}
+
+// return_path_length - octets of a leading "Return-Path:" field (with its CRLF), else 0.
+std::uint64_t return_path_length(blob::store& blobs, const blob::blob_id& id) {
+    auto r = blobs.open(id, 0, 4096);
+    if (!r) return 0;
+    std::string head(4096, '\0');
+    auto n = r->read(std::as_writable_bytes(std::span<char>(head.data(), head.size())));
+    if (!n) return 0;
+    head.resize(*n);
+    static constexpr std::string_view name = "return-path:";
+    if (head.size() < name.size() || lower(head.substr(0, name.size())) != name) return 0;
+    for (std::size_t pos = head.find("\r\n"); pos != std::string::npos; pos = head.find("\r\n", pos + 2)) {
+        if (pos + 2 < head.size() && head[pos + 2] != ' ' && head[pos + 2] != '\t') return pos + 2;
+    }
+    return 0;
 }
 
 std::string status_of(const smtp_reply& r) {
@@ -415,7 +529,14 @@ std::string build_dsn(std::string_view hostname, std::string_view sender, const 
     std::string m;
     m += "From: Mail Delivery System <MAILER-DAEMON@" + host + ">\r\n";
     m += "To: <" + printable(sender, false, true, 256) + ">\r\n";
-    m += "Subject: Undelivered Mail Returned to Sender\r\n";
+    const auto all = [&](std::string_view action) {
+        return !failed.empty() &&
+               std::all_of(failed.begin(), failed.end(), [&](const auto& f) { return f.action == action; });
+    };
+    const bool success = all("relayed"), delay = all("delayed");
+    m += success ? "Subject: Successful Mail Delivery Report\r\n"
+                 : delay ? "Subject: Delayed Mail (still being retried)\r\n"
+                         : "Subject: Undelivered Mail Returned to Sender\r\n";
     m += "Date: " + rfc5322_date(now) + "\r\n";
     m += "Message-ID: <" + std::string(id) + "@" + host + ">\r\n";
     m += "Auto-Submitted: auto-replied\r\n";   // RFC 3834: no automatic replies to this
@@ -423,7 +544,12 @@ std::string build_dsn(std::string_view hostname, std::string_view sender, const 
     m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n\r\n";
     m += "This is a MIME-encapsulated message.\r\n\r\n--" + boundary + "\r\n";
     m += "Content-Type: text/plain; charset=us-ascii\r\n\r\n";
-    m += "Your message could not be delivered to the following recipients:\r\n\r\n";
+    if (delay)
+        m += "Your message has not been delivered yet to the following recipients. It is still being\r\n"
+             "retried; you will be told if it finally fails:\r\n\r\n";
+    else m += success ? "Your message was relayed to the following recipients. The next server does not send delivery\r\n"
+                   "notifications, so this is the last report about them:\r\n\r\n"
+                 : "Your message could not be delivered to the following recipients:\r\n\r\n";
     for (const auto& f : failed) m += "  <" + printable(f.address, false, false) + ">: " + f.diagnostic + "\r\n";
     m += "\r\n--" + boundary + "\r\n";
     m += "Content-Type: message/delivery-status\r\n\r\n";
@@ -434,7 +560,7 @@ std::string build_dsn(std::string_view hostname, std::string_view sender, const 
         m += "\r\n";
         if (f.orcpt) m += "Original-Recipient: " + printable(*f.orcpt, false, true, 600) + "\r\n";
         m += "Final-Recipient: rfc822; " + printable(f.address, false, true) + "\r\n";
-        m += "Action: failed\r\n";
+        m += "Action: " + f.action + "\r\n";
         m += "Status: " + f.status + "\r\n";
         if (f.remote) m += "Diagnostic-Code: smtp; " + f.diagnostic + "\r\n";
         m += "Last-Attempt-Date: " + rfc5322_date(now) + "\r\n";
@@ -454,7 +580,16 @@ std::string build_dsn(std::string_view hostname, std::string_view sender, const 
 }
 
 queue_runner::queue_runner(const shared& sh, asio::any_io_executor ex)
-    : sh_(sh), ex_(std::move(ex)) {}
+    : sh_(sh), ex_(std::move(ex)) {
+    if (auto r = dns_resolver::create(sh.cfg.smtp.dns_resolver)) resolver_ = std::move(*r);
+    try {
+        signer_ = std::make_unique<dkim_signer>();
+    } catch (const std::exception& e) {
+        log::error("smtp.dkim_setup_failed", {{"error", std::string(e.what())}});
+    }
+}
+
+queue_runner::~queue_runner() = default;
 
 void queue_runner::start(unsigned workers) {
     for (unsigned i = 0; i < workers; ++i)
@@ -501,21 +636,31 @@ awaitable<bool> queue_runner::run_once() {
     auto claimed = co_await sh_.pool.transact([](pqxx::work& tx) { return claim_due(tx); });
     if (!claimed || claimed->rcpts.empty()) co_return claimed.has_value();
     claim& c = *claimed;
-    const auto rt = next_hop(sh_.cfg.smtp, c.domain);
-    if (rt) {
-        co_await deliver_batch(sh_, *rt, c);
+    c.skip = return_path_length(sh_.blobs, c.blob);
+    if (c.dkim && signer_) {
+        auto field = signer_->sign(*c.dkim, sh_.blobs, c.blob, c.skip, "Q" + std::to_string(c.queue_id));
+        if (field) c.dkim_header = std::move(*field);   // else logged; sent unsigned (dkim.hpp)
+        c.dkim->private_key.assign(c.dkim->private_key.size(), '\0');
+    }
+    if (const auto rt = next_hop(sh_.cfg.smtp, c.domain)) {
+        co_await deliver_to_route(sh_, *rt, c);
+    } else if (!resolver_) {
+        for (auto& r : c.rcpts) r.outcome = {0, "no DNS resolver (see the smtp.dns_setup_failed log entry)"};
     } else {
-        for (auto& r : c.rcpts) r.outcome = {0, "no route to " + c.domain};
+        co_await deliver_to_mx(sh_, *resolver_, c);
     }
     // Outcomes: delivered (2xx), failed (5xx, or anything once the message is too old), deferred.
-    std::vector<failed_recipient> failed;
+    std::vector<failed_recipient> failed, relayed, delayed;
     auto& qm = queue_metrics::get();
     for (const auto& r : c.rcpts) {
         const int cls = r.outcome.code / 100;
         if (cls == 2) {
             qm.delivered.inc();
             log::info("smtp.outbound_delivered", {{"queue_id", c.queue_id}, {"rcpt", r.address},
-                                                  {"reply", r.outcome.text}});
+                                                  {"reply", r.outcome.text}, {"next_hop_dsn", c.next_hop_dsn}});
+            // RFC 3461 6.2.4: a next hop without DSN ends the chain of reports here.
+            if (!c.next_hop_dsn && r.notify && r.notify->find("SUCCESS") != std::string::npos)
+                relayed.push_back({r.address, r.orcpt, "2.0.0", r.outcome.text, true, "relayed"});
         } else if (cls == 5 || c.expired) {
             qm.bounced.inc();
             const bool wants = !r.notify || r.notify->find("FAILURE") != std::string::npos;
@@ -523,7 +668,8 @@ awaitable<bool> queue_runner::run_once() {
                                                {"reply", r.outcome.text}, {"expired", c.expired}});
             if (wants) {
                 failed_recipient f{r.address, r.orcpt, status_of(r.outcome),
-                                   r.outcome.code ? r.outcome.text : "timeout: " + r.outcome.text, r.outcome.code != 0};
+                                   r.outcome.code ? r.outcome.text : "timeout: " + r.outcome.text,
+                                   r.outcome.code != 0 && !r.outcome.local};
                 if (c.expired && cls != 5) f.status = "4.4.7";   // RFC 3463: delivery time expired
                 failed.push_back(std::move(f));
             }
@@ -531,13 +677,24 @@ awaitable<bool> queue_runner::run_once() {
             qm.deferred.inc();
             log::info("smtp.outbound_deferred", {{"queue_id", c.queue_id}, {"rcpt", r.address},
                                                  {"attempts", r.attempts + 1}, {"reply", r.outcome.text}});
+            // RFC 3461 4.1: NOTIFY=DELAY asks for one notice once delivery is late.
+            if (!r.delay_notified && r.notify && r.notify->find("DELAY") != std::string::npos &&
+                std::time(nullptr) - c.created >= static_cast<std::time_t>(sh_.cfg.smtp.dsn_delay_seconds)) {
+                failed_recipient d{r.address, r.orcpt, status_of(r.outcome),
+                                   r.outcome.code ? r.outcome.text : "no answer: " + r.outcome.text,
+                                   r.outcome.code != 0 && !r.outcome.local, "delayed"};
+                if (d.status.front() != '4') d.status = "4.4.1";
+                delayed.push_back(std::move(d));
+            }
         }
     }
     // A bounce goes to a local sender's INBOX (our senders are authenticated local accounts);
     // never for the null reverse-path (RFC 5321 6.1: no bounce loops).
-    std::optional<mailstore::prepared_message> bounce;
-    if (!failed.empty() && !c.sender.empty() && c.sender_account_id) {
-        const bool full = c.ret && *c.ret == "FULL";
+    // Success notices return the header only (RFC 3461 4.3: RET applies to failures).
+    std::vector<mailstore::prepared_message> notices;
+    for (const auto* list : {&failed, &relayed, &delayed}) {
+        if (list->empty() || c.sender.empty() || !c.sender_account_id) continue;
+        const bool full = list == &failed && c.ret && *c.ret == "FULL";
         auto prepared = co_await sh_.pool.run([&](pqxx::connection&) -> result<mailstore::prepared_message> {
             auto orig = sh_.blobs.open(c.blob, 0, full ? std::optional<std::uint64_t>{} : 64 * 1024);
             std::string original;
@@ -552,14 +709,16 @@ awaitable<bool> queue_runner::run_once() {
                 }
                 original.resize(have);
             }
-            const std::string dsn = build_dsn(sh_.cfg.smtp.hostname, c.sender, c.envid, full, original, failed,
-                                              c.created, std::time(nullptr), "Q" + std::to_string(c.queue_id) + "-" +
-                                                                                 std::to_string(std::time(nullptr)));
+            const std::string dsn = build_dsn(sh_.cfg.smtp.hostname, c.sender, c.envid, full, original, *list,
+                                              c.created, std::time(nullptr),
+                                              "Q" + std::to_string(c.queue_id) +
+                                                  (list == &failed ? "F" : list == &relayed ? "S" : "D") +
+                                                  std::to_string(std::time(nullptr)));
             auto id = mailstore::store_bytes(sh_.blobs, dsn);
             if (!id) return id.error();
             return mailstore::prepare_message(sh_.blobs, *id);
         });
-        if (prepared) bounce = std::move(*prepared);
+        if (prepared) notices.push_back(std::move(*prepared));
         else log::error("smtp.bounce_failed", {{"queue_id", c.queue_id}, {"error", prepared.error()}});
     }
     const unsigned base = sh_.cfg.smtp.queue_retry_seconds;
@@ -575,9 +734,12 @@ awaitable<bool> queue_runner::run_once() {
                                static_cast<double>(backoff_seconds(base, r.attempts)));
             }
         }
-        if (bounce) {
+        for (const auto& d : delayed)
+            tx.exec_params("UPDATE mail.smtp_queue_rcpt SET delay_notified = true WHERE recipient = $1 AND queue_id = $2",
+                           d.address, c.queue_id);
+        for (const auto& notice : notices) {
             std::vector<mailstore::recipient> to{{*c.sender_account_id, "INBOX"}};
-            mailstore::ops::deliver(tx, *bounce, to, std::time(nullptr));
+            mailstore::ops::deliver(tx, notice, to, std::time(nullptr));
         }
         tx.exec_params("DELETE FROM mail.smtp_queue q WHERE id = $1 AND NOT EXISTS "
                        "(SELECT 1 FROM mail.smtp_queue_rcpt r WHERE r.queue_id = q.id)",

@@ -12,9 +12,13 @@
 // (the remote may then receive it twice - SMTP's usual at-least-once).
 //
 // Routing: smtp.routes maps a domain to host:port; smtp.smarthost takes every other domain
-// (with AUTH PLAIN over STARTTLS when smtp.smarthost_user is set). There is no MX lookup
-// yet, so without a smarthost the session accepts foreign recipients only for routed
-// domains (others get 550 5.7.1).
+// (with AUTH PLAIN over STARTTLS when smtp.smarthost_user is set); without a smarthost the
+// workers look up the domain's MX hosts (dns.hpp, RFC 5321 section 5.1) and try them in
+// order of preference, each address in turn, until one gives a verdict. A null MX (RFC
+// 7505) or a domain that does not exist bounces at once; DNS trouble defers.
+//
+// Outbound mail is DKIM-signed (dkim.hpp) with the active key of the envelope sender's
+// domain, when it has one; our Return-Path: line is not sent (RFC 5321 4.4).
 //
 // SECURITY: the client upgrades with STARTTLS whenever the next hop offers it
 // (opportunistic TLS, certificate not verified - see client_stream.hpp). Every remote reply
@@ -22,9 +26,11 @@
 // queue table or a DSN.
 // STANDARDS: RFC 5321 (client side: 4.1, 4.5.2 transparency, 4.5.4.1 retry strategy,
 // 4.5.3.2 timeouts), RFC 3207 + RFC 7435 (opportunistic STARTTLS), RFC 3461 (NOTIFY, RET, ENVID, ORCPT), RFC 3464 (DSN format),
-// RFC 6522 (multipart/report), RFC 3834 (Auto-Submitted).
+// RFC 6522 (multipart/report), RFC 3834 (Auto-Submitted), RFC 7505 (null MX), RFC 6376 (DKIM).
 #pragma once
 
+#include "dkim.hpp"
+#include "dns.hpp"
 #include "server.hpp"
 
 #include "polder/blob/blob_id.hpp"
@@ -80,13 +86,16 @@ std::int64_t enqueue(pqxx::work& tx, const outbound_message& msg, const std::vec
 // backoff_seconds - delay before attempt n+1 after n failed attempts: base * 2^n, at most 4 hours.
 std::int64_t backoff_seconds(unsigned base, int attempts);
 
-// build_dsn - an RFC 3464 delivery status notification for failed recipients.
+// build_dsn - an RFC 3464 delivery status notification: failures ("Undelivered Mail
+// Returned to Sender") or, when every entry's action is "relayed", a success notice for
+// NOTIFY=SUCCESS recipients handed to a next hop without DSN support (RFC 3461 6.2.4).
 struct failed_recipient {
     std::string address;
     std::optional<std::string> orcpt;
     std::string status;       // "5.1.1"
     std::string diagnostic;   // the remote reply, e.g. "550 5.1.1 no such user"
     bool remote = true;       // diagnostic came from the remote server
+    std::string action = "failed";   // RFC 3464 2.3.3: "failed" | "relayed"
 };
 std::string build_dsn(std::string_view hostname, std::string_view sender, const std::optional<std::string>& envid,
                       bool full, std::string_view original, const std::vector<failed_recipient>& failed,
@@ -96,6 +105,7 @@ std::string build_dsn(std::string_view hostname, std::string_view sender, const 
 class queue_runner {
 public:
     queue_runner(const shared& sh, asio::any_io_executor ex);
+    ~queue_runner();
     void start(unsigned workers);
     void stop();
 
@@ -108,6 +118,11 @@ private:
     const shared& sh_;
     asio::any_io_executor ex_;
     std::atomic<bool> stopping_{false};
+    // MX lookups (its own threads; not tied to the io_context). Null when libunbound could
+    // not be set up: MX deliveries are then deferred with that reason.
+    std::unique_ptr<dns_resolver> resolver_;
+    // DKIM signing with the sender domain's key (dkim.hpp); null if libopendkim failed to start.
+    std::unique_ptr<dkim_signer> signer_;
 };
 
 }  // namespace polder::smtpd

@@ -422,10 +422,10 @@ awaitable<bool> session::on_rcpt(const smtp::rcpt_command& r) {
                     reason = "unknown_user";
                 } else if (kind_ == listener_kind::mx || !identity_) {
                     refusal = reply{554, "5.7.1", "Relay access denied"};
-                } else if (r.forward_path.address_literal || !next_hop(sh_.cfg.smtp, domain)) {
-                    // No MX lookup yet: only routed domains (or a smarthost) can be reached;
-                    // refuse the rest permanently rather than accept what cannot leave.
-                    refusal = reply{550, "5.7.1", "Delivery to this domain is not enabled on this server"};
+                } else if (r.forward_path.address_literal) {
+                    // Address literals bypass DNS (and every policy published there); users
+                    // have no reason to send to them, spam tools do.
+                    refusal = reply{550, "5.7.1", "Delivery to address literals is not enabled on this server"};
                 } else {
                     routed = true;
                 }

@@ -61,7 +61,9 @@ def world(polderctl, migrated):
 def smtpd(start_service, world):
     return start_service("smtp", settings={"smtp": {"hostname": "mx.gemeente.example",
                                                      "max_message_size": "64K",
-                                                     "max_messages_per_hour": 1000}})
+                                                     "max_messages_per_hour": 1000,
+                                                     # never real DNS: a closed loopback port
+                                                     "dns_resolver": "127.0.0.1:9"}})
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 # test_queue.py - the outbound queue against a real SMTP peer on loopback (Python aiosmtpd
 # as the "remote" server of remote.example): delivery, 4xx then success on retry (the
 # queue row survives in PostgreSQL in between), 5xx -> an RFC 3464 bounce in the sender's
-# INBOX, and domains without a route refused at RCPT.
-# SECURITY: only routed domains are relayed, only for authenticated users.
+# INBOX, and address literals refused at RCPT (MX delivery: test_mx.py).
+# SECURITY: only authenticated users relay; the MX listener never does.
 # STANDARDS: RFC 5321 4.5.4.1 (retries), RFC 3461/3464 (DSN), RFC 6522.
 
 import json
@@ -80,7 +80,9 @@ def tls_remote(tls_files):
 @pytest.fixture(scope="module")
 def relay(start_service, world, remote, tls_remote):
     routes = f"remote.example=127.0.0.1:{remote.port}, tls.example=127.0.0.1:{tls_remote.port}"
-    return start_service("smtp", settings={"smtp": {"routes": routes, "queue_retry_seconds": 1}})
+    # dns_resolver: a closed loopback port, so an unrouted domain can never reach real DNS.
+    return start_service("smtp", settings={"smtp": {"routes": routes, "queue_retry_seconds": 1,
+                                                    "dns_resolver": "127.0.0.1:9"}})
 
 
 def submit(service, tls, world, rcpt, subject):
@@ -136,12 +138,12 @@ def test_a_permanent_failure_bounces_into_the_senders_inbox(relay, remote, tls, 
     assert not remote.received_for("perm@remote.example")
 
 
-def test_a_domain_without_a_route_is_refused_at_rcpt(relay, tls, world):
+def test_an_address_literal_is_refused_at_rcpt(relay, tls, world):
     with smtplib.SMTP("127.0.0.1", relay.port("submission"), timeout=20) as c:
         c.starttls(context=tls)
         c.login(world.alice, PASSWORD)
         c.mail(world.alice)
-        code, text = c.rcpt("someone@unrouted.example")
+        code, text = c.rcpt("someone@[127.0.0.1]")
         assert code == 550 and text.startswith(b"5.7.1")
 
 

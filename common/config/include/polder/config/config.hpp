@@ -97,8 +97,8 @@ struct smtp_settings {
     // smtpd through PostgreSQL); 0 = no limit. Bounds the damage of a stolen password.
     unsigned max_messages_per_hour = 500;
     // Outbound queue. routes: "domain=host:port" entries separated by commas; mail for a
-    // listed domain goes to that host (tests, smarthost-like setups). Other domains are not
-    // relayed (no MX lookup yet). Retries back off exponentially from queue_retry_seconds;
+    // listed domain goes to that host (tests, smarthost-like setups). Other domains go to the
+    // smarthost when set, else to their MX hosts (RFC 5321 section 5.1). Retries back off exponentially from queue_retry_seconds;
     // after queue_max_age_seconds (5 days, RFC 5321 section 4.5.4.1) the sender gets a bounce.
     std::string routes;
     // smarthost: "host:port" that takes all other outbound mail (instead of MX lookup); with
@@ -108,6 +108,16 @@ struct smtp_settings {
     std::string smarthost_password;   // secret
     unsigned queue_retry_seconds = 300;
     unsigned queue_max_age_seconds = 5 * 24 * 3600;
+    // dns_resolver: the DNS server that MX lookups ask ("ip" or "ip:port", IPv6 as
+    // "[addr]:port"); empty = the servers in /etc/resolv.conf.
+    std::string dns_resolver;
+    // remote_mx_port: TCP port of the MX hosts found in DNS. Always 25 in production (RFC 5321);
+    // tests set it because an MX record cannot carry a port. (Not "mx_port": its variable
+    // POLDER_SMTP_MX_PORT is already smtp.mx.port's.)
+    unsigned remote_mx_port = 25;
+    // dsn_delay_seconds: a recipient queued this long gets its sender one "delayed" notice
+    // when it asked for it (RFC 3461 NOTIFY=DELAY).
+    unsigned dsn_delay_seconds = 4 * 3600;
 };
 
 struct imap_settings {
