@@ -1,4 +1,5 @@
-// cmd_copy_move.cpp - COPY and MOVE inside the principal's home.
+// cmd_copy_move.cpp - COPY and MOVE inside one tree or between the trees the
+// principal can reach (own home, team folders, shares).
 //
 // SECURITY: Destination is parsed (absolute http(s) URI or absolute path),
 // its authority must be the request's Host (else 502: another server), its
@@ -35,7 +36,13 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
     path_error perr;
     auto to = parse_dav_path(dest->path, perr);
     if (!to) co_return plain(perr.status == 404 ? 502 : perr.status, perr.status == 404 ? "Destination is not a file URL of this server" : perr.reason);
-    if (to->address != c.target.address) co_return plain(403, "Destination is outside your files");
+    if (to->listing) co_return plain(403, "Destination is a listing, not a folder you can write to");
+    auto dsp = co_await resolve_space(c.who, *to);
+    if (!dsp) co_return plain(403, "Destination is outside the folders you can reach");
+    if (!dsp->writable) co_return plain(403, "the destination folder is shared with you read-only");
+    if (move && !c.sp.writable) co_return plain(403, "this folder is shared with you read-only");
+    space& dsp_ref = *dsp;
+    c.dest = &dsp_ref;
 
     const auto depth_value = c.req.header("Depth");
     auto depth = depth_value.empty() ? std::optional(dav::depth::infinity) : dav::parse_depth(depth_value);
@@ -45,10 +52,10 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
     if (!overwrite) co_return plain(400, "Overwrite must be T or F");
 
     const std::string& src = c.target.path;
-    const std::string& dst = to->path;
-    if (src.empty()) co_return plain(403, "the home folder cannot be copied or moved");
-    if (dst.empty()) co_return plain(403, "the home folder cannot be replaced");
-    if (src == dst) co_return plain(403, "source and destination are the same");
+    const std::string dst = join_path(dsp_ref.root, to->path);
+    if (dst.size() > max_path_bytes) co_return plain(414, "path longer than 4096 bytes");
+    if (c.at_root()) co_return plain(403, "the root of a home, team or shared folder cannot be copied or moved");
+    if (dst == dsp_ref.root) co_return plain(403, "the root of a home, team or shared folder cannot be replaced");
 
     struct outcome {
         unsigned status = 0;
@@ -56,9 +63,27 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
     };
     auto o = co_await pool_.transact([&](pqxx::work& tx) {
         outcome o;
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
-        const std::int64_t modseq = store::begin_change(tx, h.id);
-        auto n = store::find(tx, h.id, src);
+        const home hs = open_home(tx, c.who, c.sp);
+        const home hd = open_home(tx, c.who, dsp_ref);
+        const bool same = hs.id == hd.id;
+        // Writers of two homes take their modseqs in id order, so two
+        // opposite cross-home requests cannot deadlock.
+        std::int64_t ms = 0, md = 0;
+        if (same) {
+            ms = md = store::begin_change(tx, hs.id);
+        } else if (hs.id < hd.id) {
+            ms = store::begin_change(tx, hs.id);
+            md = store::begin_change(tx, hd.id);
+        } else {
+            md = store::begin_change(tx, hd.id);
+            ms = store::begin_change(tx, hs.id);
+        }
+        const home hd_now = same ? hd : store::home_by_id(tx, hd.id);   // usage under the row lock
+        if (same && src == dst) {
+            o.status = 403;
+            return o;
+        }
+        auto n = store::find(tx, hs.id, src);
         if (!n) {
             o.status = 404;
             return o;
@@ -67,22 +92,22 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
             o.status = 400;
             return o;
         }
-        if (n->collection && inside(dst, src)) {
+        if (same && n->collection && inside(dst, src)) {
             o.status = 403;
             return o;
         }
-        auto dest_parent = store::find(tx, h.id, parent_of(dst));
+        auto dest_parent = store::find(tx, hd.id, parent_of(dst));
         if (!dest_parent || !dest_parent->collection) {
             o.status = 409;
             return o;
         }
-        auto existing = store::find(tx, h.id, dst);
+        auto existing = store::find(tx, hd.id, dst);
         if (existing && !*overwrite) {
             o.status = 412;
             return o;
         }
         // Overwriting an ancestor of the source would delete the source.
-        if (existing && inside(src, dst)) {
+        if (same && existing && inside(src, dst)) {
             o.status = 403;
             return o;
         }
@@ -90,26 +115,50 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
             o.status = s;
             return o;
         }
-        std::vector<lock_target> targets{{dst, true}, {dest_parent->path, false}};
+        std::vector<lock_target> dest_targets{{dst, true}, {dest_parent->path, false}};
+        std::vector<lock_target> src_targets;
         if (move) {
-            targets.push_back({src, true});
-            targets.push_back({parent_of(src), false});
+            src_targets.push_back({src, true});
+            src_targets.push_back({parent_of(src), false});
         }
-        if (auto f = check_conditions(tx, c, h, targets)) {
+        if (same) dest_targets.insert(dest_targets.end(), src_targets.begin(), src_targets.end());
+        if (auto f = check_conditions(tx, c, hd, dest_targets)) {
             o.fail = f;
             return o;
         }
-        if (existing) store::remove_tree(tx, h.id, *existing, modseq, opts_.keep, c.who.account_id);
-        if (move) {
-            store::move_tree(tx, h.id, *n, *dest_parent, dst, modseq);
-            store::touch_ancestors(tx, h.id, src, modseq);
-        } else {
-            store::copy_tree(tx, h.id, *n, *dest_parent, dst, *depth == dav::depth::infinity, modseq);
+        if (!same && !src_targets.empty()) {
+            if (auto f = check_conditions(tx, c, hs, src_targets)) {
+                o.fail = f;
+                return o;
+            }
         }
-        store::touch_ancestors(tx, h.id, dst, modseq);
+        // Quota of the destination home: a COPY adds bytes, and so does a
+        // MOVE into another home; what an overwrite replaces is freed.
+        if (hd_now.quota_bytes && (!move || !same)) {
+            const bool deep = *depth == dav::depth::infinity;
+            const std::int64_t added = store::tree_bytes(tx, hs.id, *n, deep);
+            const std::int64_t freed = existing ? store::tree_bytes(tx, hd.id, *existing, true) : 0;
+            if (hd_now.used_bytes - freed + added > *hd_now.quota_bytes) {
+                o.status = 507;
+                return o;
+            }
+        }
+        if (existing) store::remove_tree(tx, hd.id, *existing, md, opts_.keep, c.who.account_id);
+        if (same && move) {
+            store::move_tree(tx, hs.id, *n, *dest_parent, dst, ms);
+            store::touch_ancestors(tx, hs.id, src, ms);
+        } else if (same) {
+            store::copy_tree(tx, hs.id, *n, *dest_parent, dst, *depth == dav::depth::infinity, ms);
+        } else {
+            store::transfer_tree(tx, hs.id, *n, hd.id, *dest_parent, dst, move || *depth == dav::depth::infinity, move,
+                                 ms, md);
+            if (move) store::touch_ancestors(tx, hs.id, src, ms);
+        }
+        store::touch_ancestors(tx, hd.id, dst, md);
         o.status = existing ? 204 : 201;
         return o;
     });
+    c.dest = nullptr;
     if (o.fail) co_return from_failure(c, *o.fail);
     switch (o.status) {
     case 404: co_return plain(404, "not found");
@@ -117,10 +166,11 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
     case 403: co_return plain(403, "source and destination overlap");
     case 409: co_return plain(409, "the destination's parent collection does not exist");
     case 412: co_return plain(412, "the destination exists and Overwrite is F");
+    case 507: co_return dav_error(507, dav::dav("quota-not-exceeded"));
     case 201: {
         http::response r;
         r.code = http::status::created;
-        r.headers.set(http::field::location, href(c.target.address, dst, false));
+        r.headers.set(http::field::location, dsp_ref.href(dst, false));
         co_return r;
     }
     default: co_return empty_response(http::status::no_content);

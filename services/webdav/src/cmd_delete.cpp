@@ -15,7 +15,7 @@
 namespace polder::webdav {
 
 awaitable<http::response> service::cmd_delete(ctx& c) {
-    if (c.target.path.empty()) co_return plain(403, "the home folder cannot be deleted");
+    if (c.at_root()) co_return plain(403, "the home folder cannot be deleted");
     const auto depth_value = c.req.header("Depth");
     if (!depth_value.empty() && dav::parse_depth(depth_value) != dav::depth::infinity)
         co_return plain(400, "DELETE of a collection needs Depth: infinity");
@@ -26,7 +26,7 @@ awaitable<http::response> service::cmd_delete(ctx& c) {
     };
     auto o = co_await pool_.transact([&](pqxx::work& tx) {
         outcome o;
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         const std::int64_t modseq = store::begin_change(tx, h.id);
         auto n = store::find(tx, h.id, c.target.path);
         if (!n) {
@@ -62,7 +62,7 @@ awaitable<http::response> service::cmd_delete(ctx& c) {
     if (o.status == 412) co_return plain(412, "precondition failed");
     if (o.status == 207) {
         dav::multistatus ms;
-        for (const auto& p : o.locked) ms.add_status(href(c.target.address, p, false), 423, dav::dav("lock-token-submitted"));
+        for (const auto& p : o.locked) ms.add_status(c.href(p, false), 423, dav::dav("lock-token-submitted"));
         co_return xml_response(207, ms.finish());
     }
     co_return empty_response(http::status::no_content);

@@ -2,15 +2,15 @@
 //
 // GET of a file streams it from the blob store one buffer at a time (the
 // HTTP session pulls; the client's reading speed paces us), with Range /
-// If-Range (a single range: 206; several: the whole file, as RFC 9110 14.2
-// allows) and the conditional fields. GET of a collection is a small HTML
+// If-Range (a single range: 206 with Content-Range; several: 206
+// multipart/byteranges, RFC 9110 14.6) and the conditional fields. GET of a collection is a small HTML
 // index (bounded) so a browser shows something useful.
 //
 // SECURITY: the blob is named by the node's blob id from the database, never
 // by request text; names in the HTML index are escaped.
 // STANDARDS: RFC 9110 9.3.1-9.3.2 (GET, HEAD), 13.1.1-13.1.5 (If-Match,
 // If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range), 14 (Range,
-// 206, 416), RFC 4918 10.1 (DAV header), 18 (compliance classes).
+// 206, 416, multipart/byteranges), RFC 4918 10.1 (DAV header), 18 (compliance classes).
 #include "service.hpp"
 
 #include "polder/dav/xml.hpp"
@@ -18,9 +18,68 @@
 #include "polder/http/etag.hpp"
 #include "polder/http/range.hpp"
 
+#include <cstring>
+#include <random>
+
 namespace polder::webdav {
 
 using http::field;
+
+namespace {
+
+// multipart_body - a multipart/byteranges body (RFC 9110 14.6) streamed from
+// the blob: each part's header, then that range's bytes from a reader opened
+// only when the part starts, so memory stays one buffer whatever the ranges.
+struct multipart_body {
+    blob::store* blobs = nullptr;
+    blob::blob_id id;
+    std::vector<http::byte_range> ranges;
+    std::vector<std::string> heads;   // one per range
+    std::string tail;
+    std::size_t part = 0;
+    std::size_t offset = 0;           // into heads[part] (or tail)
+    bool in_body = false;
+    std::optional<blob::reader> reader;
+
+    awaitable<result<std::size_t>> operator()(std::span<char> buffer) {
+        while (part < ranges.size()) {
+            if (!in_body) {
+                const std::string& h = heads[part];
+                if (offset < h.size()) {
+                    const std::size_t n = std::min(buffer.size(), h.size() - offset);
+                    std::memcpy(buffer.data(), h.data() + offset, n);
+                    offset += n;
+                    co_return n;
+                }
+                auto r = blobs->open(id, ranges[part].first, ranges[part].length());
+                if (!r) co_return r.error();
+                reader = std::move(*r);
+                in_body = true;
+            }
+            auto n = reader->read(std::as_writable_bytes(buffer));
+            if (!n) co_return n.error();
+            if (*n > 0) co_return *n;
+            reader.reset();
+            in_body = false;
+            offset = 0;
+            ++part;
+        }
+        const std::size_t n = std::min(buffer.size(), tail.size() - std::min(offset, tail.size()));
+        std::memcpy(buffer.data(), tail.data() + offset, n);
+        offset += n;
+        co_return n;
+    }
+};
+
+std::string new_boundary() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "polder-%016llx%08llx", static_cast<unsigned long long>(rng()),
+                  static_cast<unsigned long long>(rng() & 0xffffffffu));
+    return buf;
+}
+
+}  // namespace
 
 awaitable<http::response> service::cmd_options(ctx& c) {
     http::response r;
@@ -41,7 +100,7 @@ awaitable<http::response> service::cmd_get(ctx& c) {
     };
     auto data = co_await pool_.transact([&](pqxx::work& tx) {
         loaded l;
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         l.n = store::find(tx, h.id, c.target.path);
         if (l.n && l.n->collection) {
             l.kids = store::children(tx, l.n->id);
@@ -80,9 +139,9 @@ awaitable<http::response> service::cmd_get(ctx& c) {
 
     if (n.collection) {
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-                           dav::escape_text(n.path.empty() ? c.target.address : n.path) + "</title></head><body><ul>\n";
+                           dav::escape_text(n.path == c.sp.root ? c.sp.display : n.path) + "</title></head><body><ul>\n";
         for (const auto& k : data.kids) {
-            const std::string link = href(c.target.address, k.path, k.collection);
+            const std::string link = c.href(k.path, k.collection);
             html += "<li><a href=\"" + dav::escape_attribute(link) + "\">" + dav::escape_text(k.name) +
                     (k.collection ? "/" : "") + "</a></li>\n";
         }
@@ -105,6 +164,37 @@ awaitable<http::response> service::cmd_get(ctx& c) {
             if (rr.outcome == http::range_outcome::unsatisfiable) {
                 auto r = plain(416, "range not satisfiable");
                 r.headers.set(field::content_range, http::unsatisfied_content_range(size));
+                co_return r;
+            }
+            if (rr.outcome == http::range_outcome::partial && rr.ranges.size() > 1) {
+                // Several ranges (merged and at most 32, http::parse_range): one
+                // multipart/byteranges answer with the exact Content-Length.
+                const std::string type = n.content_type.empty() ? "application/octet-stream" : n.content_type;
+                const std::string boundary = new_boundary();
+                multipart_body body;
+                body.blobs = &blobs_;
+                std::uint64_t total = 0;
+                for (std::size_t i = 0; i < rr.ranges.size(); ++i) {
+                    std::string h = (i == 0 ? "--" : "\r\n--") + boundary + "\r\nContent-Type: " + type +
+                                    "\r\nContent-Range: " + http::content_range(rr.ranges[i], size) + "\r\n\r\n";
+                    total += h.size() + rr.ranges[i].length();
+                    body.heads.push_back(std::move(h));
+                }
+                body.tail = "\r\n--" + boundary + "--\r\n";
+                total += body.tail.size();
+                body.ranges = rr.ranges;
+                http::response r;
+                r.code = http::status::partial_content;
+                r.headers.set(field::etag, n.etag);
+                r.headers.set(field::last_modified, http::format_http_date(n.modified));
+                r.headers.set(field::accept_ranges, "bytes");
+                r.headers.set(field::content_type, "multipart/byteranges; boundary=" + boundary);
+                r.content_length = total;
+                if (head) co_return r;
+                auto blob_id = blob::blob_id::from_hex(n.blob_id);
+                if (!blob_id) co_return plain(500, "internal error");
+                body.id = *blob_id;
+                r.source = http::make_body_source(std::move(body));
                 co_return r;
             }
             if (rr.outcome == http::range_outcome::partial && rr.ranges.size() == 1) {

@@ -52,7 +52,7 @@ awaitable<http::response> service::cmd_lock(ctx& c) {
         if (!c.if_header) co_return plain(400, "a LOCK refresh needs an If header with the lock token");
         auto o = co_await pool_.transact([&](pqxx::work& tx) {
             outcome o;
-            const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+            const home h = open_home(tx, c.who, c.sp);
             if (!store::find(tx, h.id, c.target.path)) {
                 o.status = 404;
                 return o;
@@ -76,14 +76,14 @@ awaitable<http::response> service::cmd_lock(ctx& c) {
         if (o.fail) co_return from_failure(c, *o.fail);
         if (o.status == 404) co_return plain(404, "not found");
         if (o.status == 412) co_return dav_error(412, dav::dav("lock-token-matches-request-uri"));
-        co_return xml_response(200, lock_body(activelock_xml(o.l, c.target.address)));
+        co_return xml_response(200, lock_body(activelock_xml(o.l, c.sp)));
     }
 
     std::string reason;
     auto info = dav::parse_lockinfo(*body.root, reason);
     if (!info) co_return plain(400, reason);
     if (info->owner_xml.size() > 16384) co_return plain(400, "DAV:owner too large");
-    if (c.target.path.empty()) co_return plain(403, "the home folder cannot be locked");
+    if (c.at_root()) co_return plain(403, "the home folder cannot be locked");
 
     // An empty blob for a locked empty resource, durable before any row names it.
     std::string empty_blob;
@@ -99,7 +99,7 @@ awaitable<http::response> service::cmd_lock(ctx& c) {
     const bool exclusive = info->scope == dav::lock_scope::exclusive;
     auto o = co_await pool_.transact([&](pqxx::work& tx) {
         outcome o;
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         const std::int64_t modseq = store::begin_change(tx, h.id);
         store::purge_expired_locks(tx, h.id);
         auto n = store::find(tx, h.id, c.target.path);
@@ -143,10 +143,10 @@ awaitable<http::response> service::cmd_lock(ctx& c) {
     if (o.status == 409) co_return plain(409, "the parent collection does not exist");
     if (o.status == 423) {
         std::string b = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:no-conflicting-lock>" +
-                        dav::href_element(href(c.target.address, o.conflict, false)) + "</D:no-conflicting-lock></D:error>\n";
+                        dav::href_element(c.href(o.conflict, false)) + "</D:no-conflicting-lock></D:error>\n";
         co_return xml_response(423, std::move(b));
     }
-    auto r = xml_response(o.status, lock_body(activelock_xml(o.l, c.target.address)));
+    auto r = xml_response(o.status, lock_body(activelock_xml(o.l, c.sp)));
     r.headers.set("Lock-Token", "<" + o.l.token + ">");
     co_return r;
 }
@@ -158,7 +158,7 @@ awaitable<http::response> service::cmd_unlock(ctx& c) {
     if (value.size() < 3 || value.front() != '<' || value.back() != '>') co_return plain(400, "missing or malformed Lock-Token");
     const std::string token(value.substr(1, value.size() - 2));
     auto status = co_await pool_.transact([&](pqxx::work& tx) -> unsigned {
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         auto l = store::find_lock(tx, h.id, token);
         if (!l || !(l->path == c.target.path || (l->infinite && inside(c.target.path, l->path)))) return 409;
         if (l->account_id != c.who.account_id) return 403;

@@ -11,14 +11,14 @@ namespace polder::webdav {
 awaitable<http::response> service::cmd_mkcol(ctx& c) {
     if (c.req.has_body() && c.req.content_length() != std::uint64_t{0})
         co_return plain(415, "MKCOL with a request body is not supported");
-    if (c.target.path.empty()) co_return plain(405, "the home folder exists");
+    if (c.at_root()) co_return plain(405, "the home folder exists");
     struct outcome {
         unsigned status = 0;
         std::optional<failure> fail;
     };
     auto o = co_await pool_.transact([&](pqxx::work& tx) {
         outcome o;
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         const std::int64_t modseq = store::begin_change(tx, h.id);
         if (store::find(tx, h.id, c.target.path)) {
             o.status = 405;
@@ -43,7 +43,7 @@ awaitable<http::response> service::cmd_mkcol(ctx& c) {
     if (o.status == 409) co_return plain(409, "the parent collection does not exist");
     http::response r;
     r.code = http::status::created;
-    r.headers.set(http::field::location, href(c.target.address, c.target.path, true));
+    r.headers.set(http::field::location, c.href(c.target.path, true));
     co_return r;
 }
 

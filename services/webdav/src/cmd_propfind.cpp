@@ -8,6 +8,8 @@
 // (finite depth), 14.20.
 #include "props.hpp"
 
+#include <unordered_map>
+
 namespace polder::webdav {
 
 awaitable<http::response> service::cmd_propfind(ctx& c) {
@@ -27,7 +29,7 @@ awaitable<http::response> service::cmd_propfind(ctx& c) {
     }
 
     auto out = co_await pool_.transact([&](pqxx::work& tx) -> std::optional<std::string> {
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         auto n = store::find(tx, h.id, c.target.path);
         if (!n) return std::nullopt;
         std::vector<node> nodes{*n};
@@ -37,14 +39,16 @@ awaitable<http::response> service::cmd_propfind(ctx& c) {
         }
         const auto dead = store::properties(tx, n->id, nodes.size() > 1);
         const auto locks = store::locks_in_home(tx, h.id);
-        prop_context pc{*this, h, c.target.address, locks};
+        prop_context pc{*this, h, c.sp, c.who.address, locks};
+        // One query fetched every member's dead properties; group them by
+        // node once (a nested scan was quadratic in the folder's size).
+        std::unordered_map<std::int64_t, std::vector<dead_property>> by_node;
+        for (const auto& d : dead) by_node[d.node_id].push_back(d);
+        const std::vector<dead_property> none;
         dav::multistatus ms;
-        std::vector<dead_property> mine;
         for (const auto& x : nodes) {
-            mine.clear();
-            for (const auto& d : dead)
-                if (d.node_id == x.id) mine.push_back(d);
-            ms.add_propstat(href(c.target.address, x.path, x.collection), node_propstats(x, request, mine, pc));
+            auto it = by_node.find(x.id);
+            ms.add_propstat(c.href(x.path, x.collection), node_propstats(x, request, it == by_node.end() ? none : it->second, pc));
         }
         return ms.finish();
     });

@@ -46,7 +46,7 @@ awaitable<http::response> service::cmd_proppatch(ctx& c) {
     };
     auto o = co_await pool_.transact([&](pqxx::work& tx) {
         outcome o;
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         const std::int64_t modseq = store::begin_change(tx, h.id);
         auto n = store::find(tx, h.id, c.target.path);
         if (!n) {
@@ -82,7 +82,7 @@ awaitable<http::response> service::cmd_proppatch(ctx& c) {
         if (!g.props.empty()) groups.push_back(std::move(g));
     }
     dav::multistatus ms;
-    ms.add_propstat(href(c.target.address, c.target.path, o.collection), groups);
+    ms.add_propstat(c.href(c.target.path, o.collection), groups);
     co_return xml_response(207, ms.finish());
 }
 

@@ -38,7 +38,7 @@ awaitable<http::response> service::cmd_report(ctx& c) {
     };
     auto o = co_await pool_.transact([&](pqxx::work& tx) {
         outcome o;
-        const home h = store::home_for_account(tx, c.who.account_id, c.who.org_id);
+        const home h = open_home(tx, c.who, c.sp);
         auto n = store::find(tx, h.id, c.target.path);
         if (!n) {
             o.status = 404;
@@ -69,13 +69,13 @@ awaitable<http::response> service::cmd_report(ctx& c) {
             return o;
         }
         const auto locks = store::locks_in_home(tx, h.id);
-        prop_context pc{*this, h, c.target.address, locks};
+        prop_context pc{*this, h, c.sp, c.who.address, locks};
         dav::multistatus ms;
         for (const auto& x : changed) {
             const auto dead = store::properties(tx, x.id, false);
-            ms.add_propstat(href(c.target.address, x.path, x.collection), node_propstats(x, request->props, dead, pc));
+            ms.add_propstat(c.href(x.path, x.collection), node_propstats(x, request->props, dead, pc));
         }
-        for (const auto& t : gone) ms.add_status(href(c.target.address, t.path, t.collection), 404);
+        for (const auto& t : gone) ms.add_status(c.href(t.path, t.collection), 404);
         o.status = 207;
         o.body = ms.finish(sync_token_for(h.id, h.modseq));
         return o;

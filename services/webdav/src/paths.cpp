@@ -70,16 +70,82 @@ bool valid_name(std::string_view name, std::string& reason) {
         reason = "names must be valid UTF-8";
         return false;
     }
+    // Windows silently strips a trailing dot or space, so such a name would
+    // become another file (or none) on a synced Windows PC.
+    if (name.back() == '.' || name.back() == ' ') {
+        reason = "names may not end with a dot or a space (Windows cannot store them)";
+        return false;
+    }
+    if (windows_device_name(name)) {
+        reason = "'" + std::string(name) + "' is a reserved device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)";
+        return false;
+    }
     return true;
 }
 
+bool windows_device_name(std::string_view name) {
+    // The part before the first dot, without trailing spaces, compared
+    // case-insensitively: "nul.txt" and "Con .log" are devices too.
+    std::string_view stem = name.substr(0, name.find('.'));
+    while (!stem.empty() && stem.back() == ' ') stem.remove_suffix(1);
+    std::string up(stem);
+    std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (up == "CON" || up == "PRN" || up == "AUX" || up == "NUL") return true;
+    if (up.size() == 4 && (up.starts_with("COM") || up.starts_with("LPT")) && up[3] >= '1' && up[3] <= '9') return true;
+    return false;
+}
+
+namespace {
+
+// decode_name - one percent-encoded segment as a checked NFC name.
+std::optional<std::string> decode_name(std::string_view raw, path_error& error) {
+    auto decoded = http::percent_decode(raw);
+    if (!decoded) {
+        error = {400, "bad percent-encoding in path (encoded '/' and NUL are refused)"};
+        return std::nullopt;
+    }
+    std::string reason;
+    if (!valid_name(*decoded, reason)) {
+        error = {400, reason};
+        return std::nullopt;
+    }
+    auto normal = nfc(*decoded);
+    if (!normal) {
+        error = {400, "names must be valid UTF-8"};
+        return std::nullopt;
+    }
+    return normal;
+}
+
+std::optional<std::string> decode_address(std::string_view raw, path_error& error) {
+    auto address = http::percent_decode(raw);
+    if (!address || address->empty() || address->size() > 254) {
+        error = {400, "bad account segment"};
+        return std::nullopt;
+    }
+    std::transform(address->begin(), address->end(), address->begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return std::move(*address);
+}
+
+}  // namespace
+
 std::optional<dav_path> parse_dav_path(std::string_view raw, path_error& error) {
-    if (!raw.starts_with(files_prefix)) {
+    dav_path out;
+    std::string_view rest;
+    if (raw.starts_with(files_prefix)) {
+        out.where = area::files;
+        rest = raw.substr(files_prefix.size());
+    } else if (raw.starts_with(teams_prefix)) {
+        out.where = area::teams;
+        rest = raw.substr(teams_prefix.size());
+    } else if (raw.starts_with(shared_prefix)) {
+        out.where = area::shared;
+        rest = raw.substr(shared_prefix.size());
+    } else {
         error = {404, "not found"};
         return std::nullopt;
     }
-    std::string_view rest = raw.substr(files_prefix.size());
-    dav_path out;
     std::vector<std::string_view> segments;
     while (!rest.empty()) {
         const auto slash = rest.find('/');
@@ -89,33 +155,36 @@ std::optional<dav_path> parse_dav_path(std::string_view raw, path_error& error) 
         if (rest.empty()) out.trailing_slash = true;
     }
     if (segments.empty() || segments[0].empty()) {
-        error = {404, "not found"};
-        return std::nullopt;
+        if (out.where == area::files || segments.size() > 1) {
+            error = {404, "not found"};
+            return std::nullopt;
+        }
+        out.listing = true;   // /dav/teams/ or /dav/shared/
+        return out;
     }
-    auto address = http::percent_decode(segments[0]);
-    if (!address || address->empty()) {
-        error = {400, "bad account segment"};
-        return std::nullopt;
+    std::size_t first = 1;
+    if (out.where == area::teams) {
+        auto name = decode_name(segments[0], error);
+        if (!name) return std::nullopt;
+        out.address = std::move(*name);
+    } else {
+        auto address = decode_address(segments[0], error);
+        if (!address) return std::nullopt;
+        out.address = std::move(*address);
+        if (out.where == area::shared) {
+            if (segments.size() < 2 || (segments.size() == 2 && segments[1].empty())) {
+                out.listing = true;   // /dav/shared/<owner>/
+                return out;
+            }
+            auto mount = decode_name(segments[1], error);
+            if (!mount) return std::nullopt;
+            out.mount = std::move(*mount);
+            first = 2;
+        }
     }
-    out.address = *address;
-    std::transform(out.address.begin(), out.address.end(), out.address.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    for (std::size_t i = 1; i < segments.size(); ++i) {
-        auto decoded = http::percent_decode(segments[i]);
-        if (!decoded) {
-            error = {400, "bad percent-encoding in path (encoded '/' and NUL are refused)"};
-            return std::nullopt;
-        }
-        std::string reason;
-        if (!valid_name(*decoded, reason)) {
-            error = {400, reason};
-            return std::nullopt;
-        }
-        auto normal = nfc(*decoded);
-        if (!normal) {
-            error = {400, "names must be valid UTF-8"};
-            return std::nullopt;
-        }
+    for (std::size_t i = first; i < segments.size(); ++i) {
+        auto normal = decode_name(segments[i], error);
+        if (!normal) return std::nullopt;
         if (!out.path.empty()) out.path += '/';
         out.path += *normal;
         if (out.path.size() > max_path_bytes) {
@@ -132,6 +201,22 @@ std::string href(std::string_view address, std::string_view path, bool collectio
     out += '/';
     out += http::percent_encode_path(path);
     if (collection && !path.empty()) out += '/';
+    return out;
+}
+
+std::string href_under(std::string_view url_root, std::string_view rel, bool collection) {
+    std::string out(url_root);
+    out += http::percent_encode_path(rel);
+    if (collection && !rel.empty()) out += '/';
+    return out;
+}
+
+std::string join_path(std::string_view base, std::string_view rel) {
+    if (base.empty()) return std::string(rel);
+    if (rel.empty()) return std::string(base);
+    std::string out(base);
+    out += '/';
+    out += rel;
     return out;
 }
 

@@ -1,14 +1,19 @@
 // paths.hpp - request URLs of polder-webdavd mapped to (account address,
 // path inside the home) and back, with file-name rules and NFC.
 //
-// Layout: /dav/files/<address>/<path...>; a trailing '/' marks a collection
-// in hrefs we write and is accepted either way on requests.
+// Layout (docs/files.md): /dav/files/<address>/<path...> is a personal home;
+// /dav/teams/<team>/<path...> a team folder; /dav/shared/<owner address>/
+// <share name>/<path...> a folder another account shared. /dav/teams/,
+// /dav/shared/ and /dav/shared/<owner>/ are listings (virtual collections).
+// A trailing '/' marks a collection in hrefs we write and is accepted either
+// way on requests.
 //
 // SECURITY: every segment is percent-decoded on its own (an encoded '/' or
 // NUL is refused by http::percent_decode), "." and ".." (in any encoding) and
 // empty segments other than a trailing '/' are refused, names must be valid
 // UTF-8 without control characters or characters Windows cannot store
-// (\ : * ? " < > |), at most 255 bytes per name and 4096 per path, and are
+// (\ : * ? " < > |, a trailing dot or space, device names such as CON or
+// NUL.txt), at most 255 bytes per name and 4096 per path, and are
 // normalised to NFC with ICU, so two spellings of "é" name one file and no
 // decoded path can leave the home it was resolved in.
 // STANDARDS: RFC 3986 (paths, percent-encoding), RFC 4918 8.3 (URL handling),
@@ -25,13 +30,24 @@
 namespace polder::webdav {
 
 inline constexpr std::string_view files_prefix = "/dav/files/";
+inline constexpr std::string_view teams_prefix = "/dav/teams/";
+inline constexpr std::string_view shared_prefix = "/dav/shared/";
+
+// area - which kind of tree a URL names.
+enum class area { files, teams, shared };
 inline constexpr std::size_t max_name_bytes = 255;
 inline constexpr std::size_t max_path_bytes = 4096;
 
 struct dav_path {
-    std::string address;        // decoded, lower-case account address (first segment)
-    std::string path;           // NFC, '' for the home root, "a/b" below it
+    area where = area::files;
+    // files: the account address; shared: the owner's address (both decoded,
+    // lower case); teams: the team folder name (NFC). '' in a listing of all.
+    std::string address;
+    std::string mount;          // shared: the share name (NFC)
+    std::string path;           // NFC, '' for the tree's root, "a/b" below it
     bool trailing_slash = false;
+    // A listing (/dav/teams/, /dav/shared/, /dav/shared/<owner>/), not a tree.
+    bool listing = false;
 };
 
 struct path_error {
@@ -40,18 +56,28 @@ struct path_error {
 };
 
 // parse_dav_path - a raw (percent-encoded) request path. Errors carry the
-// status: 404 outside /dav/files/, 400 for bad encodings and refused names
-// (with the reason for the body).
+// status: 404 outside /dav/files/, /dav/teams/ and /dav/shared/, 400 for bad
+// encodings and refused names (with the reason for the body).
 std::optional<dav_path> parse_dav_path(std::string_view raw, path_error& error);
 
 // nfc - the NFC form of valid UTF-8; nullopt for invalid UTF-8.
 std::optional<std::string> nfc(std::string_view utf8);
 
-// valid_name - one decoded segment; reason says why not.
+// valid_name - one decoded segment; reason says why not. Refused: empty,
+// "." / "..", over 255 bytes, control characters, \ : * ? " < > |, invalid
+// UTF-8, a trailing dot or space, and Windows device names.
 bool valid_name(std::string_view name, std::string& reason);
+// windows_device_name - CON, PRN, AUX, NUL, COM1-9, LPT1-9 with any
+// extension, in any case.
+bool windows_device_name(std::string_view name);
 
 // href - the percent-encoded URL path of a home path.
 std::string href(std::string_view address, std::string_view path, bool collection);
+// href_under - url_root (encoded, ending in '/') followed by the encoded
+// relative path rel, with a trailing '/' for a collection below the root.
+std::string href_under(std::string_view url_root, std::string_view rel, bool collection);
+// join_path - base + '/' + rel without doubled or leading slashes.
+std::string join_path(std::string_view base, std::string_view rel);
 
 // parent_of / name_of - "a/b/c" -> "a/b" / "c"; the root's parent is itself.
 std::string parent_of(std::string_view path);

@@ -37,7 +37,7 @@ std::optional<std::string> live_value(const dav::qname& q, const node& n, const 
         if (l == "getetag") return dav::escape_text(n.etag);
         if (l == "getlastmodified") return http::format_http_date(n.modified);
         if (l == "creationdate") return rfc3339(n.created);
-        if (l == "displayname") return dav::escape_text(n.path.empty() ? pc.address : n.name);
+        if (l == "displayname") return dav::escape_text(n.path == pc.sp.root ? pc.sp.display : n.name);
         if (l == "getcontentlength") return n.collection ? std::nullopt : std::optional(std::to_string(n.size));
         if (l == "getcontenttype") return n.collection ? std::nullopt : std::optional(dav::escape_text(n.content_type));
         if (l == "supportedlock")
@@ -48,7 +48,7 @@ std::optional<std::string> live_value(const dav::qname& q, const node& n, const 
             std::string x;
             for (const auto& lk : pc.locks)
                 if (lk.path == n.path || (lk.infinite && inside(n.path, lk.path) && !(lk.path == n.path)))
-                    x += pc.svc.activelock_xml(lk, pc.address);
+                    x += pc.svc.activelock_xml(lk, pc.sp);
             return x;
         }
         if (l == "quota-used-bytes") return std::to_string(pc.h.used_bytes);
@@ -59,7 +59,7 @@ std::optional<std::string> live_value(const dav::qname& q, const node& n, const 
             return n.collection ? std::optional<std::string>(
                                       "<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>")
                                 : std::nullopt;
-        if (l == "current-user-principal") return dav::href_element(href(pc.address, "", true));
+        if (l == "current-user-principal") return dav::href_element(href(pc.principal, "", true));
         return std::nullopt;
     }
     if (q == polder_file_id) return n.file_id;

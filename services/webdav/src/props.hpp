@@ -18,7 +18,8 @@ namespace polder::webdav {
 struct prop_context {
     const service& svc;
     const home& h;
-    const std::string& address;
+    const space& sp;
+    const std::string& principal;   // the signed-in account's address
     const std::vector<lock>& locks;   // every live lock of the home
 };
 

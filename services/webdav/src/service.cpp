@@ -38,6 +38,8 @@ http::router service::routes() {
     // One route for every method under /dav/files/: PUT bodies up to
     // max_file_size; the other methods lower the limit before reading.
     r.add("*", std::string(files_prefix), h, {.max_body = opts_.max_file_size});
+    r.add("*", std::string(teams_prefix), h, {.max_body = opts_.max_file_size});
+    r.add("*", std::string(shared_prefix), h, {.max_body = opts_.max_file_size});
     return r;
 }
 
@@ -131,11 +133,22 @@ awaitable<http::response> service::handle(http::request& req) {
     if (!who) co_return refusal;
     req.set_user(who->address);
     if (!target) co_return plain(perr.status, perr.reason);
-    std::string own = who->address;
-    std::transform(own.begin(), own.end(), own.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (target->address != own) co_return plain(404, "not found");
+    if (target->listing) {
+        ctx c{req, *who, *target, std::nullopt, {}};
+        co_return co_await cmd_listing(c);
+    }
+    auto sp = co_await resolve_space(*who, *target);
+    if (!sp) co_return plain(404, "not found");
 
-    ctx c{req, *who, *target, std::nullopt};
+    ctx c{req, *who, *target, std::nullopt, std::move(*sp)};
+    // From here on paths are home paths; a share's requests stay below its folder.
+    c.target.path = join_path(c.sp.root, c.target.path);
+    if (c.target.path.size() > max_path_bytes) co_return plain(414, "path longer than 4096 bytes");
+    // Read-only shares: only methods that change nothing. COPY checks its
+    // Destination's space itself (reading from here is allowed).
+    if (!c.sp.writable && method != "GET" && method != "HEAD" && method != "PROPFIND" && method != "REPORT" &&
+        method != "COPY")
+        co_return plain(403, "this folder is shared with you read-only");
     const auto if_value = req.header("If");
     if (!if_value.empty()) {
         auto parsed = dav::parse_if(if_value);
@@ -199,14 +212,16 @@ awaitable<service::xml_body> service::read_xml(ctx& c) {
 namespace {
 
 // resolve_tag - the home path a resource tag of an If header names, if it is
-// inside the principal's home.
-std::optional<std::string> resolve_tag(const std::string& tag, const std::string& address) {
+// inside the space (its URL starts with the space's root URL).
+std::optional<std::string> resolve_tag(const std::string& tag, const space& sp) {
     auto d = dav::parse_destination(tag);
     if (!d) return std::nullopt;
     path_error err;
     auto p = parse_dav_path(d->path, err);
-    if (!p || p->address != address) return std::nullopt;
-    return p->path;
+    if (!p || p->listing) return std::nullopt;
+    auto own = parse_dav_path(sp.url_root, err);
+    if (!own || own->where != p->where || own->address != p->address || own->mount != p->mount) return std::nullopt;
+    return join_path(sp.root, p->path);
 }
 
 bool etag_equal(const std::string& a, const std::string& b) {
@@ -225,13 +240,24 @@ std::optional<service::failure> service::check_conditions(pqxx::work& tx, const 
         // resource; a group holds when one of its lists holds; a list holds
         // when every condition does. Every group must hold.
         for (const auto& g : c.if_header->groups) {
+            // Untagged lists are about the request URL, in the request's
+            // space (open_home has set its home id); a tag names the
+            // request's space or a COPY/MOVE Destination's; anything else
+            // matches nothing.
             std::optional<std::string> path = c.target.path;
-            if (g.resource) path = resolve_tag(*g.resource, c.target.address);
+            std::int64_t home_id = c.sp.home_id != 0 ? c.sp.home_id : h.id;
+            if (g.resource) {
+                path = resolve_tag(*g.resource, c.sp);
+                if (!path && c.dest && c.dest->home_id != 0) {
+                    path = resolve_tag(*g.resource, *c.dest);
+                    home_id = c.dest->home_id;
+                }
+            }
             std::optional<node> n;
             std::vector<lock> covering;
             if (path) {
-                n = store::find(tx, h.id, *path);
-                covering = store::locks_covering(tx, h.id, *path);
+                n = store::find(tx, home_id, *path);
+                covering = store::locks_covering(tx, home_id, *path);
             }
             bool group_holds = false;
             for (const auto& list : g.lists) {
@@ -259,16 +285,21 @@ std::optional<service::failure> service::check_conditions(pqxx::work& tx, const 
         }
     }
     // Every lock on a target must be submitted, by the principal who holds it.
+    // The home's live locks are few (usually none): one query, then the
+    // covering / below tests of locks_covering and locks_below in memory.
+    if (targets.empty()) return std::nullopt;
+    const auto live = store::locks_in_home(tx, h.id);
     for (const auto& t : targets) {
-        auto locks = store::locks_covering(tx, h.id, t.path);
-        if (t.subtree) {
-            auto below = store::locks_below(tx, h.id, t.path);
-            locks.insert(locks.end(), below.begin(), below.end());
+        std::vector<lock> locks;
+        for (const auto& l : live) {
+            const bool covering = l.path == t.path || (l.infinite && l.path != t.path && inside(t.path, l.path));
+            const bool below = t.subtree && l.path != t.path && inside(l.path, t.path);
+            if (covering || below) locks.push_back(l);
         }
         for (const auto& l : locks) {
             const bool given = std::find(submitted.begin(), submitted.end(), l.token) != submitted.end();
             if (!given || l.account_id != c.who.account_id)
-                return failure{423, dav::dav("lock-token-submitted"), href(c.target.address, l.path, true)};
+                return failure{423, dav::dav("lock-token-submitted"), c.href(l.path, true)};
         }
     }
     return std::nullopt;
@@ -301,7 +332,7 @@ std::string service::quota_available(const home& h) const {
     return ec ? std::string("0") : std::to_string(space.available);
 }
 
-std::string service::activelock_xml(const lock& l, const std::string& address) const {
+std::string service::activelock_xml(const lock& l, const space& sp) const {
     std::string x = "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope>";
     x += l.exclusive ? "<D:exclusive/>" : "<D:shared/>";
     x += "</D:lockscope><D:depth>";
@@ -310,7 +341,7 @@ std::string service::activelock_xml(const lock& l, const std::string& address) c
     if (!l.owner_xml.empty()) x += "<D:owner>" + l.owner_xml + "</D:owner>";
     x += "<D:timeout>Second-" + std::to_string(l.remaining_seconds) + "</D:timeout>";
     x += "<D:locktoken>" + dav::href_element(l.token) + "</D:locktoken>";
-    x += "<D:lockroot>" + dav::href_element(href(address, l.path, false)) + "</D:lockroot>";
+    x += "<D:lockroot>" + dav::href_element(sp.href(l.path, false)) + "</D:lockroot>";
     x += "</D:activelock>";
     return x;
 }

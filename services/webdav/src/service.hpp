@@ -3,7 +3,9 @@
 // one file per command; the table is in service.cpp).
 //
 // Every request: authenticate (HTTP Basic, TLS or allowed loopback), map the
-// URL to the principal's own home (another account's URL is 404), check
+// URL to a tree the principal may reach (own home, team folder of a group
+// they are in, folder shared with them: spaces.cpp; anything else is 404),
+// refuse changes in a read-only share (403), check
 // preconditions (If, If-Match, If-None-Match, locks), act in one database
 // transaction, answer. File bodies stream between the socket and the blob
 // store in fixed-size buffers.
@@ -53,12 +55,35 @@ struct options {
 
 inline const dav::qname polder_file_id{"urn:x-polder:files", "file-id"};
 
+// space - the tree a URL resolved to for the principal: their own home, a
+// team folder they are a member of, or a folder shared with them. Paths in
+// requests are relative to the space; inside a command they are home paths
+// (root joined with the relative path).
+struct space {
+    area where = area::files;
+    std::int64_t home_id = 0;   // 0: the principal's own home (found or created in the transaction)
+    std::string root;           // home path of the space's root ('' for homes and team folders)
+    std::string url_root;       // percent-encoded URL of the root, ending in '/'
+    std::string display;        // DAV:displayname of the root
+    bool writable = true;
+
+    // href - the URL of a home path (paths outside the space map to its root).
+    std::string href(std::string_view home_path, bool collection) const;
+    // relative - the part of a home path below root (nullopt when outside).
+    std::optional<std::string> relative(std::string_view home_path) const;
+};
+
 // ctx - one authenticated request.
 struct ctx {
     http::request& req;
     auth::principal who;
-    dav_path target;
+    dav_path target;   // target.path is the HOME path once the space is resolved
     std::optional<dav::if_header> if_header;
+    space sp;
+    const space* dest = nullptr;   // COPY / MOVE: the Destination's space while checking If
+
+    std::string href(std::string_view home_path, bool collection) const { return sp.href(home_path, collection); }
+    bool at_root() const { return target.path == sp.root; }
 };
 
 class service {
@@ -80,6 +105,15 @@ public:
     awaitable<http::response> cmd_lock(ctx& c);
     awaitable<http::response> cmd_unlock(ctx& c);
     awaitable<http::response> cmd_report(ctx& c);
+    // cmd_listing.cpp - /dav/teams/, /dav/shared/ and /dav/shared/<owner>/.
+    awaitable<http::response> cmd_listing(ctx& c);
+
+    // resolve_space - the space a parsed URL names for the principal, or
+    // nullopt (404: not theirs, or does not exist). Own homes cost no query.
+    awaitable<std::optional<space>> resolve_space(const auth::principal& who, const dav_path& p);
+    // open_home - the space's home row in this transaction (the principal's
+    // own home is created on first use; sp.home_id is set to it).
+    static home open_home(pqxx::work& tx, const auth::principal& who, space& sp);
 
     // Shared helpers (service.cpp).
     struct xml_body {
@@ -107,7 +141,7 @@ public:
     unsigned etag_preconditions(const ctx& c, const std::optional<node>& n);
 
     std::string quota_available(const home& h) const;
-    std::string activelock_xml(const lock& l, const std::string& address) const;
+    std::string activelock_xml(const lock& l, const space& sp) const;
     static http::response xml_response(unsigned code, std::string body);
     static http::response dav_error(unsigned code, const dav::qname& condition);
     static http::response plain(unsigned code, std::string_view reason);

@@ -8,7 +8,9 @@
 
 #include "paths.hpp"
 
+#include <array>
 #include <map>
+#include <stdexcept>
 
 namespace polder::webdav::store {
 
@@ -74,9 +76,40 @@ std::string sql(std::string a, const char* b = "", const char* c = "") {
     return a + b + c;
 }
 
+// text_array - a PostgreSQL text[] literal; every element double-quoted with
+// '\\' and '"' escaped, so any stored name round-trips (libpqxx 6 has no
+// array parameters).
+std::string text_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ',';
+        out += '"';
+        for (char ch : items[i]) {
+            if (ch == '"' || ch == '\\') out += '\\';
+            out += ch;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
 }  // namespace
 
 home home_for_account(pqxx::work& tx, std::int64_t account_id, std::int64_t org_id) {
+    // The home exists for every request but an account's first: one query then.
+    auto found = tx.exec_params(
+        "SELECT h.id, h.modseq, h.used_bytes, coalesce(h.quota_bytes, a.quota_bytes) "
+        "FROM files.homes h JOIN directory.accounts a ON a.id = h.account_id WHERE h.account_id = $1",
+        account_id);
+    if (!found.empty()) {
+        home h;
+        h.id = found[0][0].as<std::int64_t>();
+        h.modseq = found[0][1].as<std::int64_t>();
+        h.used_bytes = found[0][2].as<std::int64_t>();
+        if (!found[0][3].is_null()) h.quota_bytes = found[0][3].as<std::int64_t>();
+        return h;
+    }
     auto inserted = tx.exec_params(
         "INSERT INTO files.homes (org_id, account_id) VALUES ($1, $2) ON CONFLICT (account_id) DO NOTHING RETURNING id",
         org_id, account_id);
@@ -98,14 +131,106 @@ home home_for_account(pqxx::work& tx, std::int64_t account_id, std::int64_t org_
     return h;
 }
 
+home home_by_id(pqxx::work& tx, std::int64_t home_id) {
+    auto r = tx.exec_params1(
+        "SELECT h.id, h.modseq, h.used_bytes, coalesce(h.quota_bytes, a.quota_bytes) "
+        "FROM files.homes h LEFT JOIN directory.accounts a ON a.id = h.account_id WHERE h.id = $1",
+        home_id);
+    home h;
+    h.id = r[0].as<std::int64_t>();
+    h.modseq = r[1].as<std::int64_t>();
+    h.used_bytes = r[2].as<std::int64_t>();
+    if (!r[3].is_null()) h.quota_bytes = r[3].as<std::int64_t>();
+    return h;
+}
+
+namespace {
+constexpr const char* member_of_group =
+    "EXISTS (SELECT 1 FROM directory.group_members m WHERE m.group_id = h.group_id AND m.account_id = $2)";
+}
+
+std::optional<team_folder> team_for_member(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id,
+                                           const std::string& name) {
+    auto rows = tx.exec_params(std::string("SELECT h.id, h.name FROM files.homes h WHERE h.org_id = $1 AND "
+                                           "h.group_id IS NOT NULL AND lower(h.name) = lower($3) AND ") +
+                                   member_of_group,
+                               org_id, account_id, name);
+    if (rows.empty()) return std::nullopt;
+    return team_folder{rows[0][0].as<std::int64_t>(), rows[0][1].as<std::string>()};
+}
+
+std::vector<team_folder> teams_of_member(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id) {
+    auto rows = tx.exec_params(std::string("SELECT h.id, h.name FROM files.homes h WHERE h.org_id = $1 AND "
+                                           "h.group_id IS NOT NULL AND ") +
+                                   member_of_group + " ORDER BY h.name",
+                               org_id, account_id);
+    std::vector<team_folder> out;
+    for (const auto& r : rows) out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>()});
+    return out;
+}
+
+std::vector<share_mount> shares_for(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id,
+                                    const std::string& owner, const std::string& name) {
+    auto rows = tx.exec_params(
+        "SELECT s.home_id, a.address, s.name, n.path, bool_or(s.writable) FROM files.shares s "
+        "JOIN files.nodes n ON n.id = s.node_id JOIN files.homes h ON h.id = s.home_id "
+        "JOIN directory.accounts a ON a.id = h.account_id "
+        "WHERE s.org_id = $1 AND (s.account_id = $2 OR s.group_id IN "
+        "(SELECT group_id FROM directory.group_members WHERE account_id = $2)) "
+        "AND ($3 = '' OR a.address = $3) AND ($4 = '' OR s.name = $4) "
+        "GROUP BY s.home_id, a.address, s.name, n.path ORDER BY a.address, s.name, n.path",
+        org_id, account_id, owner, name);
+    std::vector<share_mount> out;
+    for (const auto& r : rows) {
+        // Two folders shared under one name: the first path wins, the same
+        // for every request (polderctl refuses to create such pairs).
+        if (!out.empty() && out.back().owner == r[1].as<std::string>() && out.back().name == r[2].as<std::string>())
+            continue;
+        out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                       r[3].as<std::string>(), r[4].as<bool>()});
+    }
+    return out;
+}
+
 std::int64_t begin_change(pqxx::work& tx, std::int64_t home_id) {
     return tx.exec_params1("UPDATE files.homes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq", home_id)[0]
         .as<std::int64_t>();
 }
 
 void touch_ancestors(pqxx::work& tx, std::int64_t home_id, const std::string& path, std::int64_t modseq) {
-    for (const auto& a : ancestors(path))
-        tx.exec_params("UPDATE files.nodes SET modseq = $3 WHERE home_id = $1 AND path = $2", home_id, a, modseq);
+    // One statement for every ancestor: a deep path costs one round trip.
+    const auto all = ancestors(path);
+    if (all.empty()) return;
+    tx.exec_params("UPDATE files.nodes SET modseq = $3 WHERE home_id = $1 AND path = ANY($2::text[])", home_id,
+                   text_array(all), modseq);
+}
+
+std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t home_id) {
+    auto r = tx.exec_params1(
+        "UPDATE files.homes h SET modseq = h.modseq + 1 WHERE h.id = $1 RETURNING h.modseq, h.used_bytes, "
+        "coalesce(h.quota_bytes, (SELECT a.quota_bytes FROM directory.accounts a WHERE a.id = h.account_id))",
+        home_id);
+    home h;
+    h.id = home_id;
+    h.modseq = r[0].as<std::int64_t>();
+    h.used_bytes = r[1].as<std::int64_t>();
+    if (!r[2].is_null()) h.quota_bytes = r[2].as<std::int64_t>();
+    return {h.modseq, h};
+}
+
+std::pair<std::optional<node>, std::optional<node>> find_with_parent(pqxx::work& tx, std::int64_t home_id,
+                                                                     const std::string& path) {
+    auto rows = tx.exec_params(sql("SELECT ", node_columns, " FROM files.nodes WHERE home_id = $1 AND path IN ($2, $3)"),
+                               home_id, path, parent_of(path));
+    std::pair<std::optional<node>, std::optional<node>> out;
+    for (const auto& r : rows) {
+        node n = read_node(r);
+        if (n.path == path)
+            out.first = std::move(n);
+        else
+            out.second = std::move(n);
+    }
+    return out;
 }
 
 std::optional<node> find(pqxx::work& tx, std::int64_t home_id, const std::string& path) {
@@ -258,6 +383,223 @@ void move_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& 
                                "WHERE home_id = $1 AND ") +
                        under_2,
                    home_id, n.path, dest, modseq, n.id, name_of(dest), dest_parent.id);
+}
+
+std::int64_t tree_bytes(pqxx::work& tx, std::int64_t home_id, const node& n, bool deep) {
+    if (!n.collection) return n.size;
+    if (!deep) return 0;
+    return tx.exec_params1(std::string("SELECT coalesce(sum(size), 0)::bigint FROM files.nodes WHERE home_id = $1 AND ") +
+                               under_2,
+                           home_id, n.path)[0]
+        .as<std::int64_t>();
+}
+
+void transfer_tree(pqxx::work& tx, std::int64_t src_home, const node& n, std::int64_t dest_home, const node& dest_parent,
+                   const std::string& dest, bool deep, bool move, std::int64_t src_modseq, std::int64_t dest_modseq) {
+    std::vector<node> nodes = deep && n.collection ? subtree(tx, src_home, n.path) : std::vector<node>{n};
+    std::multimap<std::int64_t, std::array<std::string, 3>> props;
+    {
+        auto rows = tx.exec_params(
+            std::string("SELECT p.node_id, p.namespace, p.name, p.value FROM files.properties p JOIN files.nodes nd "
+                        "ON nd.id = p.node_id WHERE nd.home_id = $1 AND ") +
+                (deep ? under_2 : "nd.path = $2"),
+            src_home, n.path);
+        for (const auto& r : rows)
+            props.emplace(r[0].as<std::int64_t>(),
+                          std::array<std::string, 3>{r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>()});
+    }
+    if (move) {
+        // The source goes first: file ids are unique across homes.
+        tx.exec_params(std::string("INSERT INTO files.tombstones (home_id, path, file_id, is_collection, modseq) "
+                                   "SELECT home_id, path, file_id, is_collection, $3 FROM files.nodes WHERE home_id = $1 AND ") +
+                           under_2,
+                       src_home, n.path, src_modseq);
+        tx.exec_params(std::string("DELETE FROM files.locks WHERE home_id = $1 AND ") + under_2, src_home, n.path);
+        tx.exec_params("DELETE FROM files.nodes WHERE id = $1", n.id);
+    }
+    std::map<std::int64_t, std::int64_t> ids;
+    for (const auto& s : nodes) {
+        const std::string path = dest + s.path.substr(n.path.size());
+        const std::int64_t parent = s.id == n.id ? dest_parent.id : ids.at(*s.parent_id);
+        const std::optional<std::string> file_id = move ? std::optional(s.file_id) : std::nullopt;
+        std::int64_t id;
+        if (s.collection)
+            id = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq, "
+                                 "file_id) VALUES ($1, $2, $3, $4, true, '', $5, coalesce($6::uuid, gen_random_uuid())) "
+                                 "RETURNING id",
+                                 dest_home, parent, path, name_of(path), dest_modseq, file_id)[0]
+                     .as<std::int64_t>();
+        else
+            id = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+                                 "content_type, etag, modseq, file_id, modified_at) VALUES ($1, $2, $3, $4, false, $5, $6, "
+                                 "$7, $8, $9, coalesce($10::uuid, gen_random_uuid()), "
+                                 "CASE WHEN $11 THEN to_timestamp($12) ELSE now() END) RETURNING id",
+                                 dest_home, parent, path, name_of(path), s.blob_id, s.size, s.content_type, s.etag,
+                                 dest_modseq, file_id, move, s.modified)[0]
+                     .as<std::int64_t>();
+        ids[s.id] = id;
+        auto [first, last] = props.equal_range(s.id);
+        for (auto it = first; it != last; ++it)
+            tx.exec_params("INSERT INTO files.properties (node_id, namespace, name, value) VALUES ($1, $2, $3, $4)", id,
+                           it->second[0], it->second[1], it->second[2]);
+    }
+}
+
+std::vector<version_entry> versions_of(pqxx::work& tx, std::int64_t node_id) {
+    std::vector<version_entry> out;
+    for (const auto& r : tx.exec_params("SELECT id, size, blob_id, extract(epoch FROM modified_at)::bigint, "
+                                        "extract(epoch FROM replaced_at)::bigint FROM files.versions WHERE node_id = $1 "
+                                        "ORDER BY replaced_at DESC, id DESC",
+                                        node_id))
+        out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::int64_t>(),
+                       r[4].as<std::int64_t>()});
+    return out;
+}
+
+bool restore_version(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64_t version_id, const retention& keep) {
+    auto rows = tx.exec_params("DELETE FROM files.versions WHERE id = $1 AND node_id = $2 "
+                               "RETURNING blob_id, size, content_type, etag",
+                               version_id, n.id);
+    if (rows.empty()) return false;
+    const std::int64_t modseq = begin_change(tx, home_id);
+    auto parent = find(tx, home_id, parent_of(n.path));
+    // Keep the current content as a version even when versions_keep is 0:
+    // a restore must not lose what it replaces.
+    retention k = keep;
+    if (k.versions_keep == 0) k.versions_keep = 1;
+    put_file(tx, home_id, *parent, n, n.path, rows[0][0].as<std::string>(), rows[0][1].as<std::int64_t>(),
+             rows[0][2].as<std::string>(), rows[0][3].as<std::string>(), modseq, k);
+    touch_ancestors(tx, home_id, n.path, modseq);
+    return true;
+}
+
+std::vector<trash_entry> trash_of(pqxx::work& tx, std::int64_t home_id) {
+    std::vector<trash_entry> out;
+    for (const auto& r : tx.exec_params(
+             "SELECT t.id, t.original_path, t.is_collection, t.size, jsonb_array_length(t.manifest), coalesce(a.address, ''), "
+             "extract(epoch FROM t.deleted_at)::bigint FROM files.trash t "
+             "LEFT JOIN directory.accounts a ON a.id = t.deleted_by WHERE t.home_id = $1 ORDER BY t.deleted_at DESC, t.id DESC",
+             home_id))
+        out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<bool>(), r[3].as<std::int64_t>(),
+                       r[4].as<std::int64_t>(), r[5].as<std::string>(), r[6].as<std::int64_t>()});
+    return out;
+}
+
+std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id, const std::string& path_in) {
+    auto entry = tx.exec_params("SELECT original_path FROM files.trash WHERE id = $1 AND home_id = $2 FOR UPDATE", id,
+                                home_id);
+    if (entry.empty()) return "no trash entry " + std::to_string(id) + " in this home";
+    const std::string path = path_in.empty() ? entry[0][0].as<std::string>() : path_in;
+    if (path.empty()) return "cannot restore onto the root";
+    const std::int64_t modseq = begin_change(tx, home_id);
+    if (find(tx, home_id, path)) return "'" + path + "' exists; restore to another path (--to)";
+    // Missing parents are created, so a file whose folder was deleted later can come back.
+    auto parent = find(tx, home_id, "");
+    for (const auto& a : ancestors(path)) {
+        if (a.empty()) continue;
+        auto n = find(tx, home_id, a);
+        if (!n) {
+            create_collection(tx, home_id, *parent, a, modseq);
+            n = find(tx, home_id, a);
+        } else if (!n->collection) {
+            return "'" + a + "' is a file, not a folder";
+        }
+        parent = n;
+    }
+    // Manifest entries are ordered parents first (octet_length of the relative path).
+    auto items = tx.exec_params(
+        "SELECT e->>'path', (e->>'collection')::boolean, e->>'blob', (e->>'size')::bigint, e->>'content_type', "
+        "e->>'file_id', (e->>'modified')::bigint, e->'properties' "
+        "FROM files.trash t, jsonb_array_elements(t.manifest) WITH ORDINALITY AS m(e, i) WHERE t.id = $1 ORDER BY i",
+        id);
+    std::map<std::string, std::int64_t> ids;   // relative path -> new node id
+    for (const auto& r : items) {
+        const std::string rel = r[0].as<std::string>();
+        const std::string full = path + rel;
+        std::int64_t parent_id = rel.empty() ? parent->id : ids.at(rel.substr(0, rel.rfind('/')));
+        const bool collection = r[1].as<bool>();
+        // A file id reused meanwhile (by a copy restored earlier) gets a new one.
+        const std::string file_id = r[5].as<std::string>();
+        std::int64_t nid;
+        if (collection)
+            nid = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq, file_id) "
+                                  "VALUES ($1, $2, $3, $4, true, '', $5, CASE WHEN EXISTS (SELECT 1 FROM files.nodes "
+                                  "WHERE file_id = $6::uuid) THEN gen_random_uuid() ELSE $6::uuid END) RETURNING id",
+                                  home_id, parent_id, full, name_of(full), modseq, file_id)[0]
+                      .as<std::int64_t>();
+        else {
+            const std::string blob = r[2].as<std::string>();
+            nid = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+                                  "content_type, etag, modseq, file_id, modified_at) VALUES ($1, $2, $3, $4, false, $5, $6, $7, "
+                                  "'\"' || left($5, 32) || '\"', $8, CASE WHEN EXISTS (SELECT 1 FROM files.nodes "
+                                  "WHERE file_id = $9::uuid) THEN gen_random_uuid() ELSE $9::uuid END, to_timestamp($10)) "
+                                  "RETURNING id",
+                                  home_id, parent_id, full, name_of(full), blob, r[3].as<std::int64_t>(),
+                                  r[4].as<std::string>(), modseq, file_id, r[6].as<std::int64_t>())[0]
+                      .as<std::int64_t>();
+        }
+        ids[rel] = nid;
+        tx.exec_params("INSERT INTO files.properties (node_id, namespace, name, value) "
+                       "SELECT $1, p->>0, p->>1, p->>2 FROM jsonb_array_elements($2::jsonb) AS p",
+                       nid, r[7].as<std::string>());
+    }
+    tx.exec_params("DELETE FROM files.trash WHERE id = $1", id);
+    touch_ancestors(tx, home_id, path, modseq);
+    return {};
+}
+
+std::int64_t purge_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id) {
+    return static_cast<std::int64_t>(
+        tx.exec_params("DELETE FROM files.trash WHERE home_id = $1 AND ($2 = 0 OR id = $2)", home_id, id).affected_rows());
+}
+
+expired expire(pqxx::work& tx, const retention& keep) {
+    expired e;
+    e.trash = static_cast<std::int64_t>(
+        tx.exec_params("DELETE FROM files.trash WHERE deleted_at < now() - $1::bigint * interval '1 day'",
+                       static_cast<std::int64_t>(keep.trash_days))
+            .affected_rows());
+    e.versions = static_cast<std::int64_t>(
+        tx.exec_params("DELETE FROM files.versions v USING (SELECT id, row_number() OVER (PARTITION BY node_id "
+                       "ORDER BY replaced_at DESC, id DESC) AS rank FROM files.versions) r WHERE r.id = v.id AND "
+                       "(r.rank > $1::bigint OR v.replaced_at < now() - $2::bigint * interval '1 day')",
+                       static_cast<std::int64_t>(keep.versions_keep), static_cast<std::int64_t>(keep.versions_max_age_days))
+            .affected_rows());
+    return e;
+}
+
+std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<std::string>& candidates) {
+    if (candidates.empty()) return {};
+    std::string refs;
+    for (const auto& r : tx.exec(
+             "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+             "WHERE column_name ILIKE '%blob%' AND table_schema NOT IN ('pg_catalog', 'information_schema') "
+             "AND (table_schema, table_name) IN (SELECT table_schema, table_name FROM information_schema.tables "
+             "WHERE table_type = 'BASE TABLE') ORDER BY 1, 2, 3")) {
+        const auto schema = r[0].as<std::string>(), table = r[1].as<std::string>(), column = r[2].as<std::string>(),
+                   type = r[3].as<std::string>();
+        const std::string qualified = tx.quote_name(schema) + "." + tx.quote_name(table);
+        std::string expr;
+        if (column == "blob_id" && type == "text")
+            expr = "SELECT " + tx.quote_name(column) + " FROM " + qualified + " WHERE " + tx.quote_name(column) +
+                   " = ANY($1::text[])";
+        else if (column == "blob_sha256" && type == "bytea")
+            expr = "SELECT encode(" + tx.quote_name(column) + ", 'hex') FROM " + qualified + " WHERE " +
+                   tx.quote_name(column) + " = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)";
+        else
+            throw std::runtime_error("column " + schema + "." + table + "." + column + " (" + type +
+                                     ") looks like a blob reference polderctl does not know; not collecting");
+        refs += (refs.empty() ? "" : " UNION ") + expr;
+    }
+    refs += std::string(refs.empty() ? "" : " UNION ") +
+            "SELECT e->>'blob' FROM files.trash t, jsonb_array_elements(t.manifest) e WHERE e->>'blob' = ANY($1::text[])";
+    std::string list = "{";
+    for (std::size_t i = 0; i < candidates.size(); ++i) list += (i ? "," : "") + candidates[i];
+    list += "}";
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_params("SELECT x FROM unnest($1::text[]) AS x EXCEPT (" + refs + ")", list))
+        out.push_back(r[0].as<std::string>());
+    return out;
 }
 
 std::vector<dead_property> properties(pqxx::work& tx, std::int64_t node_id, bool with_children) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace polder::webdav {
@@ -75,8 +76,42 @@ struct retention {
 
 // home_for_account - the account's home, created (with its root) on first use.
 home home_for_account(pqxx::work& tx, std::int64_t account_id, std::int64_t org_id);
+// home_by_id - a home row (team folder or another account's home reached
+// through a share); quota: the home's own, else its account's.
+home home_by_id(pqxx::work& tx, std::int64_t home_id);
+
+// Team folders and shares (schema/0301_files_sharing.sql).
+struct team_folder {
+    std::int64_t home_id = 0;
+    std::string name;
+};
+// team_for_member - the team folder of org named name (case-insensitive) if
+// account_id is a member of its group.
+std::optional<team_folder> team_for_member(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id,
+                                           const std::string& name);
+// teams_of_member - every team folder whose group has account_id as a member.
+std::vector<team_folder> teams_of_member(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id);
+struct share_mount {
+    std::int64_t home_id = 0;
+    std::string owner;     // owner's address
+    std::string name;      // share name
+    std::string path;      // the shared folder's current path in the owner's home
+    bool writable = false; // any of the shares that reach the principal is read-write
+};
+// shares_for - shares of org that reach account_id (directly or through a
+// group), optionally only one owner's / one name; one row per (owner, name).
+std::vector<share_mount> shares_for(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id,
+                                    const std::string& owner = {}, const std::string& name = {});
+
 // begin_change - the home's next modseq (locks the home row until commit).
 std::int64_t begin_change(pqxx::work& tx, std::int64_t home_id);
+// begin_change_home - begin_change and the home row under its lock in one
+// statement (the usage a quota check needs is then current).
+std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t home_id);
+// find_with_parent - the node at path and its parent collection's node, in
+// one query (path must not be the root).
+std::pair<std::optional<node>, std::optional<node>> find_with_parent(pqxx::work& tx, std::int64_t home_id,
+                                                                     const std::string& path);
 // touch_ancestors - stamp modseq (and so the ETag) on every ancestor of path.
 void touch_ancestors(pqxx::work& tx, std::int64_t home_id, const std::string& path, std::int64_t modseq);
 
@@ -118,6 +153,63 @@ void copy_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& 
 // tombstones for the old paths; locks rooted inside the source dropped).
 void move_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& dest_parent, const std::string& dest,
                std::int64_t modseq);
+
+// transfer_tree - COPY or MOVE n (its subtree when deep) from home src_home to
+// dest in another home. A move keeps file ids and leaves tombstones (stamped
+// src_modseq) and no trash entry in the source home; locks stay behind (RFC
+// 4918 9.9.4: locks are not moved).
+void transfer_tree(pqxx::work& tx, std::int64_t src_home, const node& n, std::int64_t dest_home, const node& dest_parent,
+                   const std::string& dest, bool deep, bool move, std::int64_t src_modseq, std::int64_t dest_modseq);
+// tree_bytes - the bytes of n (its subtree when deep).
+std::int64_t tree_bytes(pqxx::work& tx, std::int64_t home_id, const node& n, bool deep);
+
+// Versions and trash (polderctl file ...). Quota: neither counts against the
+// home's quota (docs/files.md: a full home must be able to delete to make room);
+// both are bounded by retention and removed by expire().
+struct version_entry {
+    std::int64_t id = 0;
+    std::int64_t size = 0;
+    std::string blob_id;
+    std::int64_t modified = 0;   // unix seconds the content was written
+    std::int64_t replaced = 0;   // unix seconds it was overwritten
+};
+std::vector<version_entry> versions_of(pqxx::work& tx, std::int64_t node_id);
+// restore_version - make version_id the file's current content (the current
+// content becomes a version, per put_file). false: no such version of the node.
+bool restore_version(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64_t version_id, const retention& keep);
+
+struct trash_entry {
+    std::int64_t id = 0;
+    std::string original_path;
+    bool collection = false;
+    std::int64_t size = 0;
+    std::int64_t items = 0;
+    std::string deleted_by;      // address, '' when unknown
+    std::int64_t deleted = 0;    // unix seconds
+};
+std::vector<trash_entry> trash_of(pqxx::work& tx, std::int64_t home_id);
+// restore_trash - recreate trash entry id at path (its original path when
+// empty), creating missing parent folders; file ids are kept when free.
+// Returns "" on success, else why not (no such entry, path taken).
+std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id, const std::string& path);
+// purge_trash - remove one entry (id > 0) or all of the home's; the count removed.
+std::int64_t purge_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id);
+
+// expire - drop trash entries older than trash_days and versions beyond
+// versions_keep / older than versions_max_age_days, in every home.
+struct expired {
+    std::int64_t trash = 0;
+    std::int64_t versions = 0;
+};
+expired expire(pqxx::work& tx, const retention& keep);
+
+// unreferenced_blobs - those of candidates (hex ids) that no row of any
+// module references. References are every column named blob_id (text hex)
+// or blob_sha256 (bytea) in any table of the database, plus the blobs
+// listed in files.trash manifests. Throws std::runtime_error when a table
+// has another column whose name contains "blob" (an unknown reference
+// scheme: collecting would be unsafe).
+std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<std::string>& candidates);
 
 // Dead properties.
 std::vector<dead_property> properties(pqxx::work& tx, std::int64_t node_id, bool with_children);
