@@ -1,0 +1,52 @@
+// main.cpp - polder-caldavd: calendars and contacts (CalDAV + CardDAV). Declares the
+// service and hands control to polder::service::run (habit: Postfix's single_server_main).
+//
+// SECURITY: listeners: caldav.https (TLS) and caldav.http (plain; meant for loopback use
+// behind a TLS-terminating proxy or in development — credentials over it are refused
+// unless the peer is loopback and auth.allow_plaintext_on_loopback is set).
+// STANDARDS: RFC 4791, RFC 6352, RFC 6578, RFC 6764 (see src/service.hpp).
+#include "service.hpp"
+
+#include "polder/http/server.hpp"
+#include "polder/service/service.hpp"
+
+#include <memory>
+
+int main(int argc, char** argv) {
+    using namespace polder;
+    // Objects the listeners use must outlive the runtime's sessions: held here.
+    std::unique_ptr<auth::authenticator> authenticator;
+    std::unique_ptr<caldav::service> dav;
+    return service::run(argc, argv, {
+        .name = "caldavd",
+        .common = [](const config::settings& s) -> const config::service_common& { return s.caldav.common; },
+        .start = [&](service::context& ctx) -> result<void> {
+            const auto& c = ctx.settings.caldav;
+            authenticator = std::make_unique<auth::authenticator>(ctx.pool, ctx.settings.auth);
+            dav = std::make_unique<caldav::service>(
+                ctx.pool, *authenticator,
+                caldav::options{.max_resource_size = c.max_request_body,
+                                .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback});
+            http::server_options opts;
+            opts.service = "caldav";
+            opts.tls = ctx.tls;
+            opts.idle_timeout = std::chrono::seconds(c.common.idle_timeout_seconds);
+            auto server = std::make_shared<http::server>(dav->routes(), opts);
+            if (c.https.port != 0) {
+                if (!ctx.tls) return errc::invalid_argument;   // caldav.https needs tls.cert_file
+                if (auto r = ctx.server.listen({"https", c.https.address, c.https.port, net::tls_mode::implicit},
+                                               server->handler());
+                    !r)
+                    return r;
+            }
+            if (c.http.port != 0) {
+                if (auto r = ctx.server.listen({"http", c.http.address, c.http.port, net::tls_mode::none},
+                                               server->handler());
+                    !r)
+                    return r;
+            }
+            return {};
+        },
+        .health = {},
+    });
+}
