@@ -46,6 +46,7 @@ int run(int argc, char** argv) {
     add_migrate_commands(app, chosen);
     add_org_commands(app, chosen);
     add_domain_commands(app, chosen);
+    add_dkim_commands(app, chosen);
     add_user_commands(app, chosen);
     add_alias_commands(app, chosen);
     add_group_commands(app, chosen);
@@ -54,6 +55,9 @@ int run(int argc, char** argv) {
     add_mailbox_commands(app, chosen);
     add_auth_commands(app, chosen);
     add_queue_commands(app, chosen);
+    add_folder_commands(app, chosen);
+    add_calendar_commands(app, chosen);
+    add_file_commands(app, chosen);
 
     try {
         app.parse(argc, argv);

@@ -39,6 +39,11 @@ void add_quota_commands(CLI::App& app, action& chosen);
 void add_mailbox_commands(CLI::App& app, action& chosen);   // cmd_mailbox.cpp: share|unshare|list
 void add_auth_commands(CLI::App& app, action& chosen);
 void add_queue_commands(CLI::App& app, action& chosen);   // cmd_queue.cpp: the outbound SMTP queue
+// cmd_dkim.cpp: domain dkim generate|show; call after add_domain_commands (it extends "domain").
+void add_dkim_commands(CLI::App& app, action& chosen);
+void add_folder_commands(CLI::App& app, action& chosen);  // cmd_folder.cpp: team folders and shares (WebDAV)
+void add_calendar_commands(CLI::App& app, action& chosen);  // cmd_calendar.cpp: calendars and address books (CalDAV)
+void add_file_commands(CLI::App& app, action& chosen);    // cmd_file.cpp: versions, trash, expire, blob gc
 
 // --org NAME on a subcommand; the value is filtered through org_filter().
 CLI::Option* add_org_option(CLI::App* sub, std::string& org, const std::string& what);
