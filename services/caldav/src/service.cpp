@@ -13,8 +13,6 @@
 // (conditional requests), RFC 6585 4 (429).
 #include "service.hpp"
 
-#include "polder/blob/sha256.hpp"
-#include "polder/http/basic_auth.hpp"
 #include "polder/http/etag.hpp"
 #include "polder/http/server.hpp"
 #include "polder/log/log.hpp"
@@ -27,7 +25,11 @@ using http::field;
 using http::status;
 
 service::service(db::pool& pool, auth::authenticator& auth, options opts)
-    : pool_(pool), auth_(auth), opts_(std::move(opts)) {}
+    : pool_(pool),
+      opts_(std::move(opts)),
+      login_(auth, {.realm = "Polder calendars and contacts",
+                    .service = "caldav",
+                    .allow_plaintext_on_loopback = opts_.allow_plaintext_on_loopback}) {}
 
 http::router service::routes() {
     http::router r;
@@ -50,56 +52,6 @@ http::response service::xml_response(unsigned code, std::string body) {
 
 http::response service::dav_error(unsigned code, const dav::qname& condition) {
     return xml_response(code, dav::error_body(condition));
-}
-
-awaitable<std::optional<auth::principal>> service::authenticate(http::request& req, http::response& refusal) {
-    const auto& conn = req.connection();
-    if (!req.secure() && !(conn.loopback && opts_.allow_plaintext_on_loopback)) {
-        refusal = plain(403, "credentials are only accepted over TLS");
-        co_return std::nullopt;
-    }
-    auto challenge = [&](std::string_view reason) {
-        refusal = plain(401, reason);
-        refusal.headers.set(field::www_authenticate, http::basic_challenge("Polder calendars and contacts"));
-    };
-    const auto value = req.header(field::authorization);
-    if (value.empty()) {
-        challenge("authentication required");
-        co_return std::nullopt;
-    }
-    auto creds = http::parse_basic_authorization(value);
-    if (!creds) {
-        challenge("malformed Basic credentials");
-        co_return std::nullopt;
-    }
-    const std::string key = blob::sha256::of(creds->user_id + std::string(1, '\0') + creds->password).hex();
-    const auto now = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(mutex_);
-        auto it = cache_.find(key);
-        if (it != cache_.end()) {
-            if (it->second.expires > now) co_return it->second.who;
-            cache_.erase(it);
-        }
-    }
-    auto who = co_await auth_.login(creds->user_id, creds->password, conn.peer_address, "caldav");
-    if (!who) {
-        if (polder::is(who.error(), errc::throttled)) {
-            refusal = plain(429, "too many failed logins; try again later");
-            refusal.headers.set(field::retry_after, "60");
-        } else if (polder::is(who.error(), errc::unavailable)) {
-            refusal = plain(503, "service unavailable");
-        } else {
-            challenge("invalid credentials");
-        }
-        co_return std::nullopt;
-    }
-    {
-        std::lock_guard lock(mutex_);
-        if (cache_.size() >= 10000) cache_.clear();
-        cache_[key] = {*who, now + std::chrono::seconds(60)};
-    }
-    co_return *who;
 }
 
 namespace {
@@ -131,7 +83,7 @@ awaitable<http::response> service::handle(http::request& req) {
     auto target = parse_path(raw);
     if (method == "OPTIONS") co_return cmd_options(target ? &*target : nullptr);
     http::response refusal;
-    auto who = co_await authenticate(req, refusal);
+    auto who = co_await login_.check(req, refusal);
     if (!who) co_return refusal;
     req.set_user(who->address);
     if (!target) co_return plain(404, "not found");

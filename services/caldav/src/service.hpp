@@ -26,6 +26,7 @@
 #include "store.hpp"
 
 #include "polder/asio/asio.hpp"
+#include "polder/service/http_login.hpp"
 #include "polder/auth/login.hpp"
 #include "polder/dav/headers.hpp"
 #include "polder/dav/multistatus.hpp"
@@ -101,20 +102,10 @@ public:
     db::pool& pool() { return pool_; }
 
 private:
-    awaitable<std::optional<auth::principal>> authenticate(http::request& req, http::response& refusal);
-
     db::pool& pool_;
-    auth::authenticator& auth_;
     options opts_;
-
-    // Successful logins for a minute, keyed by SHA-256(user NUL password): a sync client's
-    // hundreds of requests cost one Argon2id verification (as polder-webdavd does).
-    struct cached {
-        auth::principal who;
-        std::chrono::steady_clock::time_point expires;
-    };
-    std::mutex mutex_;
-    std::unordered_map<std::string, cached> cache_;
+    polder::service::http_login login_;   // Basic over TLS, throttling answers, 60-second cache
+    std::mutex mutex_;            // guards provisioned_
     std::set<std::int64_t> provisioned_;   // accounts whose home exists (saves a query per request)
 };
 

@@ -13,8 +13,6 @@
 // requests), RFC 6585 4 (429).
 #include "service.hpp"
 
-#include "polder/blob/sha256.hpp"
-#include "polder/http/basic_auth.hpp"
 #include "polder/http/date.hpp"
 #include "polder/http/server.hpp"
 #include "polder/http/etag.hpp"
@@ -30,7 +28,12 @@ using http::field;
 using http::status;
 
 service::service(db::pool& pool, blob::store& blobs, auth::authenticator& auth, options opts)
-    : pool_(pool), blobs_(blobs), auth_(auth), opts_(std::move(opts)) {}
+    : pool_(pool),
+      blobs_(blobs),
+      opts_(std::move(opts)),
+      login_(auth, {.realm = "Polder files",
+                    .service = "webdav",
+                    .allow_plaintext_on_loopback = opts_.allow_plaintext_on_loopback}) {}
 
 http::router service::routes() {
     http::router r;
@@ -67,57 +70,6 @@ http::response service::from_failure(const ctx& c, const failure& f) {
     return plain(f.status, f.status == 412 ? "precondition failed" : "locked");
 }
 
-awaitable<std::optional<auth::principal>> service::authenticate(http::request& req, http::response& refusal) {
-    const auto& conn = req.connection();
-    if (!req.secure() && !(conn.loopback && opts_.allow_plaintext_on_loopback)) {
-        refusal = plain(403, "credentials are only accepted over TLS");
-        co_return std::nullopt;
-    }
-    auto challenge = [&](std::string_view reason) {
-        refusal = plain(401, reason);
-        refusal.headers.set(field::www_authenticate, http::basic_challenge("Polder files"));
-    };
-    const auto value = req.header(field::authorization);
-    if (value.empty()) {
-        challenge("authentication required");
-        co_return std::nullopt;
-    }
-    auto creds = http::parse_basic_authorization(value);
-    if (!creds) {
-        challenge("malformed Basic credentials");
-        co_return std::nullopt;
-    }
-    const std::string key =
-        blob::sha256::of(creds->user_id + std::string(1, '\0') + creds->password).hex();
-    const auto now = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(cache_mutex_);
-        auto it = cache_.find(key);
-        if (it != cache_.end()) {
-            if (it->second.expires > now) co_return it->second.who;
-            cache_.erase(it);
-        }
-    }
-    auto who = co_await auth_.login(creds->user_id, creds->password, conn.peer_address, "webdav");
-    if (!who) {
-        if (polder::is(who.error(), errc::throttled)) {
-            refusal = plain(429, "too many failed logins; try again later");
-            refusal.headers.set(field::retry_after, "60");
-        } else if (polder::is(who.error(), errc::unavailable)) {
-            refusal = plain(503, "service unavailable");
-        } else {
-            challenge("invalid credentials");
-        }
-        co_return std::nullopt;
-    }
-    {
-        std::lock_guard lock(cache_mutex_);
-        if (cache_.size() >= 10000) cache_.clear();
-        cache_[key] = {*who, now + std::chrono::seconds(60)};
-    }
-    co_return *who;
-}
-
 awaitable<http::response> service::handle(http::request& req) {
     const std::string method(req.method_string());
     // OPTIONS needs no credentials: it reveals nothing about stored data, and
@@ -129,7 +81,7 @@ awaitable<http::response> service::handle(http::request& req) {
         co_return co_await cmd_options(c);
     }
     http::response refusal;
-    auto who = co_await authenticate(req, refusal);
+    auto who = co_await login_.check(req, refusal);
     if (!who) co_return refusal;
     req.set_user(who->address);
     if (!target) co_return plain(perr.status, perr.reason);

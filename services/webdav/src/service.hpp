@@ -32,6 +32,7 @@
 #include "polder/dav/requests.hpp"
 #include "polder/db/pool.hpp"
 #include "polder/http/router.hpp"
+#include "polder/service/http_login.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -152,21 +153,10 @@ public:
     blob::store& blobs() { return blobs_; }
 
 private:
-    awaitable<std::optional<auth::principal>> authenticate(http::request& req, http::response& refusal);
-
     db::pool& pool_;
     blob::store& blobs_;
-    auth::authenticator& auth_;
     options opts_;
-
-    // Successful logins for a minute, keyed by SHA-256(user NUL password), so
-    // a sync client's hundreds of requests cost one Argon2id verification.
-    struct cached {
-        auth::principal who;
-        std::chrono::steady_clock::time_point expires;
-    };
-    std::mutex cache_mutex_;
-    std::unordered_map<std::string, cached> cache_;
+    polder::service::http_login login_;   // Basic over TLS, throttling answers, 60-second cache
 };
 
 // empty_response - a status without a body (201 / 204 ...).
