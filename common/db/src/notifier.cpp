@@ -14,6 +14,7 @@
 // 34.2 (non-blocking connection: PQconnectStart/PQconnectPoll), 34.9
 // (asynchronous notification: PQconsumeInput, PQnotifies).
 #include "polder/db/notifier.hpp"
+#include "polder/db/prepared.hpp"
 
 #include "polder/core/error.hpp"
 #include "polder/log/log.hpp"
@@ -67,7 +68,7 @@ void notify(pqxx::transaction_base& tx, std::string_view channel, std::string_vi
         throw std::invalid_argument("db::notify: payload must be shorter than 8000 bytes");
     if (payload.find('\0') != std::string_view::npos)
         throw std::invalid_argument("db::notify: payload contains a NUL byte");
-    tx.exec_params("SELECT pg_notify($1, $2)", std::string(channel), std::string(payload));
+    exec_cached(tx, "SELECT pg_notify($1, $2)", std::string(channel), std::string(payload));
 }
 
 namespace detail {

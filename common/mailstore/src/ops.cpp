@@ -5,10 +5,13 @@
 // one order - accounts (quota) before mailboxes (UID/modseq allocation) - so concurrent
 // deliveries and IMAP commands do not deadlock; UIDs come from UPDATE ... RETURNING on
 // the mailbox row, which serializes allocators and keeps UIDs strictly ascending.
+// Statements of fixed text run prepared (db::exec_cached); only SEARCH, whose SQL follows
+// the client's criteria, is planned per execution.
 // STANDARDS: RFC 3501, RFC 9051, RFC 4315, RFC 6851, RFC 7162, RFC 4314, RFC 9208, RFC 6154.
 #include "polder/mailstore/mailstore.hpp"
 
 #include "polder/db/notifier.hpp"
+#include "polder/db/prepared.hpp"
 #include "polder/mime/json.hpp"
 #include "polder/mime/text.hpp"
 
@@ -55,7 +58,7 @@ std::string json_text(const nlohmann::json& j) {
 // actor_rights - the actor's rights on a mailbox owned by `owner` (all when own).
 std::string actor_rights(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::int64_t owner) {
     if (owner == actor) return std::string(all_rights);
-    auto r = tx.exec_params1(rights_sql, mailbox, actor);
+    auto r = db::exec_cached1(tx, rights_sql, mailbox, actor);
     auto n = normalize_rights(r[0].c_str());
     return n ? *n : std::string();
 }
@@ -79,7 +82,7 @@ const std::string mailbox_cols =
     "m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.noselect, " + has_children_sql;
 
 bool is_subscribed(pqxx::work& tx, std::int64_t actor, const std::string& name) {
-    return !tx.exec_params("SELECT 1 FROM mail.subscriptions WHERE account_id = $1 AND name = $2", actor, name)
+    return !db::exec_cached(tx, "SELECT 1 FROM mail.subscriptions WHERE account_id = $1 AND name = $2", actor, name)
                 .empty();
 }
 
@@ -119,7 +122,7 @@ std::string display_name(std::int64_t actor, std::int64_t owner, const std::stri
 // check_mailbox - the mailbox by id, for the actor, with uidvalidity and rights checked.
 result<mailbox_info> check_mailbox(pqxx::work& tx, std::int64_t actor, std::int64_t id, std::uint32_t uidvalidity,
                                    std::string_view needed) {
-    auto rows = tx.exec_params("SELECT " + mailbox_cols + ", o.address FROM mail.mailboxes m JOIN directory.accounts o "
+    auto rows = db::exec_cached(tx, "SELECT " + mailbox_cols + ", o.address FROM mail.mailboxes m JOIN directory.accounts o "
                                "ON o.id = m.account_id WHERE m.id = $1", id);
     if (rows.empty()) return errc::not_found;
     auto m = info_from_row(rows[0]);
@@ -137,7 +140,7 @@ std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> l
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> out;
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx, 
         "SELECT id, quota_bytes, used_bytes FROM directory.accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
         pg_bigint_array(ids));
     for (const auto& r : rows) {
@@ -160,7 +163,7 @@ struct allocation {
 
 // allocate - n new UIDs and a new modseq; the row lock serializes concurrent allocators.
 std::optional<allocation> allocate(pqxx::work& tx, std::int64_t mailbox, std::uint64_t n) {
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx, 
         "UPDATE mail.mailboxes SET uidnext = uidnext + $2::bigint, highestmodseq = highestmodseq + 1 "
         "WHERE id = $1 AND uidnext + $2::bigint <= $3::bigint RETURNING uidnext - $2::bigint, highestmodseq, uidvalidity",
         mailbox, static_cast<std::int64_t>(n), static_cast<std::int64_t>(uid_limit));
@@ -170,7 +173,7 @@ std::optional<allocation> allocate(pqxx::work& tx, std::int64_t mailbox, std::ui
 }
 
 std::uint64_t bump_modseq(pqxx::work& tx, std::int64_t mailbox) {
-    return tx.exec_params1("UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 "
+    return db::exec_cached1(tx, "UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 "
                            "RETURNING highestmodseq", mailbox)[0].as<std::uint64_t>();
 }
 
@@ -257,7 +260,7 @@ std::int64_t insert_message(pqxx::work& tx, const prepared_message& msg) {
     };
     // The tsvector is built from at most 256 KiB of text: PostgreSQL refuses tsvectors over
     // 1 MiB, and the substring check on body_text still covers the whole text.
-    auto r = tx.exec_params1(
+    auto r = db::exec_cached1(tx, 
         "INSERT INTO mail.messages (blob_sha256, size, sent_date, subject, sort_subject, sort_from, sort_to, sort_cc, "
         "from_text, to_text, cc_text, bcc_text, message_id_hdr, in_reply_to, references_ids, envelope, bodystructure, "
         "header_fields, body_text, fts) VALUES (decode($1, 'hex'), $2::bigint, "
@@ -269,7 +272,7 @@ std::int64_t insert_message(pqxx::work& tx, const prepared_message& msg) {
 }
 
 std::optional<std::int64_t> find_owner(pqxx::work& tx, std::int64_t actor, const std::string& address) {
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx, 
         "SELECT o.id FROM directory.accounts o JOIN directory.accounts me ON me.org_id = o.org_id "
         "WHERE me.id = $1 AND o.address = $2", actor, address);
     if (rows.empty()) return std::nullopt;
@@ -284,7 +287,7 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> copy_rows(pqxx::wor
     auto a = allocate(tx, dst, uids.size());
     if (!a) throw rollback_error(errc::conflict);
     *uidvalidity = a->uidvalidity;
-    tx.exec_params(
+    db::exec_cached(tx, 
         "INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
         "SELECT $1, $2::bigint + u.ord - 1, mm.message_id, mm.size, mm.flags, $3::bigint, mm.internaldate "
         "FROM unnest($4::bigint[]) WITH ORDINALITY AS u(uid, ord) "
@@ -300,7 +303,7 @@ std::vector<std::uint32_t> remove_rows(pqxx::work& tx, std::int64_t mailbox, con
                                        std::vector<std::string> params) {
     auto modseq = bump_modseq(tx, mailbox);
     params.insert(params.begin(), {std::to_string(mailbox), std::to_string(modseq)});
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx, 
         "WITH gone AS (DELETE FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " + condition +
             " RETURNING mm.uid) INSERT INTO mail.expunged (mailbox_id, uid, modseq) "
             "SELECT $1::bigint, uid, $2::bigint FROM gone RETURNING uid",
@@ -315,7 +318,7 @@ std::vector<std::int64_t> select_uids(pqxx::work& tx, std::int64_t mailbox, cons
     std::vector<std::string> params{std::to_string(mailbox)};
     int next = 2;
     auto cond = uid_condition(set, params, next);
-    auto rows = tx.exec_params("SELECT mm.uid FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " +
+    auto rows = db::exec_cached(tx, "SELECT mm.uid FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " +
                                    cond + " ORDER BY mm.uid LIMIT " + std::to_string(max_rows_per_call + 1),
                                pqxx::prepare::make_dynamic_params(params));
     std::vector<std::int64_t> out;
@@ -324,7 +327,7 @@ std::vector<std::int64_t> select_uids(pqxx::work& tx, std::int64_t mailbox, cons
 }
 
 std::uint64_t size_of(pqxx::work& tx, std::int64_t mailbox, const std::vector<std::int64_t>& uids) {
-    return tx.exec_params1("SELECT coalesce(sum(size), 0) FROM mail.mailbox_messages WHERE mailbox_id = $1 "
+    return db::exec_cached1(tx, "SELECT coalesce(sum(size), 0) FROM mail.mailbox_messages WHERE mailbox_id = $1 "
                            "AND uid = ANY($2::bigint[])", mailbox, pg_bigint_array(uids))[0].as<std::uint64_t>();
 }
 
@@ -358,7 +361,7 @@ delivery_result deliver(pqxx::work& tx, const prepared_message& msg, const std::
         }
         auto name = normalize_mailbox_name(rcpts[k].mailbox);
         std::string wanted = name ? *name : std::string("INBOX");
-        auto rows = tx.exec_params(
+        auto rows = db::exec_cached(tx, 
             "SELECT id FROM mail.mailboxes WHERE account_id = $1 AND NOT noselect AND name IN ($2, 'INBOX') "
             "ORDER BY (name = 'INBOX') LIMIT 1", rcpts[k].account_id, wanted);
         if (rows.empty()) {
@@ -387,7 +390,7 @@ delivery_result deliver(pqxx::work& tx, const prepared_message& msg, const std::
             for (auto k : who) out.recipients[k].error = errc::conflict;
             continue;
         }
-        tx.exec_params("INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, modseq, internaldate) "
+        db::exec_cached(tx, "INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, modseq, internaldate) "
                        "VALUES ($1, $2, $3, $4, $5, to_timestamp($6::bigint))",
                        mailbox, static_cast<std::int64_t>(a->first_uid), out.message_row,
                        static_cast<std::int64_t>(msg.size), static_cast<std::int64_t>(a->modseq), internaldate);
@@ -404,17 +407,17 @@ delivery_result deliver(pqxx::work& tx, const prepared_message& msg, const std::
 result<std::vector<mailbox_info>> list_mailboxes(pqxx::work& tx, std::int64_t actor) {
     std::vector<mailbox_info> out;
     std::set<std::string> subs;
-    for (const auto& r : tx.exec_params("SELECT name FROM mail.subscriptions WHERE account_id = $1", actor))
+    for (const auto& r : db::exec_cached(tx, "SELECT name FROM mail.subscriptions WHERE account_id = $1", actor))
         subs.insert(r[0].as<std::string>());
     for (const auto& r :
-         tx.exec_params("SELECT " + mailbox_cols + " FROM mail.mailboxes m WHERE m.account_id = $1 ORDER BY m.name",
+         db::exec_cached(tx, "SELECT " + mailbox_cols + " FROM mail.mailboxes m WHERE m.account_id = $1 ORDER BY m.name",
                         actor)) {
         auto m = info_from_row(r);
         m.rights = std::string(all_rights);
         m.subscribed = subs.count(m.name) > 0;
         out.push_back(std::move(m));
     }
-    auto shared = tx.exec_params(
+    auto shared = db::exec_cached(tx, 
         "SELECT " + mailbox_cols + ", o.address, string_agg(a.rights, '') FROM mail.mailboxes m "
         "JOIN directory.accounts o ON o.id = m.account_id JOIN mail.acl a ON a.mailbox_id = m.id "
         "WHERE m.account_id <> $1 AND o.org_id = (SELECT org_id FROM directory.accounts WHERE id = $1) "
@@ -444,7 +447,7 @@ result<mailbox_info> resolve(pqxx::work& tx, std::int64_t actor, std::string_vie
         owner = *o;
         owner_address = s->owner_address;
     }
-    auto rows = tx.exec_params("SELECT " + mailbox_cols + " FROM mail.mailboxes m WHERE m.account_id = $1 AND m.name = $2",
+    auto rows = db::exec_cached(tx, "SELECT " + mailbox_cols + " FROM mail.mailboxes m WHERE m.account_id = $1 AND m.name = $2",
                                owner, s->name);
     if (rows.empty()) return errc::not_found;
     auto m = info_from_row(rows[0]);
@@ -467,22 +470,22 @@ result<std::int64_t> create_mailbox(pqxx::work& tx, std::int64_t actor, std::str
                                                     "\\Junk", "\\Sent", "\\Trash"};
         if (!known.count(*special_use)) return errc::invalid_argument;
     }
-    auto count = tx.exec_params1("SELECT count(*) FROM mail.mailboxes WHERE account_id = $1", actor)[0].as<std::size_t>();
+    auto count = db::exec_cached1(tx, "SELECT count(*) FROM mail.mailboxes WHERE account_id = $1", actor)[0].as<std::size_t>();
     if (count >= max_mailboxes_per_account) return errc::limit_exceeded;
-    auto existing = tx.exec_params("SELECT id, noselect FROM mail.mailboxes WHERE account_id = $1 AND name = $2 FOR UPDATE",
+    auto existing = db::exec_cached(tx, "SELECT id, noselect FROM mail.mailboxes WHERE account_id = $1 AND name = $2 FOR UPDATE",
                                    actor, s->name);
     if (!existing.empty()) {
         if (!existing[0][1].as<bool>()) return errc::already_exists;
         auto id = existing[0][0].as<std::int64_t>();
-        tx.exec_params("UPDATE mail.mailboxes SET noselect = false, special_use = coalesce($2, special_use) WHERE id = $1",
+        db::exec_cached(tx, "UPDATE mail.mailboxes SET noselect = false, special_use = coalesce($2, special_use) WHERE id = $1",
                        id, special_use ? *special_use : std::string());
         notify_mailbox(tx, actor, id);
         return id;
     }
     for (const auto& parent : parent_names(s->name))
-        tx.exec_params("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+        db::exec_cached(tx, "INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
                        parent);
-    auto r = tx.exec_params1("INSERT INTO mail.mailboxes (account_id, name, special_use) VALUES ($1, $2, NULLIF($3, '')) "
+    auto r = db::exec_cached1(tx, "INSERT INTO mail.mailboxes (account_id, name, special_use) VALUES ($1, $2, NULLIF($3, '')) "
                              "RETURNING id", actor, s->name, special_use ? *special_use : std::string());
     auto id = r[0].as<std::int64_t>();
     notify_mailbox(tx, actor, id);
@@ -496,14 +499,14 @@ result<void> delete_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view
     lock_accounts(tx, {m->owner_account_id});
     if (m->has_children) {
         if (m->noselect) return errc::invalid_argument;   // RFC 3501 6.3.4: already \Noselect with children
-        tx.exec_params("DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
-        tx.exec_params("DELETE FROM mail.expunged WHERE mailbox_id = $1", m->id);
+        db::exec_cached(tx, "DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
+        db::exec_cached(tx, "DELETE FROM mail.expunged WHERE mailbox_id = $1", m->id);
         // A \Noselect mailbox holds no messages; it keeps UIDVALIDITY so a later CREATE is safe.
-        tx.exec_params("UPDATE mail.mailboxes SET noselect = true, special_use = NULL, highestmodseq = highestmodseq + 1 "
+        db::exec_cached(tx, "UPDATE mail.mailboxes SET noselect = true, special_use = NULL, highestmodseq = highestmodseq + 1 "
                        "WHERE id = $1", m->id);
     } else {
-        tx.exec_params("DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
-        tx.exec_params("DELETE FROM mail.mailboxes WHERE id = $1", m->id);
+        db::exec_cached(tx, "DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
+        db::exec_cached(tx, "DELETE FROM mail.mailboxes WHERE id = $1", m->id);
     }
     notify_mailbox(tx, m->owner_account_id, m->id);
     return {};
@@ -521,21 +524,21 @@ result<void> rename_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view
     const std::string& dest = to->name;
     if (dest == from) return errc::already_exists;
     if (dest.rfind(from + "/", 0) == 0) return errc::invalid_argument;   // into its own subtree
-    auto clash = tx.exec_params("SELECT 1 FROM mail.mailboxes WHERE account_id = $1 AND (name = $2 OR "
+    auto clash = db::exec_cached(tx, "SELECT 1 FROM mail.mailboxes WHERE account_id = $1 AND (name = $2 OR "
                                 "left(name, length($2) + 1) = $2 || '/') AND NOT noselect", actor, dest);
     if (!clash.empty()) return errc::already_exists;
-    auto hollow = tx.exec_params("SELECT 1 FROM mail.mailboxes WHERE account_id = $1 AND name = $2", actor, dest);
+    auto hollow = db::exec_cached(tx, "SELECT 1 FROM mail.mailboxes WHERE account_id = $1 AND name = $2", actor, dest);
     if (!hollow.empty()) return errc::already_exists;
 
     if (from == "INBOX") {
         // RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox; INBOX stays, empty.
         if (m->noselect) return errc::invalid_argument;
         for (const auto& parent : parent_names(dest))
-            tx.exec_params("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+            db::exec_cached(tx, "INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
                            parent);
-        auto id = tx.exec_params1("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) RETURNING id", actor,
+        auto id = db::exec_cached1(tx, "INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) RETURNING id", actor,
                                   dest)[0].as<std::int64_t>();
-        auto uids = tx.exec_params("SELECT uid FROM mail.mailbox_messages WHERE mailbox_id = $1 ORDER BY uid", m->id);
+        auto uids = db::exec_cached(tx, "SELECT uid FROM mail.mailbox_messages WHERE mailbox_id = $1 ORDER BY uid", m->id);
         std::vector<std::int64_t> list;
         for (const auto& r : uids) list.push_back(r[0].as<std::int64_t>());
         std::uint32_t uv = 0;
@@ -548,12 +551,12 @@ result<void> rename_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view
     }
     // The mailbox and its children keep their ids and UIDVALIDITY (RFC 3501 allows it: they
     // are the same mailboxes under a new name).
-    tx.exec_params("UPDATE mail.mailboxes SET name = $3 || substr(name, length($2) + 1) WHERE account_id = $1 "
+    db::exec_cached(tx, "UPDATE mail.mailboxes SET name = $3 || substr(name, length($2) + 1) WHERE account_id = $1 "
                    "AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')", actor, from, dest);
-    tx.exec_params("UPDATE mail.subscriptions SET name = $3 || substr(name, length($2) + 1) WHERE account_id = $1 "
+    db::exec_cached(tx, "UPDATE mail.subscriptions SET name = $3 || substr(name, length($2) + 1) WHERE account_id = $1 "
                    "AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')", actor, from, dest);
     for (const auto& parent : parent_names(dest))
-        tx.exec_params("INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+        db::exec_cached(tx, "INSERT INTO mail.mailboxes (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
                        parent);
     notify_mailbox(tx, actor, m->id);
     return {};
@@ -563,14 +566,14 @@ result<void> subscribe(pqxx::work& tx, std::int64_t actor, std::string_view raw,
     if (on) {
         auto m = resolve(tx, actor, raw, "l");
         if (!m) return m.error();
-        tx.exec_params("INSERT INTO mail.subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
+        db::exec_cached(tx, "INSERT INTO mail.subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", actor,
                        m->name);
         return {};
     }
     // Unsubscribing works for names whose mailbox is gone (RFC 3501 6.3.7).
     auto s = split(raw);
     std::string name = s ? (s->shared ? display_name(actor, -1, s->owner_address, s->name) : s->name) : std::string(raw);
-    auto r = tx.exec_params("DELETE FROM mail.subscriptions WHERE account_id = $1 AND name = $2", actor, name);
+    auto r = db::exec_cached(tx, "DELETE FROM mail.subscriptions WHERE account_id = $1 AND name = $2", actor, name);
     if (r.affected_rows() == 0) return errc::not_found;
     return {};
 }
@@ -579,7 +582,7 @@ result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_vi
     auto m = resolve(tx, actor, name, "r");
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
-    auto r = tx.exec_params1(
+    auto r = db::exec_cached1(tx, 
         "SELECT mb.uidnext, mb.highestmodseq, s.n, s.unseen, s.deleted, s.total, "
         "(SELECT count(*) FROM mail.mailbox_messages r WHERE r.mailbox_id = $1 AND r.uid > mb.recent_uid) "
         "FROM mail.mailboxes mb, "
@@ -605,7 +608,7 @@ result<select_snapshot> select(pqxx::work& tx, std::int64_t actor, std::string_v
     if (m->noselect) return errc::invalid_argument;
     select_snapshot snap;
     // One statement, one snapshot: uidnext, highestmodseq and the rows agree.
-    auto rows = tx.exec_params("SELECT mb.uidnext, mb.highestmodseq, mm.uid, mm.flags, mm.modseq FROM mail.mailboxes mb "
+    auto rows = db::exec_cached(tx, "SELECT mb.uidnext, mb.highestmodseq, mm.uid, mm.flags, mm.modseq FROM mail.mailboxes mb "
                                "LEFT JOIN mail.mailbox_messages mm ON mm.mailbox_id = mb.id WHERE mb.id = $1 "
                                "ORDER BY mm.uid", m->id);
     std::set<std::string> keywords;
@@ -628,7 +631,7 @@ result<changes> changes_since(pqxx::work& tx, std::int64_t actor, std::int64_t m
     auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
     if (!m) return m.error();
     auto s = static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX));
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx, 
         "SELECT 0, uid, flags, modseq FROM mail.mailbox_messages WHERE mailbox_id = $1 AND modseq > $2 "
         "UNION ALL SELECT 1, uid, NULL, modseq FROM mail.expunged WHERE mailbox_id = $1 AND modseq > $2 "
         "UNION ALL SELECT 2, uidnext, NULL, highestmodseq FROM mail.mailboxes WHERE id = $1", mailbox, s);
@@ -659,7 +662,7 @@ result<std::vector<message_meta>> fetch(pqxx::work& tx, std::int64_t actor, std:
     std::vector<std::string> params{std::to_string(mailbox)};
     int next = 2;
     auto cond = uid_condition(*set, params, next);
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx, 
         "SELECT mm.uid, mm.message_id, encode(m.blob_sha256, 'hex'), mm.size, extract(epoch FROM mm.internaldate)::bigint, "
         "mm.flags, mm.modseq, m.envelope::text, m.bodystructure::text, m.header_fields::text, "
         "extract(epoch FROM m.sent_date)::bigint, m.sort_subject, m.sort_from, m.sort_to, m.sort_cc, "
@@ -707,8 +710,8 @@ result<std::uint32_t> claim_recent(pqxx::work& tx, std::int64_t actor, std::int6
     auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
     if (!m) return m.error();
     // FOR UPDATE: concurrent sessions queue here and take disjoint ranges.
-    auto r = tx.exec_params1("SELECT recent_uid, uidnext FROM mail.mailboxes WHERE id = $1 FOR UPDATE", mailbox);
-    tx.exec_params("UPDATE mail.mailboxes SET recent_uid = $2 WHERE id = $1", mailbox,
+    auto r = db::exec_cached1(tx, "SELECT recent_uid, uidnext FROM mail.mailboxes WHERE id = $1 FOR UPDATE", mailbox);
+    db::exec_cached(tx, "UPDATE mail.mailboxes SET recent_uid = $2 WHERE id = $1", mailbox,
                    r[1].as<std::int64_t>() - 1);
     return static_cast<std::uint32_t>(std::min<std::int64_t>(r[0].as<std::int64_t>() + 1, UINT32_MAX));
 }
@@ -731,7 +734,7 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     auto row = insert_message(tx, msg);
     auto a = allocate(tx, m->id, 1);
     if (!a) throw rollback_error(errc::conflict);
-    tx.exec_params("INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
+    db::exec_cached(tx, "INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
                    "VALUES ($1, $2, $3, $4, mail.flags_union('{}', $5::text[]), $6, to_timestamp($7::bigint))",
                    m->id, static_cast<std::int64_t>(a->first_uid), row, static_cast<std::int64_t>(msg.size),
                    pg_text_array(allowed), static_cast<std::int64_t>(a->modseq), internaldate);
@@ -744,7 +747,7 @@ result<void> check_append(pqxx::work& tx, std::int64_t actor, std::string_view n
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
     // No FOR UPDATE: this is advice before the upload; append() locks and decides.
-    auto row = tx.exec_params("SELECT quota_bytes, used_bytes FROM directory.accounts WHERE id = $1",
+    auto row = db::exec_cached(tx, "SELECT quota_bytes, used_bytes FROM directory.accounts WHERE id = $1",
                               m->owner_account_id);
     if (row.empty()) return errc::not_found;
     std::optional<std::uint64_t> quota;
@@ -774,7 +777,7 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
     if (unchangedsince) {
         params.push_back(std::to_string(std::min<std::uint64_t>(*unchangedsince, INT64_MAX)));
         guard = "mm.modseq <= $" + std::to_string(next++) + "::bigint";
-        auto failed = tx.exec_params("SELECT mm.uid FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " +
+        auto failed = db::exec_cached(tx, "SELECT mm.uid FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " +
                                          cond + " AND NOT (" + guard + ") AND $2::bigint > 0 AND $3::text[] IS NOT NULL "
                                          "ORDER BY mm.uid", pqxx::prepare::make_dynamic_params(params));
         uid_set modified;
@@ -788,7 +791,7 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
     std::string expr = mode == flag_mode::add      ? "mail.flags_union(mm.flags, $3::text[])"
                        : mode == flag_mode::remove ? "mail.flags_minus(mm.flags, $3::text[])"
                                                    : "mail.flags_union('{}'::text[], $3::text[])";
-    auto rows = tx.exec_params("UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = $2::bigint "
+    auto rows = db::exec_cached(tx, "UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = $2::bigint "
                                "WHERE mm.mailbox_id = $1::bigint AND " + cond + " AND " + guard + " AND mm.flags IS "
                                "DISTINCT FROM " + expr + " RETURNING mm.uid, mm.flags, mm.modseq",
                                pqxx::prepare::make_dynamic_params(params));
@@ -867,8 +870,29 @@ result<std::vector<std::uint32_t>> search(pqxx::work& tx, std::int64_t actor, st
     return out;
 }
 
+result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pqxx::work& tx, std::int64_t actor,
+                                                                          std::int64_t mailbox,
+                                                                          std::uint32_t uidvalidity,
+                                                                          const search_criterion& criteria) {
+    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+    if (!m) return m.error();
+    auto cond = build_search_condition(criteria, 2);
+    if (!cond) return cond.error();
+    std::vector<std::string> params{std::to_string(mailbox)};
+    params.insert(params.end(), cond->params.begin(), cond->params.end());
+    std::string score = cond->rank.empty() ? std::string("100")
+                                           : "greatest(1, least(100, ceil(100 * (" + cond->rank + "))))::integer";
+    auto rows = tx.exec_params("SELECT mm.uid, " + score + " FROM mail.mailbox_messages mm JOIN mail.messages m "
+                               "ON m.id = mm.message_id WHERE mm.mailbox_id = $1::bigint AND (" + cond->sql +
+                               ") ORDER BY mm.uid", pqxx::prepare::make_dynamic_params(params));
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+    for (const auto& r : rows)
+        out.emplace_back(static_cast<std::uint32_t>(r[0].as<std::int64_t>()), r[1].as<std::uint32_t>());
+    return out;
+}
+
 result<quota_info> quota(pqxx::work& tx, std::int64_t actor) {
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx, 
         "SELECT a.quota_bytes, a.used_bytes, (SELECT count(*) FROM mail.mailbox_messages mm JOIN mail.mailboxes m "
         "ON m.id = mm.mailbox_id WHERE m.account_id = a.id) FROM directory.accounts a WHERE a.id = $1", actor);
     if (rows.empty()) return errc::not_found;
@@ -890,21 +914,21 @@ result<void> set_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbo
     std::optional<std::int64_t> account, group;
     if (g.find('@') != std::string::npos) {
         for (auto& c : g) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        auto rows = tx.exec_params("SELECT a.id FROM directory.accounts a JOIN directory.accounts o ON o.org_id = a.org_id "
+        auto rows = db::exec_cached(tx, "SELECT a.id FROM directory.accounts a JOIN directory.accounts o ON o.org_id = a.org_id "
                                    "WHERE o.id = $1 AND a.address = $2", m->owner_account_id, g);
         if (rows.empty()) return errc::not_found;
         account = rows[0][0].as<std::int64_t>();
         if (*account == m->owner_account_id) return errc::invalid_argument;   // the owner keeps every right
     } else {
-        auto rows = tx.exec_params("SELECT g.id FROM directory.groups g JOIN directory.accounts o ON o.org_id = g.org_id "
+        auto rows = db::exec_cached(tx, "SELECT g.id FROM directory.groups g JOIN directory.accounts o ON o.org_id = g.org_id "
                                    "WHERE o.id = $1 AND lower(g.name) = lower($2)", m->owner_account_id, g);
         if (rows.empty()) return errc::not_found;
         group = rows[0][0].as<std::int64_t>();
     }
-    tx.exec_params("DELETE FROM mail.acl WHERE mailbox_id = $1 AND (grantee_account_id = $2 OR grantee_group_id = $3)",
+    db::exec_cached(tx, "DELETE FROM mail.acl WHERE mailbox_id = $1 AND (grantee_account_id = $2 OR grantee_group_id = $3)",
                    m->id, account.value_or(0), group.value_or(0));
     if (!r->empty()) {
-        tx.exec_params("INSERT INTO mail.acl (mailbox_id, grantee_account_id, grantee_group_id, rights) "
+        db::exec_cached(tx, "INSERT INTO mail.acl (mailbox_id, grantee_account_id, grantee_group_id, rights) "
                        "VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), $4)", m->id, account.value_or(0), group.value_or(0),
                        *r);
     }
@@ -916,9 +940,9 @@ result<std::vector<acl_entry>> get_acl(pqxx::work& tx, std::int64_t actor, std::
     auto m = resolve(tx, actor, mailbox, "a");
     if (!m) return m.error();
     std::vector<acl_entry> out;
-    auto owner = tx.exec_params1("SELECT address FROM directory.accounts WHERE id = $1", m->owner_account_id);
+    auto owner = db::exec_cached1(tx, "SELECT address FROM directory.accounts WHERE id = $1", m->owner_account_id);
     out.push_back({m->owner_account_id, std::nullopt, owner[0].as<std::string>(), std::string(all_rights)});
-    auto rows = tx.exec_params("SELECT acl.grantee_account_id, acl.grantee_group_id, coalesce(a.address, g.name), "
+    auto rows = db::exec_cached(tx, "SELECT acl.grantee_account_id, acl.grantee_group_id, coalesce(a.address, g.name), "
                                "acl.rights FROM mail.acl LEFT JOIN directory.accounts a ON a.id = acl.grantee_account_id "
                                "LEFT JOIN directory.groups g ON g.id = acl.grantee_group_id WHERE acl.mailbox_id = $1 "
                                "ORDER BY 3", m->id);

@@ -11,6 +11,7 @@
 #include "polder/db/migration.hpp"
 #include "polder/db/notifier.hpp"
 #include "polder/db/pool.hpp"
+#include "polder/db/prepared.hpp"
 #include "polder/db/transact.hpp"
 
 // The whole of libpqxx, since every user of the pool writes queries.
