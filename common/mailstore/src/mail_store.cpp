@@ -181,6 +181,12 @@ awaitable<result<std::vector<std::uint32_t>>> mail_store::search(std::int64_t ac
     });
 }
 
+awaitable<result<std::vector<std::pair<std::uint32_t, std::uint32_t>>>> mail_store::search_relevancy(
+    std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity, search_criterion criteria) {
+    co_return co_await guarded<std::vector<std::pair<std::uint32_t, std::uint32_t>>>(
+        pool_, "search", [&](pqxx::work& tx) { return ops::search_relevancy(tx, actor, mailbox, uidvalidity, criteria); });
+}
+
 awaitable<result<quota_info>> mail_store::quota(std::int64_t actor) {
     co_return co_await guarded<quota_info>(pool_, "quota", [&](pqxx::work& tx) { return ops::quota(tx, actor); });
 }

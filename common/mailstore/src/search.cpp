@@ -13,7 +13,8 @@ class builder {
 public:
     explicit builder(int first) : next_(first) {}
 
-    result<std::string> build(const search_criterion& c, std::size_t depth) {
+    result<std::string> build(const search_criterion& c, std::size_t depth, bool fuzzy = false) {
+        fuzzy = fuzzy || c.fuzzy;
         if (depth > max_search_depth || ++nodes_ > max_search_nodes) return errc::limit_exceeded;
         if (c.text.size() > max_search_string || c.field.size() > max_search_string) return errc::limit_exceeded;
         switch (c.key) {
@@ -70,13 +71,21 @@ public:
             case search_key::bcc: return contains_text("m.bcc_text", c.text);
             case search_key::subject: return contains_text("m.subject", c.text);
             case search_key::body: {
-                auto p = param(c.text);
-                return "(" + fts(p) + " OR strpos(lower(m.body_text), lower(" + p + "::text)) > 0)";
+                if (fuzzy) {
+                    auto p = param(c.text);
+                    ranks_.push_back(rank(p));
+                    return "(" + fts(p) + " OR strpos(lower(m.body_text), lower(" + p + "::text)) > 0)";
+                }
+                return contains_text("m.body_text", c.text);
             }
             case search_key::text: {
                 auto p = param(c.text);
-                return "(" + fts(p) + " OR strpos(lower(m.body_text), lower(" + p +
-                       "::text)) > 0 OR EXISTS (SELECT 1 FROM jsonb_array_elements(m.header_fields) AS h(f) WHERE "
+                std::string stemmed;
+                if (fuzzy) {
+                    ranks_.push_back(rank(p));
+                    stemmed = fts(p) + " OR ";
+                }
+                return "(" + stemmed + "strpos(lower(m.body_text), lower(" + p + "::text)) > 0 OR EXISTS (SELECT 1 FROM jsonb_array_elements(m.header_fields) AS h(f) WHERE "
                        "strpos(lower(coalesce(h.f->>0, '') || ': ' || coalesce(h.f->>1, '')), lower(" + p +
                        "::text)) > 0))";
             }
@@ -87,7 +96,7 @@ public:
                 std::string out = c.key == search_key::none_of ? "NOT (" : "(";
                 const char* op = c.key == search_key::any_of ? " OR " : " AND ";
                 for (std::size_t i = 0; i < c.children.size(); ++i) {
-                    auto sub = build(c.children[i], depth + 1);
+                    auto sub = build(c.children[i], depth + 1, fuzzy);
                     if (!sub) return sub.error();
                     if (i) out += op;
                     out += "(" + *sub + ")";
@@ -99,6 +108,15 @@ public:
     }
 
     std::vector<std::string> params;
+
+    // The best rank among the FUZZY full-text keys; empty without any.
+    std::string rank_expression() const {
+        if (ranks_.empty()) return {};
+        if (ranks_.size() == 1) return ranks_[0];
+        std::string out = "greatest(";
+        for (std::size_t i = 0; i < ranks_.size(); ++i) out += (i ? ", " : "") + ranks_[i];
+        return out + ")";
+    }
 
 private:
     std::string param(std::string value) {
@@ -117,12 +135,19 @@ private:
         return std::string("strpos(lower(") + column + "), lower(" + param(text) + "::text)) > 0";
     }
 
+    // Normalization 32 maps the rank to rank / (rank + 1), into [0, 1).
+    static std::string rank(const std::string& p) {
+        return "ts_rank(m.fts, plainto_tsquery('dutch', " + p + "::text) || plainto_tsquery('english', " + p +
+               "::text), 32)";
+    }
+
     static std::string fts(const std::string& p) {
         return "m.fts @@ (plainto_tsquery('dutch', " + p + "::text) || plainto_tsquery('english', " + p + "::text))";
     }
 
     int next_;
     std::size_t nodes_ = 0;
+    std::vector<std::string> ranks_;
 };
 
 }  // namespace
@@ -131,7 +156,7 @@ result<sql_condition> build_search_condition(const search_criterion& c, int firs
     builder b(first_param);
     auto sql = b.build(c, 1);
     if (!sql) return sql.error();
-    return sql_condition{std::move(*sql), std::move(b.params)};
+    return sql_condition{std::move(*sql), std::move(b.params), b.rank_expression()};
 }
 
 search_criterion search_text(search_key key, std::string text) {
@@ -181,6 +206,11 @@ search_criterion search_not(search_criterion child) {
     search_criterion c;
     c.key = search_key::none_of;
     c.children.push_back(std::move(child));
+    return c;
+}
+
+search_criterion search_fuzzy(search_criterion c) {
+    c.fuzzy = true;   // build() hands it down to the children
     return c;
 }
 

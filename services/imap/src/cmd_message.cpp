@@ -380,6 +380,11 @@ result<mailstore::search_criterion> session::to_criterion(const proto::search_ke
             if (!x) return x.error();
             return mailstore::search_not(std::move(*x));
         }
+        case K::fuzzy: {
+            auto x = to_criterion(k.children.at(0));
+            if (!x) return x.error();
+            return mailstore::search_fuzzy(std::move(*x));
+        }
         case K::sequence_set: {
             std::vector<std::uint32_t> u;
             if (k.set.saved) {
@@ -437,6 +442,18 @@ result<mailstore::search_criterion> session::to_criterion(const proto::search_ke
     return errc::invalid_argument;
 }
 
+awaitable<result<std::vector<std::pair<std::uint32_t, std::uint32_t>>>> session::run_ranked_search(
+    const proto::search_key& key) {
+    auto crit = to_criterion(key);
+    if (!crit) co_return crit.error();
+    auto r = co_await d_.store.search_relevancy(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
+                                                std::move(*crit));
+    if (!r) co_return r.error();
+    std::erase_if(*r, [&](const auto& hit) { return seq_of(hit.first) == 0; });
+    std::sort(r->begin(), r->end());
+    co_return std::move(*r);
+}
+
 awaitable<result<std::vector<std::uint32_t>>> session::run_search(const proto::search_key& key) {
     auto crit = to_criterion(key);
     if (!crit) co_return crit.error();
@@ -455,7 +472,25 @@ awaitable<void> session::cmd_search(const proto::command& cmd) {
         co_return;
     }
     if (uses_modseq(a.criteria)) condstore_ = true;
-    auto found = co_await run_search(a.criteria);
+    const auto& ret = a.ret;
+    // RFC 6203: RELEVANCY scores come with the ALL result, in its order.
+    std::optional<std::vector<std::uint32_t>> scores;
+    result<std::vector<std::uint32_t>> found = std::vector<std::uint32_t>{};
+    if (ret.relevancy) {
+        auto ranked = co_await run_ranked_search(a.criteria);
+        if (ranked) {
+            found = std::vector<std::uint32_t>{};
+            scores.emplace();
+            for (const auto& [u, s] : *ranked) {
+                found->push_back(u);
+                scores->push_back(s);
+            }
+        } else {
+            found = ranked.error();
+        }
+    } else {
+        found = co_await run_search(a.criteria);
+    }
     if (!found) {
         if (is(found.error(), errc::invalid_argument) || is(found.error(), errc::limit_exceeded))
             bad(cmd.tag, "Invalid or too complex search criteria");
@@ -463,7 +498,6 @@ awaitable<void> session::cmd_search(const proto::command& cmd) {
             reply_error(cmd.tag, found.error(), "SEARCH");
         co_return;
     }
-    const auto& ret = a.ret;
     if (ret.save) saved_ = *found;
     std::optional<std::uint64_t> modseq;
     if (uses_modseq(a.criteria) && !found->empty()) {
@@ -475,7 +509,7 @@ awaitable<void> session::cmd_search(const proto::command& cmd) {
     std::vector<std::uint32_t> numbers;
     for (auto u : *found) numbers.push_back(cmd.uid ? u : seq_of(u));
     if (ret.requested || rev2_) {
-        bool only_save = ret.requested && ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
+        bool only_save = ret.requested && ret.save && !ret.min && !ret.max && !ret.all && !ret.count && !ret.relevancy;
         if (!only_save) {
             proto::esearch_response e;
             e.tag = cmd.tag;
@@ -484,7 +518,8 @@ awaitable<void> session::cmd_search(const proto::command& cmd) {
             if (!numbers.empty()) {
                 if (ret.min) e.min = numbers.front();
                 if (ret.max) e.max = numbers.back();
-                if (ret.all || none) e.all = numbers;
+                if (ret.all || none || ret.relevancy) e.all = numbers;
+                if (ret.relevancy) e.relevancy = std::move(scores);
             }
             if (ret.count) e.count = static_cast<std::uint32_t>(numbers.size());
             e.modseq = modseq;

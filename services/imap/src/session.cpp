@@ -59,6 +59,7 @@ std::vector<std::string> session::capabilities() const {
     for (const char* c : {"NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS",
                           "SPECIAL-USE", "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES", "BINARY", "STATUS=SIZE",
                           "CONDSTORE", "QRESYNC", "QUOTA", "QUOTA=RES-STORAGE", "ACL", "RIGHTS=texk", "SORT", "SORT=DISPLAY",
+                          "SEARCH=FUZZY",
                           "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES"})
         caps.emplace_back(c);
     if (!compressed_) caps.emplace_back("COMPRESS=DEFLATE");

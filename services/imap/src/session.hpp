@@ -155,6 +155,8 @@ private:
     // to_criterion - the mail store's search tree for a SEARCH key in this view.
     result<mailstore::search_criterion> to_criterion(const proto::search_key& key) const;
     awaitable<result<std::vector<std::uint32_t>>> run_search(const proto::search_key& key);
+    // run_ranked_search - run_search with RFC 6203 relevancy scores, as (uid, score) in UID order.
+    awaitable<result<std::vector<std::pair<std::uint32_t, std::uint32_t>>>> run_ranked_search(const proto::search_key& key);
     bool wants_modseq() const noexcept { return condstore_; }
     std::vector<std::string> permanent_flags() const;
 

@@ -68,7 +68,7 @@ def test_login_and_capability_after_login(connect, anna):
                 "BINARY", "STATUS=SIZE", "CONDSTORE", "QUOTA", "ACL", "LITERAL+", "ENABLE", "ID"):
         assert cap in caps, cap
     assert any(c.startswith("APPENDLIMIT=") for c in caps)
-    for cap in ("SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "QRESYNC"):
+    for cap in ("SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "QRESYNC", "SEARCH=FUZZY"):
         assert cap in caps, cap
     assert "COMPRESS=DEFLATE" in caps
     assert "STARTTLS" not in caps and "MULTIAPPEND" not in caps

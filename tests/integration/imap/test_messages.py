@@ -181,6 +181,16 @@ def test_search_keys_esearch_and_searchres(raw, user, connect):
     assert search("SEARCH FROM zed@other") == "* SEARCH 2"
     assert search('SEARCH BODY "budget"') == "* SEARCH 1"
     assert search("SEARCH BODY vergadering") == "* SEARCH 2"
+    # RFC 3501/9051: a substring, so a stem alone does not match; FUZZY (RFC 6203) does.
+    assert search("SEARCH BODY vergaderingen") == "* SEARCH 2"
+    assert search("SEARCH BODY vergaderinge") == "* SEARCH 2"
+    assert search("SEARCH BODY budgets") == "* SEARCH"
+    assert search("SEARCH FUZZY BODY budgets") == "* SEARCH 1"
+    assert search("SEARCH FUZZY (OR SUBJECT alpha TEXT vergadering) FLAGGED") == "* SEARCH 2"
+    ranked = search("UID SEARCH RETURN (RELEVANCY) FUZZY TEXT budgets")
+    assert ranked.startswith('* ESEARCH (TAG "') and ranked.endswith(" UID ALL 1 RELEVANCY (%s)" % ranked.split("(")[-1][:-1]), ranked
+    score = int(ranked.split("RELEVANCY (")[1].rstrip(")"))
+    assert 1 <= score <= 100, ranked
     assert search("SEARCH TEXT gamma") == "* SEARCH 3"
     assert search("SEARCH HEADER X-Priority 1") == "* SEARCH 3"
     assert search("SEARCH LARGER 4000") == "* SEARCH 3"

@@ -188,6 +188,12 @@ TEST_CASE("imap serializer writes SEARCH, ESEARCH, SORT and THREAD results") {
     e3.count = 15;
     e3.modseq = 12;
     w.esearch(e3);
+    esearch_response e4;   // RFC 6203 section 4 example
+    e4.tag = "MYTAG";
+    e4.uid = true;
+    e4.all = std::vector<std::uint32_t>{1, 5, 10};
+    e4.relevancy = std::vector<std::uint32_t>{4, 99, 42};
+    w.esearch(e4);
     w.sort(std::vector<std::uint32_t>{2, 3, 6});
     thread_forest f;
     f.nodes = {{2, {}}, {3, {2}}, {6, {3, 5}}, {4, {4}}, {23, {}}, {44, {6}}, {7, {7}}, {96, {}}};
@@ -200,6 +206,7 @@ TEST_CASE("imap serializer writes SEARCH, ESEARCH, SORT and THREAD results") {
                  "* ESEARCH (TAG \"A285\") UID MIN 7 MAX 3800\r\n"
                  "* ESEARCH (TAG \"A283\") ALL 2,10:11\r\n"
                  "* ESEARCH (TAG \"A286\") COUNT 15 MODSEQ 12\r\n"
+                 "* ESEARCH (TAG \"MYTAG\") UID ALL 1,5,10 RELEVANCY (4 99 42)\r\n"
                  "* SORT 2 3 6\r\n"
                  "* THREAD (2)(3 6 (4 23)(44 7 96))\r\n"
                  "* THREAD\r\n");

@@ -479,7 +479,7 @@ TEST_CASE("a shared mailbox is reachable through its ACL and never across organi
     CHECK(is(w.tx([&](pqxx::work& t) { return ops::status(t, anna, shared); }).error(), errc::not_found));
 }
 
-TEST_CASE("search finds Dutch and English text by stem and by substring, with other criteria") {
+TEST_CASE("search matches BODY and TEXT as substrings, FUZZY ones also by Dutch and English stem, with other criteria") {
     world w;
     auto a = w.account("anna");
     w.append(a, "INBOX", message("Uitnodiging", "De vergadering over de begroting is verplaatst naar donderdag."));
@@ -493,9 +493,33 @@ TEST_CASE("search finds Dutch and English text by stem and by substring, with ot
         return *r;
     };
     using v = std::vector<std::uint32_t>;
-    CHECK(run(search_text(search_key::body, "vergaderingen")) == v{1});   // Dutch stem, not a substring
-    CHECK(run(search_text(search_key::body, "meetings")) == v{2});        // English stem
+    CHECK(run(search_text(search_key::body, "vergaderingen")).empty());   // RFC: substring only
+    CHECK(run(search_text(search_key::body, "meetings")).empty());
+    CHECK(run(search_text(search_key::text, "meetings")).empty());
+    CHECK(run(search_fuzzy(search_text(search_key::body, "vergaderingen"))) == v{1});   // Dutch stem
+    CHECK(run(search_fuzzy(search_text(search_key::body, "meetings"))) == v{2});        // English stem
+    CHECK(run(search_fuzzy(search_or({search_text(search_key::text, "meetings"),
+                                      search_text(search_key::body, "groting")}))) == v{1, 2});
     CHECK(run(search_text(search_key::body, "groting")) == v{1});         // substring inside a word
+    CHECK(run(search_fuzzy(search_text(search_key::body, "groting"))) == v{1});   // fuzzy keeps substrings
+    auto ranked = w.tx([&](pqxx::work& t) {
+        return ops::search_relevancy(t, a, snap.mailbox.id, snap.mailbox.uidvalidity,
+                                     search_fuzzy(search_or({search_text(search_key::body, "meeting"),
+                                                             search_text(search_key::body, "groting")})));
+    });
+    REQUIRE(ranked.has_value());
+    REQUIRE(ranked->size() == 2);
+    CHECK((*ranked)[0].first == 1);   // "groting" only as a substring: the lowest score
+    CHECK((*ranked)[0].second == 1);
+    CHECK((*ranked)[1].first == 2);
+    CHECK((*ranked)[1].second > 1);
+    CHECK((*ranked)[1].second <= 100);
+    auto plain = w.tx([&](pqxx::work& t) {
+        return ops::search_relevancy(t, a, snap.mailbox.id, snap.mailbox.uidvalidity,
+                                     search_text(search_key::subject, "uitnodiging"));
+    });
+    REQUIRE(plain.has_value());
+    CHECK(*plain == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{1, 100}, {3, 100}});
     CHECK(run(search_text(search_key::text, "partner.example")) == v{2});
     CHECK(run(search_text(search_key::subject, "uitnodiging")) == v{1, 3});
     CHECK(run(search_text(search_key::from, "CAROL")) == v{2});

@@ -153,6 +153,10 @@ public:
             out_ += "NOT ";
             if (!k.children.empty()) key(k.children[0]);
             break;
+        case search_kind::fuzzy:
+            out_ += "FUZZY ";
+            if (!k.children.empty()) key(k.children[0]);
+            break;
         case search_kind::sequence_set: out_ += format_sequence_set(k.set); break;
         case search_kind::uid:
             out_ += "UID ";
@@ -422,6 +426,7 @@ private:
             if (a.ret.all) opts.push_back("ALL");
             if (a.ret.count) opts.push_back("COUNT");
             if (a.ret.save) opts.push_back("SAVE");
+            if (a.ret.relevancy) opts.push_back("RELEVANCY");
             for (std::size_t i = 0; i < opts.size(); ++i) {
                 if (i) sp();
                 out_ += opts[i];

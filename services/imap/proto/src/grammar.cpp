@@ -717,6 +717,12 @@ private:
             key.number = number64("a size");
             return key;
         }
+        if (w == "FUZZY") {   // RFC 6203: FUZZY SP search-key
+            search_key key = simple(search_kind::fuzzy);
+            sp("the fuzzy search key");
+            key.children.push_back(search_key_());
+            return key;
+        }
         if (w == "NOT") {
             search_key key = simple(search_kind::not_);
             sp("the negated search key");
@@ -784,6 +790,7 @@ private:
                     else if (opt == "ALL") a.ret.all = true;
                     else if (opt == "COUNT") a.ret.count = true;
                     else if (opt == "SAVE") a.ret.save = true;
+                    else if (opt == "RELEVANCY") a.ret.relevancy = true;
                     else fail("Unknown SEARCH RETURN option");
                     if (try_char(')')) break;
                     sp("the next RETURN option");

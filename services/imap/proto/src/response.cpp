@@ -286,6 +286,14 @@ void response_writer::esearch(const esearch_response& r) {
     if (r.count) out_ += " COUNT " + std::to_string(*r.count);
     if (r.all && !r.all->empty()) out_ += " ALL " + compress_numbers(*r.all);
     if (r.modseq) out_ += " MODSEQ " + std::to_string(*r.modseq);
+    if (r.relevancy && !r.relevancy->empty()) {
+        out_ += " RELEVANCY (";
+        for (std::size_t i = 0; i < r.relevancy->size(); ++i) {
+            if (i) out_ += ' ';
+            out_ += std::to_string((*r.relevancy)[i]);
+        }
+        out_ += ')';
+    }
     out_ += "\r\n";
 }
 

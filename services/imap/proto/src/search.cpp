@@ -54,6 +54,7 @@ bool evaluate(const search_key& key, const search_subject& m, const search_scope
             if (evaluate(c, m, scope)) return true;
         return false;
     case search_kind::not_: return key.children.empty() ? false : !evaluate(key.children[0], m, scope);
+    case search_kind::fuzzy: return !key.children.empty() && evaluate(key.children[0], m, scope);
     case search_kind::sequence_set:
         if (key.set.saved) return in_saved(scope, m.uid());
         return key.set.contains(m.sequence_number(), scope.message_count);

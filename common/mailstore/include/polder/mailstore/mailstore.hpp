@@ -225,6 +225,12 @@ result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, s
                                            std::uint32_t uidvalidity, const std::optional<uid_set>& only);
 result<std::vector<std::uint32_t>> search(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
                                           std::uint32_t uidvalidity, const search_criterion& criteria);
+// search_relevancy - like search, with each UID's RFC 6203 relevancy score (1..100): from
+// the rank of the FUZZY BODY/TEXT keys, 100 for every match when there are none.
+result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pqxx::work& tx, std::int64_t actor,
+                                                                          std::int64_t mailbox,
+                                                                          std::uint32_t uidvalidity,
+                                                                          const search_criterion& criteria);
 result<quota_info> quota(pqxx::work& tx, std::int64_t actor);
 // ACL (RFC 4314): needs 'a' on the mailbox. Grantee: an account address or a group name
 // of the owner's organisation; anything else is errc::not_found. Empty rights = remove.
@@ -270,6 +276,8 @@ public:
                                                           std::uint32_t uidvalidity, std::optional<uid_set> only);
     awaitable<result<std::vector<std::uint32_t>>> search(std::int64_t actor, std::int64_t mailbox,
                                                          std::uint32_t uidvalidity, search_criterion criteria);
+    awaitable<result<std::vector<std::pair<std::uint32_t, std::uint32_t>>>> search_relevancy(
+        std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity, search_criterion criteria);
     awaitable<result<quota_info>> quota(std::int64_t actor);
     awaitable<result<void>> set_acl(std::int64_t actor, std::string mailbox, std::string grantee, std::string rights);
     awaitable<result<std::vector<acl_entry>>> get_acl(std::int64_t actor, std::string mailbox);

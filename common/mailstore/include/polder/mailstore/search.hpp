@@ -10,10 +10,13 @@
 // RFC 7162 section 3.1.5 (MODSEQ). Message sequence numbers are a session view, so the
 // IMAP session maps sequence sets to UID sets before it builds the tree.
 //
-// BODY and TEXT: PostgreSQL full-text search over the Dutch and the English stemmed
-// vectors OR an exact case-insensitive substring check on the stored decoded text. The
-// substring check makes every RFC match appear; the full-text part adds stemmed matches
-// ("vergaderingen" finds "vergadering").
+// BODY and TEXT are what the RFCs say: a case-insensitive substring of the stored decoded
+// text, so SEARCH BODY "meetings" does not find a message that only says "meeting".
+// Stemmed matching is what a client asks for with FUZZY (RFC 6203): a FUZZY BODY or TEXT
+// key also matches through PostgreSQL full-text search over the Dutch and the English
+// stemmed vectors ("vergaderingen" finds "vergadering", "meetings" finds "meeting"), and
+// the condition carries a rank expression (ts_rank) for the RELEVANCY return option.
+// Other keys under FUZZY match exactly, which RFC 6203 section 3 allows.
 #pragma once
 
 #include "polder/core/error.hpp"
@@ -54,11 +57,15 @@ struct search_criterion {
     std::int64_t number = 0;
     uid_set uids;
     std::vector<search_criterion> children;
+    bool fuzzy = false;                  // RFC 6203: this key and everything below it
 };
 
 struct sql_condition {
     std::string sql;                     // a boolean SQL expression
     std::vector<std::string> params;     // $first_param ... in order
+    // A real in [0, 1): how well a message matches the FUZZY BODY/TEXT keys (the best of
+    // them); empty when there are none. Uses the same parameters.
+    std::string rank;
 };
 
 // build_search_condition - the SQL condition for `c`, numbering parameters from
@@ -75,6 +82,8 @@ search_criterion search_uids(uid_set uids);
 search_criterion search_and(std::vector<search_criterion> children);
 search_criterion search_or(std::vector<search_criterion> children);
 search_criterion search_not(search_criterion child);
+// search_fuzzy - c with fuzzy set on it and every key below it.
+search_criterion search_fuzzy(search_criterion c);
 // day_number - days since 1970-01-01 of a proleptic Gregorian date (for before/on/since).
 std::int64_t day_number(int year, unsigned month, unsigned day);
 

@@ -107,6 +107,8 @@ struct esearch_response {
     std::optional<std::vector<std::uint32_t>> all;   // compressed as a sequence set
     std::optional<std::uint32_t> count;
     std::optional<std::uint64_t> modseq;     // CONDSTORE: highest modseq of the results
+    // RFC 6203: one score (1..100) per message of `all`, in the same order.
+    std::optional<std::vector<std::uint32_t>> relevancy;
 };
 
 struct namespace_entry {

@@ -8,7 +8,8 @@
 // recurses at most that deep. String matching is a plain substring search: linear per
 // candidate, no regular expressions.
 // STANDARDS: RFC 3501 section 6.4.4, RFC 9051 section 6.4.4 (search keys), RFC 7162 section
-// 3.1.5 (MODSEQ criterion), RFC 5182 ("$"), RFC 4731 (ESEARCH RETURN options).
+// 3.1.5 (MODSEQ criterion), RFC 5182 ("$"), RFC 4731 (ESEARCH RETURN options), RFC 6203
+// (FUZZY key, RELEVANCY return option; the reference evaluator matches FUZZY exactly).
 #pragma once
 
 #include "polder/imap/proto/types.hpp"
@@ -44,6 +45,8 @@ enum class search_kind {
     larger, smaller,                    // number
     // CONDSTORE
     modseq,                             // number; modseq_entry/modseq_type optional
+    // SEARCH=FUZZY
+    fuzzy,                              // children[0], matched inexactly by the server
 };
 
 // search_key - one node of the tree. Fields not used by a kind stay empty.
@@ -70,6 +73,7 @@ struct search_return {
     bool all = false;
     bool count = false;
     bool save = false;  // RFC 5182 SEARCHRES
+    bool relevancy = false;  // RFC 6203
     bool operator==(const search_return&) const = default;
 };
 
