@@ -177,8 +177,10 @@ std::uint64_t bump_modseq(pqxx::work& tx, std::int64_t mailbox) {
                            "RETURNING highestmodseq", mailbox)[0].as<std::uint64_t>();
 }
 
-void notify_mailbox(pqxx::work& tx, std::int64_t owner, std::int64_t mailbox) {
-    db::notify(tx, notify_channel(owner), std::to_string(mailbox));
+void notify_mailbox(pqxx::work& tx, std::int64_t owner, std::int64_t mailbox, std::uint64_t modseq = 0) {
+    auto payload = std::to_string(mailbox);
+    if (modseq) payload += ":" + std::to_string(modseq);
+    db::notify(tx, notify_channel(owner), payload);
 }
 
 std::string uid_condition(const uid_set& set, std::vector<std::string>& params, int& next) {
@@ -799,7 +801,7 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
         out.updated.push_back({static_cast<std::uint32_t>(r[0].as<std::int64_t>()), flags_of(r[1]),
                                r[2].as<std::uint64_t>()});
     std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
-    if (!out.updated.empty()) notify_mailbox(tx, m->owner_account_id, mailbox);
+    if (!out.updated.empty()) notify_mailbox(tx, m->owner_account_id, mailbox, modseq);
     return out;
 }
 

@@ -288,6 +288,14 @@ awaitable<void> session::cmd_store(const proto::command& cmd) {
             reply_error(cmd.tag, r.error(), "STORE");
             co_return;
         }
+        // This session's own change: when it is the only one since what the view has seen
+        // (one modseq step), the view is complete up to it and the NOTIFY it causes is
+        // ignored instead of costing a resync.
+        if (!r->updated.empty()) {
+            auto m = r->updated.front().modseq;
+            bool one_step = std::all_of(r->updated.begin(), r->updated.end(), [m](const auto& u) { return u.modseq == m; });
+            if (one_step && m == sel_->highestmodseq + 1) sel_->highestmodseq = m;
+        }
         std::set<std::string> known(sel_->keywords.begin(), sel_->keywords.end());
         bool new_keyword = false;
         for (const auto& u : r->updated) {

@@ -14,6 +14,7 @@
 #include "polder/net/deflate_stream.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 
 namespace polder::imap {
@@ -469,7 +470,17 @@ awaitable<void> session::listen_for(std::int64_t owner) {
     auto on_notify = [weak](std::string payload) {
         auto s = weak.lock();
         if (!s || !s->sel_) return;
-        if (payload != std::to_string(s->sel_->mailbox.id)) return;
+        // "<mailbox id>" or "<mailbox id>:<modseq>" (see mailstore::notify_channel).
+        std::string_view p = payload;
+        std::uint64_t modseq = 0;
+        if (auto colon = p.find(':'); colon != std::string_view::npos) {
+            auto tail = p.substr(colon + 1);
+            auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), modseq);
+            if (ec != std::errc() || end != tail.data() + tail.size()) modseq = 0;
+            p = p.substr(0, colon);
+        }
+        if (p != std::to_string(s->sel_->mailbox.id)) return;
+        if (modseq != 0 && modseq <= s->sel_->highestmodseq) return;   // already in this view
         s->changes_pending_ = true;
         s->wake_->cancel();
     };

@@ -59,6 +59,42 @@ def test_two_sessions_see_exists_fetch_flags_and_expunge(raw, user, connect):
     assert [l for l in lines if l.startswith("* ") and " FETCH " in l] == ["* 1 FETCH (UID 2)", "* 2 FETCH (UID 3)", "* 3 FETCH (UID 4)"]
 
 
+def test_own_stores_interleaved_with_another_sessions_never_hide_its_changes(raw, user, connect):
+    # A session skips the resync its own STORE's NOTIFY would cause only when nothing else
+    # changed the mailbox in between; interleaved STOREs of two sessions must all show up.
+    c = connect(user)
+    for i in range(4):
+        ok(c.append("INBOX", None, None, message(f"interleaved {i}")))
+    a = raw(user=user)
+    b = raw(user=user)
+    a.cmd("SELECT INBOX (CONDSTORE)")
+    b.cmd("SELECT INBOX (CONDSTORE)")
+    seen_by = {"a": [], "b": []}
+    for i in range(1, 5):
+        seen_by["a"] += a.cmd(f"STORE {i} +FLAGS.SILENT (\\Seen)")
+        seen_by["b"] += b.cmd(f"STORE {i} +FLAGS.SILENT (\\Flagged)")
+
+    def final_flags(lines):
+        # The last FETCH FLAGS per message number: updates arrive at STORE or NOOP.
+        out = {}
+        for l in lines:
+            if " FETCH " in l and "FLAGS (" in l:
+                out[l.split()[1]] = l.split("FLAGS (")[1].split(")")[0].split()
+        return out
+
+    seen_by["a"] += noop_until(a, lambda s: all("\\Flagged" in f for f in final_flags(seen_by["a"] + s).values())
+                               and len(final_flags(seen_by["a"] + s)) == 4)
+    assert all({"\\Seen", "\\Flagged"} <= set(f) for f in final_flags(seen_by["a"]).values()), seen_by["a"]
+    # B took A's \\Seen from the results of its own STOREs (.SILENT shows the client
+    # nothing); its view must agree with the store.
+    lines = b.cmd("FETCH 1:4 (FLAGS)")
+    assert all({"\\Seen", "\\Flagged"} <= set(f) for f in final_flags(lines).values()) and len(final_flags(lines)) == 4, lines
+    # And a session's own changes alone produce no echo at the next NOOP.
+    a.cmd("STORE 1 -FLAGS.SILENT (\\Seen)")
+    lines = a.cmd("NOOP")
+    assert not any(" FETCH " in l for l in lines), lines
+
+
 def test_idle_is_woken_by_an_append_from_another_session(raw, user, connect):
     r = raw(user=user)
     r.cmd("SELECT INBOX")

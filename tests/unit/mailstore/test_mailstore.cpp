@@ -562,5 +562,5 @@ TEST_CASE("delivery notifies a listener on the account's channel after commit") 
     notifier.stop();
     pool.stop();
     REQUIRE(delivered_to != 0);
-    CHECK(payload == std::to_string(delivered_to));
+    CHECK(payload == std::to_string(delivered_to));   // delivery: several modseqs, no ":modseq"
 }

@@ -58,7 +58,10 @@ struct rollback_error : std::runtime_error {
 inline constexpr std::uint64_t max_message_size = 256ull * 1024 * 1024;
 inline constexpr std::size_t max_recipients = 10000;
 
-// notify_channel - "mail_<account id>".
+// notify_channel - "mail_<account id>". A change to a mailbox NOTIFYs its owner's channel
+// after commit with the payload "<mailbox id>", or "<mailbox id>:<modseq>" when the change
+// is exactly one modseq (a flag STORE), so a session that already knows every change up to
+// that modseq - typically the one that made it - can skip the resync.
 std::string notify_channel(std::int64_t account_id);
 
 struct mailbox_info {
