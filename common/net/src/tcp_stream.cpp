@@ -15,7 +15,10 @@
 
 #include "polder/net/tls_context.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 namespace polder::net {
 
@@ -68,6 +71,7 @@ public:
             std::tie(ec, n) = std::get<0>(r);
         }
         if (ec == asio::error::operation_aborted) cancel_requested_ = false;  // this read took the cancel
+        if (!ec) quick_ack();
         if (ec) {
             // A TLS peer that closes without close_notify: for line protocols
             // that is an ordinary end of connection (they frame their own data).
@@ -75,6 +79,19 @@ public:
             co_return ec;
         }
         co_return n;
+    }
+
+    // quick_ack - acknowledge what arrives next at once. Linux delays an ACK up to 40 ms
+    // while the server has nothing to send, and a client with Nagle's algorithm on (most:
+    // Python's imaplib, Java) holds its next small write until that ACK. imaplib sends an
+    // APPEND literal and its closing CRLF in two writes, so every APPEND stalled 40 ms
+    // (measured with strace: 41.5 ms between the literal and the CRLF). The kernel resets
+    // the mode by itself, so it is re-armed after every read; a failure only costs speed.
+    void quick_ack() {
+#ifdef TCP_QUICKACK
+        int one = 1;
+        ::setsockopt(sock_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#endif
     }
 
     awaitable<result<void>> write(std::string_view bytes) override {
