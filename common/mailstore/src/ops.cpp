@@ -122,15 +122,21 @@ std::string display_name(std::int64_t actor, std::int64_t owner, const std::stri
 // check_mailbox - the mailbox by id, for the actor, with uidvalidity and rights checked.
 result<mailbox_info> check_mailbox(pqxx::work& tx, std::int64_t actor, std::int64_t id, std::uint32_t uidvalidity,
                                    std::string_view needed) {
-    auto rows = db::exec_cached(tx, "SELECT " + mailbox_cols + ", o.address FROM mail.mailboxes m JOIN directory.accounts o "
-                               "ON o.id = m.account_id WHERE m.id = $1", id);
+    // One round trip for the common case (the actor's own mailbox): the row, the owner's
+    // address and whether the actor subscribes to the name it sees (display_name's rule).
+    auto prefix = std::string(shared_prefix) + hierarchy_separator;
+    auto rows = db::exec_cached(
+        tx, "SELECT " + mailbox_cols + ", o.address, EXISTS (SELECT 1 FROM mail.subscriptions s WHERE s.account_id = $2 "
+            "AND s.name = CASE WHEN m.account_id = $2 THEN m.name ELSE $3 || o.address || '/' || m.name END) "
+            "FROM mail.mailboxes m JOIN directory.accounts o ON o.id = m.account_id WHERE m.id = $1",
+        id, actor, prefix);
     if (rows.empty()) return errc::not_found;
     auto m = info_from_row(rows[0]);
     m.rights = actor_rights(tx, actor, m.id, m.owner_account_id);
     if (!visible(m.rights) || m.uidvalidity != uidvalidity) return errc::not_found;
     if (!has_rights(m.rights, needed)) return errc::permission_denied;
     m.name = display_name(actor, m.owner_account_id, rows[0][7].as<std::string>(), m.name);
-    m.subscribed = is_subscribed(tx, actor, m.name);
+    m.subscribed = rows[0][8].as<bool>();
     return m;
 }
 
@@ -177,10 +183,8 @@ std::uint64_t bump_modseq(pqxx::work& tx, std::int64_t mailbox) {
                            "RETURNING highestmodseq", mailbox)[0].as<std::uint64_t>();
 }
 
-void notify_mailbox(pqxx::work& tx, std::int64_t owner, std::int64_t mailbox, std::uint64_t modseq = 0) {
-    auto payload = std::to_string(mailbox);
-    if (modseq) payload += ":" + std::to_string(modseq);
-    db::notify(tx, notify_channel(owner), payload);
+void notify_mailbox(pqxx::work& tx, std::int64_t owner, std::int64_t mailbox) {
+    db::notify(tx, notify_channel(owner), std::to_string(mailbox));
 }
 
 std::string uid_condition(const uid_set& set, std::vector<std::string>& params, int& next) {
@@ -771,8 +775,8 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
     auto set = make_uid_set(uids);
     if (!set) return set.error();
     store_result out;
-    auto modseq = bump_modseq(tx, mailbox);
-    std::vector<std::string> params{std::to_string(mailbox), std::to_string(modseq), pg_text_array(*f)};
+    // $1 mailbox, $2 the owner's NOTIFY channel, $3 the flags, then the UID set.
+    std::vector<std::string> params{std::to_string(mailbox), notify_channel(m->owner_account_id), pg_text_array(*f)};
     int next = 4;
     auto cond = uid_condition(*set, params, next);
     std::string guard = "TRUE";
@@ -780,7 +784,7 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
         params.push_back(std::to_string(std::min<std::uint64_t>(*unchangedsince, INT64_MAX)));
         guard = "mm.modseq <= $" + std::to_string(next++) + "::bigint";
         auto failed = db::exec_cached(tx, "SELECT mm.uid FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND " +
-                                         cond + " AND NOT (" + guard + ") AND $2::bigint > 0 AND $3::text[] IS NOT NULL "
+                                         cond + " AND NOT (" + guard + ") AND $2::text IS NOT NULL AND $3::text[] IS NOT NULL "
                                          "ORDER BY mm.uid", pqxx::prepare::make_dynamic_params(params));
         uid_set modified;
         for (const auto& r : failed) {
@@ -793,15 +797,24 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
     std::string expr = mode == flag_mode::add      ? "mail.flags_union(mm.flags, $3::text[])"
                        : mode == flag_mode::remove ? "mail.flags_minus(mm.flags, $3::text[])"
                                                    : "mail.flags_union('{}'::text[], $3::text[])";
-    auto rows = db::exec_cached(tx, "UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = $2::bigint "
-                               "WHERE mm.mailbox_id = $1::bigint AND " + cond + " AND " + guard + " AND mm.flags IS "
-                               "DISTINCT FROM " + expr + " RETURNING mm.uid, mm.flags, mm.modseq",
-                               pqxx::prepare::make_dynamic_params(params));
+    // One statement, one round trip: bump the mailbox's modseq (which locks its row first,
+    // as every writer does), update the flags that change, and NOTIFY "<mailbox>:<modseq>"
+    // when something did (the CTE n is only read when u has rows). IMAP clients send
+    // many small STOREs; each round trip costs a context switch on a busy machine.
+    auto rows = db::exec_cached(
+        tx, "WITH b AS (UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1::bigint "
+            "RETURNING highestmodseq), "
+            "u AS (UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = (SELECT highestmodseq FROM b) "
+            "WHERE mm.mailbox_id = $1::bigint AND " + cond + " AND " + guard + " AND mm.flags IS DISTINCT FROM " +
+            expr + " RETURNING mm.uid, mm.flags, mm.modseq), "
+            "n AS (SELECT pg_notify($2::text, $1::bigint::text || ':' || (SELECT highestmodseq FROM b)::text) "
+            "WHERE EXISTS (SELECT 1 FROM u)) "
+            "SELECT u.uid, u.flags, u.modseq FROM u LEFT JOIN n ON TRUE",
+        pqxx::prepare::make_dynamic_params(params));
     for (const auto& r : rows)
         out.updated.push_back({static_cast<std::uint32_t>(r[0].as<std::int64_t>()), flags_of(r[1]),
                                r[2].as<std::uint64_t>()});
     std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
-    if (!out.updated.empty()) notify_mailbox(tx, m->owner_account_id, mailbox, modseq);
     return out;
 }
 
