@@ -5,6 +5,8 @@
 // a half-running service.
 #include "polder/service/service.hpp"
 
+#include "memory_trim.hpp"
+
 #include "polder/db/config.hpp"
 #include "polder/http/admin_server.hpp"
 #include "polder/log/log.hpp"
@@ -109,7 +111,10 @@ int run_checked(const definition& def, const config::settings& cfg, const std::s
 
     log::info("service.started", {{"service", def.name}, {"pid", static_cast<std::int64_t>(::getpid())},
                                   {"threads", static_cast<std::int64_t>(common.threads)}});
-    rt.run();
+    {
+        memory_trimmer trimmer(std::chrono::seconds(2), 8u << 20);
+        rt.run();
+    }
     pool.stop();
     log::info("service.stopped", {{"service", def.name}});
     return exit_ok;
