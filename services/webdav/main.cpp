@@ -5,7 +5,10 @@
 // loopback use behind a TLS-terminating proxy or in development — credentials
 // over it are refused unless the peer is loopback and
 // auth.allow_plaintext_on_loopback is set).
+// Background work: the periodic trash / version expiry and blob collection
+// (src/expiry_task.hpp).
 // STANDARDS: RFC 4918, RFC 6578, RFC 4331 (see src/service.hpp).
+#include "expiry_task.hpp"
 #include "service.hpp"
 
 #include "polder/http/server.hpp"
@@ -18,6 +21,7 @@ int main(int argc, char** argv) {
     // Objects the listeners use must outlive the runtime's sessions: held here.
     std::unique_ptr<auth::authenticator> authenticator;
     std::unique_ptr<webdav::service> files;
+    std::unique_ptr<webdav::expiry_task> expiry;
     return service::run(argc, argv, {
         .name = "webdavd",
         .common = [](const config::settings& s) -> const config::service_common& { return s.webdav.common; },
@@ -50,6 +54,16 @@ int main(int argc, char** argv) {
                     !r)
                     return r;
             }
+            // Trash / version expiry and blob collection (expiry_task.hpp).
+            expiry = std::make_unique<webdav::expiry_task>(
+                ctx.pool, ctx.blobs,
+                webdav::expiry_settings{.interval = std::chrono::seconds(w.expire_interval_seconds),
+                                        .grace = std::chrono::hours(w.gc_grace_hours),
+                                        .keep = {.versions_keep = w.versions_keep,
+                                                 .versions_max_age_days = w.versions_max_age_days,
+                                                 .trash_days = w.trash_days}});
+            expiry->start(ctx.runtime.io().get_executor());
+            ctx.on_stop([e = expiry.get()] { e->stop(); });
             return {};
         },
         .health = {},

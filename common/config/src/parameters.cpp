@@ -34,6 +34,7 @@ auto& at(settings& s) {
 
 constexpr std::array<std::string_view, 4> level_choices{"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> format_choices{"text", "json"};
+constexpr std::array<std::string_view, 3> inbound_auth_choices{"off", "mark", "enforce"};
 
 constexpr std::uint64_t u16_max = 65535;
 constexpr std::uint64_t path_max = 4096;   // PATH_MAX on Linux
@@ -186,6 +187,17 @@ std::vector<parameter> build_table() {
           "TCP port of MX hosts; 25 in production, other values only for tests");
     b.add("smtp.dsn_delay_seconds", kind::integer, 1, 30 * 86'400, &at<&S::smtp, &SM::dsn_delay_seconds>,
           "queue time after which NOTIFY=DELAY recipients get one \"delayed\" notice (RFC 3461)");
+    b.add("smtp.inbound_auth", kind::choice, 0, 0, &at<&S::smtp, &SM::inbound_auth>,
+          "SPF/DKIM/DMARC checks on the MX listener: off, mark (Authentication-Results only) or enforce",
+          inbound_auth_choices);
+    b.add("smtp.inbound_auth_timeout_seconds", kind::integer, 1, 300, &at<&S::smtp, &SM::inbound_auth_timeout_seconds>,
+          "time for all DNS lookups of one message's checks; then temperror");
+    b.add("smtp.smarthost_tls_verify", kind::boolean, 0, 0, &at<&S::smtp, &SM::smarthost_tls_verify>,
+          "verify the smarthost's certificate chain and name");
+    b.add("smtp.mx_tls_verify", kind::boolean, 0, 0, &at<&S::smtp, &SM::mx_tls_verify>,
+          "verify MX hosts' certificates (default: opportunistic TLS, RFC 7435)");
+    b.add("smtp.tls_ca_file", kind::path, 0, path_max, &at<&S::smtp, &SM::tls_ca_file>,
+          "CA certificates (PEM) for verifying the smarthost and MX hosts; empty = system store");
     b.listener<&S::smtp, &SM::mx>("smtp", "mx", "inbound mail (MX), STARTTLS offered");
     b.listener<&S::smtp, &SM::submission>("smtp", "submission",
                                           "message submission (RFC 6409), STARTTLS required for AUTH");
@@ -228,6 +240,12 @@ std::vector<parameter> build_table() {
           "days a previous version is kept");
     b.add("webdav.trash_days", kind::integer, 0, 36500, &at<&S::webdav, &W::trash_days>,
           "days deleted files stay in the trash (0 = delete at once)");
+    b.add("webdav.expire_interval_seconds", kind::integer, 1, 7 * 86400, &at<&S::webdav, &W::expire_interval_seconds>,
+          "how often (with +-10% jitter) a webdavd expires trash and versions and collects unused blobs");
+    // A writer commits its blob before the row that references it: the grace
+    // period must exceed the longest upload-to-commit time by far.
+    b.add("webdav.gc_grace_hours", kind::integer, 1, 24 * 365, &at<&S::webdav, &W::gc_grace_hours>,
+          "blobs written or reused within this many hours are never collected");
     b.listener<&S::webdav, &W::https>("webdav", "https", "WebDAV over HTTPS");
     b.listener<&S::webdav, &W::http>("webdav", "http", "WebDAV over plain HTTP (loopback only)");
 

@@ -18,8 +18,9 @@
 #include "commands.hpp"
 #include "output.hpp"
 
-#include "paths.hpp"   // polder-webdavd's path rules
-#include "store.hpp"   // polder-webdavd's files schema functions
+#include "maintenance.hpp"   // polder-webdavd's expiry and blob collection
+#include "paths.hpp"         // polder-webdavd's path rules
+#include "store.hpp"         // polder-webdavd's files schema functions
 
 #include "polder/blob/fs_store.hpp"
 
@@ -27,7 +28,6 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <sys/stat.h>
 
 namespace polder::admin {
 namespace {
@@ -212,48 +212,20 @@ void add_file_commands(CLI::App& app, action& chosen) {
         ->check(CLI::Range(1u, 24u * 365u));
     gc->add_flag("--dry-run", args->dry_run, "Only count what would be removed");
     on_run(gc, chosen, [args](context& ctx) {
-        const std::filesystem::path root = ctx.settings().blob.path;
-        blob::fs_store blobs(root);
-        const auto cutoff = std::chrono::system_clock::now() - std::chrono::hours(args->grace_hours);
-        std::vector<std::string> old;
-        std::uint64_t seen = 0;
-        auto walked = blobs.for_each([&](const blob::blob_info& b) {
-            ++seen;
-            if (b.modified < cutoff) old.push_back(b.id.hex());
-            return true;
-        });
-        if (!walked) refuse("cannot list the blob folder " + root.string() + ": " + walked.error().message());
-        std::uint64_t removed = 0, bytes = 0;
-        constexpr std::size_t batch = 1000;
-        for (std::size_t i = 0; i < old.size(); i += batch) {
-            std::vector<std::string> part(old.begin() + static_cast<std::ptrdiff_t>(i),
-                                          old.begin() + static_cast<std::ptrdiff_t>(std::min(old.size(), i + batch)));
-            std::vector<std::string> unused;
+        // The same collection polder-webdavd runs every webdav.expire_interval_seconds
+        // (services/webdav/src/maintenance.hpp).
+        blob::fs_store blobs(ctx.settings().blob.path);
+        const auto r = ctx.guarded([&] {
+            ctx.require_current_schema();
             try {
-                unused = ctx.transact([&](pqxx::work& tx) { return webdav::store::unreferenced_blobs(tx, part); });
-            } catch (const std::runtime_error& e) {
+                return webdav::maintenance::collect_garbage(ctx.connection(), blobs,
+                                                            std::chrono::hours(args->grace_hours), args->dry_run);
+            } catch (const webdav::maintenance::unsafe& e) {
                 refuse(e.what());
             }
-            for (const auto& hex : unused) {
-                auto id = blob::blob_id::from_hex(hex);
-                if (!id) continue;
-                auto size = blobs.size(*id);
-                if (!size) continue;
-                // Checked again now: a writer that deduplicated into this blob
-                // since the walk refreshed its time and may be inserting its row.
-                struct stat st {};
-                const auto p = root / hex.substr(0, 2) / hex.substr(2, 2) / hex;
-                if (::stat(p.c_str(), &st) != 0) continue;
-                if (std::chrono::system_clock::from_time_t(st.st_mtime) >= cutoff) continue;
-                if (!args->dry_run) {
-                    if (auto r = blobs.remove(*id); !r) continue;
-                }
-                ++removed;
-                bytes += *size;
-            }
-        }
-        std::cout << (args->dry_run ? "would remove " : "removed ") << removed << " of " << seen << " blobs ("
-                  << bytes << " bytes)\n";
+        });
+        std::cout << (args->dry_run ? "would remove " : "removed ") << r.removed << " of " << r.seen << " blobs ("
+                  << r.bytes << " bytes)\n";
     });
 }
 

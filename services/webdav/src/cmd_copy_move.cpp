@@ -1,10 +1,10 @@
 // cmd_copy_move.cpp - COPY and MOVE inside one tree or between the trees the
 // principal can reach (own home, team folders, shares).
 //
-// SECURITY: Destination is parsed (absolute http(s) URI or absolute path),
-// its authority must be the request's Host (else 502: another server), its
-// path must be /dav/files/<the principal's own address>/... (else 403), and
-// it is decoded segment by segment like the request URL, so "..", "%2e%2e",
+// SECURITY: Destination is parsed by parse_destination_path (paths.hpp:
+// absolute http(s) URI or absolute path, its authority must be the request's
+// Host, else 502: another server), it must name a tree the principal can
+// write (else 403), and it is decoded segment by segment like the request URL, so "..", "%2e%2e",
 // encoded slashes or another account's tree are refused before anything is
 // looked up. A collection cannot be copied or moved into itself (403).
 // Locks: MOVE needs the source's subtree and both parents unlocked or
@@ -20,22 +20,10 @@
 
 namespace polder::webdav {
 
-namespace {
-bool same_authority(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-}  // namespace
-
 awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
-    auto dest = dav::parse_destination(c.req.header("Destination"));
-    if (!dest) co_return plain(400, "missing or malformed Destination");
-    if (!dest->authority.empty() && !same_authority(dest->authority, c.req.header(http::field::host)))
-        co_return plain(502, "Destination is on another server");
     path_error perr;
-    auto to = parse_dav_path(dest->path, perr);
-    if (!to) co_return plain(perr.status == 404 ? 502 : perr.status, perr.status == 404 ? "Destination is not a file URL of this server" : perr.reason);
+    auto to = parse_destination_path(c.req.header("Destination"), c.req.header(http::field::host), perr);
+    if (!to) co_return plain(perr.status, perr.reason);
     if (to->listing) co_return plain(403, "Destination is a listing, not a folder you can write to");
     auto dsp = co_await resolve_space(c.who, *to);
     if (!dsp) co_return plain(403, "Destination is outside the folders you can reach");

@@ -6,7 +6,8 @@
 // "Expect: 100-continue" sends nothing when refused, and a known
 // Content-Length over the quota is 507 before any byte moves); the body goes
 // into a blob writer in 64 KiB pieces (memory stays flat for any size); only
-// after the blob is durable (fsync + rename) does one transaction re-check
+// after the blob is durable (fsync + rename, on the file I/O threads so an
+// I/O thread never waits for the disk) does one transaction re-check
 // everything and switch the node to it; 201/204 come after COMMIT. A client
 // that disconnects mid-upload leaves the previous version untouched: the
 // writer is discarded and no row changes.
@@ -21,6 +22,8 @@
 
 #include "polder/http/server.hpp"
 
+#include <functional>
+#include <optional>
 #include <vector>
 
 namespace polder::webdav {
@@ -43,7 +46,8 @@ awaitable<http::response> service::cmd_put(ctx& c) {
 
     auto check = [&](pqxx::work& tx, const home& h) {
         put_check pc;
-        auto [existing, parent] = store::find_with_parent(tx, h.id, c.target.path);
+        bool locks = true;
+        auto [existing, parent] = store::find_with_parent(tx, h.id, c.target.path, &locks);
         if (!parent || !parent->collection) {
             pc.status = 409;
             return pc;
@@ -60,7 +64,7 @@ awaitable<http::response> service::cmd_put(ctx& c) {
         }
         std::vector<lock_target> targets{{c.target.path, false}};
         if (!pc.existing) targets.push_back({parent->path, false});
-        if (auto f = check_conditions(tx, c, h, targets)) {
+        if (auto f = check_conditions(tx, c, h, targets, locks)) {
             pc.fail = f;
             return pc;
         }
@@ -118,7 +122,11 @@ awaitable<http::response> service::cmd_put(ctx& c) {
         }
     }
     const auto size = static_cast<std::int64_t>(writer->size());
-    auto id = writer->commit();
+    // fsync + rename + folder fsync: on the file I/O threads (service.hpp).
+    std::optional<result<blob::blob_id>> committed;
+    std::function<void()> commit_blob = [&] { committed.emplace(writer->commit()); };
+    co_await blocking(commit_blob);
+    auto& id = *committed;
     if (!id) co_return plain(507, "storage could not be written");
     const std::string hex = id->hex();
     const std::string etag = "\"" + hex.substr(0, 32) + "\"";
@@ -130,17 +138,29 @@ awaitable<http::response> service::cmd_put(ctx& c) {
     };
     auto done = co_await pool_.transact([&](pqxx::work& tx) {
         outcome o;
-        if (c.sp.home_id == 0) open_home(tx, c.who, c.sp);   // the own home's id (created on first use)
-        // The modseq and the usage under the home's row lock, in one statement.
-        const auto [modseq, h] = store::begin_change_home(tx, c.sp.home_id);
+        // The modseq and the usage under the home's row lock, in one statement;
+        // the own home is found by account in that statement (created on first use).
+        std::optional<std::pair<std::int64_t, home>> locked;
+        if (c.sp.home_id == 0) {
+            locked = store::begin_change_own_home(tx, c.who.account_id);
+            if (locked) c.sp.home_id = locked->second.id;
+            else open_home(tx, c.who, c.sp);
+        }
+        if (!locked) locked = store::begin_change_home(tx, c.sp.home_id);
+        const auto [modseq, h] = *locked;
         o.pc = check(tx, h);
         if (o.pc.status || o.pc.fail) return o;
         if (o.pc.room && static_cast<std::uint64_t>(size) > *o.pc.room) {
             o.pc.status = 507;
             return o;
         }
-        store::put_file(tx, h.id, *o.pc.parent, o.pc.existing, c.target.path, hex, size, type, etag, modseq, opts_.keep);
-        store::touch_ancestors(tx, h.id, c.target.path, modseq);
+        if (o.pc.existing) {
+            store::put_file(tx, h.id, *o.pc.parent, o.pc.existing, c.target.path, hex, size, type, etag, modseq,
+                            opts_.keep);
+            store::touch_ancestors(tx, h.id, c.target.path, modseq);
+        } else {
+            store::insert_file(tx, h.id, *o.pc.parent, c.target.path, hex, size, type, etag, modseq);
+        }
         o.created = !o.pc.existing;
         return o;
     });

@@ -1,9 +1,10 @@
 // paths.cpp - URL <-> home path mapping, name rules, NFC via ICU.
 //
 // SECURITY: see paths.hpp.
-// STANDARDS: RFC 3986, UAX #15 (ICU unorm2 NFC instance).
+// STANDARDS: RFC 3986, RFC 4918 10.3, UAX #15 (ICU unorm2 NFC instance).
 #include "paths.hpp"
 
+#include "polder/dav/headers.hpp"
 #include "polder/http/basic_auth.hpp"
 #include "polder/http/uri.hpp"
 
@@ -119,7 +120,11 @@ std::optional<std::string> decode_name(std::string_view raw, path_error& error) 
 
 std::optional<std::string> decode_address(std::string_view raw, path_error& error) {
     auto address = http::percent_decode(raw);
-    if (!address || address->empty() || address->size() > 254) {
+    // No account address holds control characters or invalid UTF-8: refusing
+    // them here keeps such bytes out of every later lookup and log line.
+    if (!address || address->empty() || address->size() > 254 || !http::valid_utf8(*address) ||
+        std::any_of(address->begin(), address->end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
         error = {400, "bad account segment"};
         return std::nullopt;
     }
@@ -193,6 +198,31 @@ std::optional<dav_path> parse_dav_path(std::string_view raw, path_error& error) 
         }
     }
     return out;
+}
+
+namespace {
+
+bool same_authority(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+}  // namespace
+
+std::optional<dav_path> parse_destination_path(std::string_view header, std::string_view host, path_error& error) {
+    auto dest = dav::parse_destination(header);
+    if (!dest) {
+        error = {400, "missing or malformed Destination"};
+        return std::nullopt;
+    }
+    if (!dest->authority.empty() && !same_authority(dest->authority, host)) {
+        error = {502, "Destination is on another server"};
+        return std::nullopt;
+    }
+    auto to = parse_dav_path(dest->path, error);
+    if (!to && error.status == 404) error = {502, "Destination is not a file URL of this server"};
+    return to;
 }
 
 std::string href(std::string_view address, std::string_view path, bool collection) {

@@ -15,8 +15,12 @@
 // (\ : * ? " < > |, a trailing dot or space, device names such as CON or
 // NUL.txt), at most 255 bytes per name and 4096 per path, and are
 // normalised to NFC with ICU, so two spellings of "é" name one file and no
-// decoded path can leave the home it was resolved in.
+// decoded path can leave the home it was resolved in. Account segments are
+// decoded the same way (no control characters, valid UTF-8, at most 254
+// bytes) and lower-cased. services/webdav/fuzz/fuzz_dav_path.cpp checks these
+// invariants on every parse.
 // STANDARDS: RFC 3986 (paths, percent-encoding), RFC 4918 8.3 (URL handling),
+// 10.3 (Destination),
 // Unicode UAX #15 (NFC), RFC 3629 (UTF-8).
 #pragma once
 
@@ -59,6 +63,14 @@ struct path_error {
 // status: 404 outside /dav/files/, /dav/teams/ and /dav/shared/, 400 for bad
 // encodings and refused names (with the reason for the body).
 std::optional<dav_path> parse_dav_path(std::string_view raw, path_error& error);
+
+// parse_destination_path - the tree path a Destination header (RFC 4918
+// 10.3) names, for a request whose Host field is host. Errors: 400 for a
+// missing or malformed value, 502 when its authority is not host (another
+// server) or its path is not under /dav/files/, /dav/teams/ or /dav/shared/
+// (not a file URL of this server), and parse_dav_path's 400 / 414 with
+// their reasons. The result is checked exactly like a request URL.
+std::optional<dav_path> parse_destination_path(std::string_view header, std::string_view host, path_error& error);
 
 // nfc - the NFC form of valid UTF-8; nullopt for invalid UTF-8.
 std::optional<std::string> nfc(std::string_view utf8);

@@ -123,6 +123,22 @@ awaitable<http::response> service::handle(http::request& req) {
     co_return r;
 }
 
+namespace {
+
+// run_blocking - the body of service::blocking, spawned on the file I/O
+// threads (a coroutine function with a parameter, not a capturing lambda:
+// GCC 12 miscompiles those in co_spawn).
+awaitable<void> run_blocking(std::function<void()>* f) {
+    (*f)();
+    co_return;
+}
+
+}  // namespace
+
+awaitable<void> service::blocking(std::function<void()>& f) {
+    co_await asio::co_spawn(file_io_.get_executor(), run_blocking(&f), use_awaitable);
+}
+
 awaitable<service::xml_body> service::read_xml(ctx& c) {
     xml_body out;
     auto& req = c.req;
@@ -185,7 +201,8 @@ bool etag_equal(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::optional<service::failure> service::check_conditions(pqxx::work& tx, const ctx& c, const home& h,
-                                                          const std::vector<lock_target>& targets) {
+                                                          const std::vector<lock_target>& targets,
+                                                          bool home_has_locks) {
     std::vector<std::string> submitted;
     if (c.if_header) {
         // RFC 4918 10.4: each (tagged) group is evaluated against its
@@ -239,7 +256,7 @@ std::optional<service::failure> service::check_conditions(pqxx::work& tx, const 
     // Every lock on a target must be submitted, by the principal who holds it.
     // The home's live locks are few (usually none): one query, then the
     // covering / below tests of locks_covering and locks_below in memory.
-    if (targets.empty()) return std::nullopt;
+    if (targets.empty() || !home_has_locks) return std::nullopt;
     const auto live = store::locks_in_home(tx, h.id);
     for (const auto& t : targets) {
         std::vector<lock> locks;

@@ -218,10 +218,30 @@ std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t hom
     return {h.modseq, h};
 }
 
+std::optional<std::pair<std::int64_t, home>> begin_change_own_home(pqxx::work& tx, std::int64_t account_id) {
+    auto rows = tx.exec_params(
+        "UPDATE files.homes h SET modseq = h.modseq + 1 WHERE h.account_id = $1 RETURNING h.id, h.modseq, h.used_bytes, "
+        "coalesce(h.quota_bytes, (SELECT a.quota_bytes FROM directory.accounts a WHERE a.id = h.account_id))",
+        account_id);
+    if (rows.empty()) return std::nullopt;
+    home h;
+    h.id = rows[0][0].as<std::int64_t>();
+    h.modseq = rows[0][1].as<std::int64_t>();
+    h.used_bytes = rows[0][2].as<std::int64_t>();
+    if (!rows[0][3].is_null()) h.quota_bytes = rows[0][3].as<std::int64_t>();
+    return std::pair{h.modseq, h};
+}
+
 std::pair<std::optional<node>, std::optional<node>> find_with_parent(pqxx::work& tx, std::int64_t home_id,
-                                                                     const std::string& path) {
-    auto rows = tx.exec_params(sql("SELECT ", node_columns, " FROM files.nodes WHERE home_id = $1 AND path IN ($2, $3)"),
-                               home_id, path, parent_of(path));
+                                                                     const std::string& path, bool* locks) {
+    // The lock flag rides along as a column (a scalar subquery evaluated
+    // once); when neither node exists the answer is 409 and it does not matter.
+    auto rows = tx.exec_params(
+        sql("SELECT ", node_columns,
+            ", EXISTS (SELECT 1 FROM files.locks l WHERE l.home_id = $1 AND l.expires_at > now()) "
+            "FROM files.nodes WHERE home_id = $1 AND path IN ($2, $3)"),
+        home_id, path, parent_of(path));
+    if (locks) *locks = rows.empty() || rows[0][13].as<bool>();
     std::pair<std::optional<node>, std::optional<node>> out;
     for (const auto& r : rows) {
         node n = read_node(r);
@@ -313,6 +333,20 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
         .exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
                       "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id",
                       home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq)[0]
+        .as<std::int64_t>();
+}
+
+std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& parent, const std::string& path,
+                         const std::string& blob_hex, std::int64_t size, const std::string& content_type,
+                         const std::string& etag, std::int64_t modseq) {
+    // Both parts run (PostgreSQL executes every data-modifying WITH part);
+    // the new row is not among the ancestors, so they touch disjoint rows.
+    return tx
+        .exec_params1("WITH touched AS (UPDATE files.nodes SET modseq = $9 WHERE home_id = $1 AND path = ANY($10::text[])) "
+                      "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+                      "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id",
+                      home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq,
+                      text_array(ancestors(path)))[0]
         .as<std::int64_t>();
 }
 

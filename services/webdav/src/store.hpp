@@ -108,10 +108,15 @@ std::int64_t begin_change(pqxx::work& tx, std::int64_t home_id);
 // begin_change_home - begin_change and the home row under its lock in one
 // statement (the usage a quota check needs is then current).
 std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t home_id);
+// begin_change_own_home - begin_change_home for the personal home of
+// account_id, found by account in the same statement (no lookup first);
+// nullopt when the account has no home yet (home_for_account creates it).
+std::optional<std::pair<std::int64_t, home>> begin_change_own_home(pqxx::work& tx, std::int64_t account_id);
 // find_with_parent - the node at path and its parent collection's node, in
-// one query (path must not be the root).
+// one query (path must not be the root). With locks: *locks says whether the
+// home has any live lock, from the same query.
 std::pair<std::optional<node>, std::optional<node>> find_with_parent(pqxx::work& tx, std::int64_t home_id,
-                                                                     const std::string& path);
+                                                                     const std::string& path, bool* locks = nullptr);
 // touch_ancestors - stamp modseq (and so the ETag) on every ancestor of path.
 void touch_ancestors(pqxx::work& tx, std::int64_t home_id, const std::string& path, std::int64_t modseq);
 
@@ -140,6 +145,11 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
                       const std::string& path, const std::string& blob_hex, std::int64_t size,
                       const std::string& content_type, const std::string& etag, std::int64_t modseq,
                       const retention& keep = {});
+// insert_file - put_file for a new file plus touch_ancestors, in one
+// statement (one round trip while the home's row is locked); the node id.
+std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& parent, const std::string& path,
+                         const std::string& blob_hex, std::int64_t size, const std::string& content_type,
+                         const std::string& etag, std::int64_t modseq);
 // remove_tree - delete the node at path and its subtree, leaving tombstones
 // and dropping locks rooted inside it. With keep.trash_days > 0 the subtree
 // (relative paths, blob ids, sizes, types, dead properties) is recorded in

@@ -118,6 +118,21 @@ struct smtp_settings {
     // dsn_delay_seconds: a recipient queued this long gets its sender one "delayed" notice
     // when it asked for it (RFC 3461 NOTIFY=DELAY).
     unsigned dsn_delay_seconds = 4 * 3600;
+    // inbound_auth: SPF, DKIM and DMARC checks of mail on the MX listener (RFC 7208, 6376,
+    // 7489), reported in an Authentication-Results: field (RFC 8601). "mark" only adds the
+    // field; "enforce" also refuses DMARC failures of p=reject domains and files p=quarantine
+    // ones in Junk; "off" skips the checks (e.g. behind a filter that already does them).
+    std::string inbound_auth = "mark";
+    // inbound_auth_timeout_seconds: all DNS lookups of one message's checks together; when
+    // it passes, the unfinished checks report temperror and the message is still accepted.
+    unsigned inbound_auth_timeout_seconds = 20;
+    // smarthost_tls_verify: the smarthost's certificate must chain to a trusted CA and name
+    // the smarthost (RFC 6125); mx_tls_verify does the same for MX hosts, which RFC 7435
+    // leaves opportunistic by default (most MX certificates would not pass).
+    bool smarthost_tls_verify = true;
+    bool mx_tls_verify = false;
+    // tls_ca_file: CA certificates (PEM) for those checks; empty = the system store.
+    std::string tls_ca_file;
 };
 
 struct imap_settings {
@@ -153,6 +168,10 @@ struct webdav_settings {
     unsigned versions_max_age_days = 30;
     // Deleted files and folders stay in the trash this long (0 = delete at once).
     unsigned trash_days = 30;
+    // The service's own clean-up (trash and version expiry, blob collection) runs
+    // about this often; blobs younger than gc_grace_hours are never collected.
+    unsigned expire_interval_seconds = 3600;
+    unsigned gc_grace_hours = 24;
 };
 
 struct settings {

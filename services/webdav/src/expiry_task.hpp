@@ -1,0 +1,53 @@
+// expiry_task.hpp - polder-webdavd's periodic clean-up: every
+// webdav.expire_interval_seconds (with jitter) it runs maintenance::run_once:
+// trash and versions past their retention are dropped and blobs nothing
+// references any more (older than webdav.gc_grace_hours) are removed, the
+// same code as `polderctl file expire` and `polderctl file gc`.
+//
+// Jitter: the first run comes after a random 10-100% of the interval, later
+// ones after 90-110% of it, so replicas started together drift apart; the
+// advisory lock of run_once makes sure only one of them works at a time.
+// The work runs on a database thread of the pool (it walks the blob folder
+// there too), never on an I/O thread.
+//
+// SECURITY: see maintenance.hpp (references checked, grace period, lock).
+// STANDARDS: none.
+#pragma once
+
+#include "store.hpp"
+
+#include "polder/asio/asio.hpp"
+#include "polder/blob/fs_store.hpp"
+#include "polder/db/pool.hpp"
+
+#include <atomic>
+#include <chrono>
+
+namespace polder::webdav {
+
+struct expiry_settings {
+    std::chrono::seconds interval{3600};
+    std::chrono::seconds grace{24 * 3600};
+    store::retention keep;
+};
+
+class expiry_task {
+public:
+    expiry_task(db::pool& pool, blob::fs_store& blobs, expiry_settings settings);
+    // start - spawn the loop on ex (once).
+    void start(asio::any_io_executor ex);
+    // stop - the loop ends within a second (a run in progress finishes first).
+    void stop() { stopping_ = true; }
+
+private:
+    awaitable<void> loop();
+    awaitable<void> sleep(std::chrono::steady_clock::duration d);
+
+    // No I/O objects here: timers live in the coroutine, which the io_context owns.
+    db::pool& pool_;
+    blob::fs_store& blobs_;
+    expiry_settings settings_;
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace polder::webdav
