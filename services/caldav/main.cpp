@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
             dav = std::make_unique<caldav::service>(
                 ctx.pool, *authenticator,
                 caldav::options{.max_resource_size = c.max_request_body,
-                                .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback});
+                                .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback,
+                                .blobs = &ctx.blobs});
             http::server_options opts;
             opts.service = "caldav";
             opts.tls = ctx.tls;

@@ -7,6 +7,7 @@
 // non-empty expansion.
 // STANDARDS: see polder/ical/calendar.hpp and polder/ical/time_range.hpp.
 #include "polder/ical/calendar.hpp"
+#include "polder/ical/itip.hpp"
 #include "polder/ical/time_range.hpp"
 
 #include <cstdint>
@@ -26,6 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     opt.lim.max_size = 64 * 1024;
     opt.lim.max_instances = 200;
     opt.lim.max_recurrence_steps = 5000;
+    // The same bytes as a free/busy request POSTed to a schedule outbox (RFC 6638 5): a
+    // parsed request always has an organizer, attendees and a non-empty bounded range.
+    if (auto fb = parse_freebusy_request(text, opt.lim)) {
+        require(!fb->organizer.empty() && !fb->attendees.empty());
+        require(fb->attendees.size() <= opt.lim.max_attendees);
+        require(fb->range.start && fb->range.end && *fb->range.start < *fb->range.end);
+    }
     auto v = validate(text, opt);
     if (!v.ok()) {
         require(!v.reason.empty());

@@ -337,4 +337,76 @@ result<reply_outcome> apply_reply(calendar_object& organizer_copy, std::string_v
     return out;
 }
 
+std::optional<std::string> partstat_of(const calendar_object& obj, std::string_view address) {
+    auto& im = obj.get();
+    icalcomponent* master = nullptr;
+    for (icalcomponent* c : im.comps)
+        if (!icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY)) {
+            master = c;
+            break;
+        }
+    if (!master && !im.comps.empty()) master = im.comps.front();
+    if (!master) return std::nullopt;
+    icalproperty* a = find_attendee(master, address);
+    if (!a) return std::nullopt;
+    std::string ps = upper(parameter_text(icalproperty_get_first_parameter(a, ICAL_PARTSTAT_PARAMETER)));
+    return ps.empty() ? std::string("NEEDS-ACTION") : ps;
+}
+
+std::size_t set_partstat(calendar_object& obj, std::string_view address, std::string_view partstat) {
+    std::size_t n = 0;
+    const std::string value = "PARTSTAT=" + upper(partstat);
+    for (icalcomponent* c : obj.get().comps)
+        if (icalproperty* a = find_attendee(c, address)) {
+            icalproperty_remove_parameter_by_kind(a, ICAL_PARTSTAT_PARAMETER);
+            if (icalparameter* q = icalparameter_new_from_string(value.c_str())) icalproperty_add_parameter(a, q);
+            ++n;
+        }
+    return n;
+}
+
+void set_schedule_status(calendar_object& obj, std::string_view address, std::string_view status) {
+    const std::string value = "SCHEDULE-STATUS=" + std::string(status);
+    for (icalcomponent* c : obj.get().comps)
+        if (icalproperty* a = find_attendee(c, address)) {
+            icalproperty_remove_parameter_by_kind(a, ICAL_SCHEDULESTATUS_PARAMETER);
+            if (icalparameter* q = icalparameter_new_from_string(value.c_str())) icalproperty_add_parameter(a, q);
+        }
+}
+
+std::string as_resource(const calendar_object& obj) {
+    component_ptr copy(icalcomponent_new_clone(obj.get().root.get()));
+    remove_all(copy.get(), ICAL_METHOD_PROPERTY);
+    return serialize(copy.get());
+}
+
+result<freebusy_request> parse_freebusy_request(std::string_view text, const limits& lim) {
+    auto parsed = calendar_object::parse(text, lim);
+    if (!parsed) return parsed.error();
+    auto& im = parsed->get();
+    icalcomponent* vcal = im.root.get();
+    icalproperty* mp = icalcomponent_get_first_property(vcal, ICAL_METHOD_PROPERTY);
+    if (!mp || icalproperty_get_method(mp) != ICAL_METHOD_REQUEST) return make_error_code(errc::invalid_argument);
+    if (icalcomponent_count_components(vcal, ICAL_VFREEBUSY_COMPONENT) != 1) return make_error_code(errc::invalid_argument);
+    icalcomponent* fb = icalcomponent_get_first_component(vcal, ICAL_VFREEBUSY_COMPONENT);
+    freebusy_request out;
+    if (const char* uid = icalcomponent_get_uid(fb)) out.uid = uid;
+    out.organizer = organizer_of(fb);
+    const auto start = first_time(fb, ICAL_DTSTART_PROPERTY, vcal);
+    const auto end = first_time(fb, ICAL_DTEND_PROPERTY, vcal);
+    if (out.organizer.empty() || !start || !end) return make_error_code(errc::invalid_argument);
+    out.range.start = to_utc(*start, nullptr);
+    out.range.end = to_utc(*end, nullptr);
+    if (*out.range.end <= *out.range.start) return make_error_code(errc::invalid_argument);
+    for (icalproperty* p = icalcomponent_get_first_property(fb, ICAL_ATTENDEE_PROPERTY); p;
+         p = icalcomponent_get_next_property(fb, ICAL_ATTENDEE_PROPERTY)) {
+        const char* a = icalproperty_get_attendee(p);
+        if (!a || !*a) continue;
+        if (out.attendees.size() >= lim.max_attendees) return make_error_code(errc::limit_exceeded);
+        out.attendees.emplace_back(a);
+    }
+    if (out.attendees.empty()) return make_error_code(errc::invalid_argument);
+    return out;
+}
+
 }  // namespace polder::ical

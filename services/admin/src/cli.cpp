@@ -57,6 +57,7 @@ int run(int argc, char** argv) {
     add_queue_commands(app, chosen);
     add_folder_commands(app, chosen);
     add_calendar_commands(app, chosen);
+    add_resource_commands(app, chosen);
     add_file_commands(app, chosen);
 
     try {

@@ -43,6 +43,7 @@ void add_queue_commands(CLI::App& app, action& chosen);   // cmd_queue.cpp: the 
 void add_dkim_commands(CLI::App& app, action& chosen);
 void add_folder_commands(CLI::App& app, action& chosen);  // cmd_folder.cpp: team folders and shares (WebDAV)
 void add_calendar_commands(CLI::App& app, action& chosen);  // cmd_calendar.cpp: calendars and address books (CalDAV)
+void add_resource_commands(CLI::App& app, action& chosen);  // cmd_resource.cpp: rooms and equipment (CalDAV scheduling)
 void add_file_commands(CLI::App& app, action& chosen);    // cmd_file.cpp: versions, trash, expire, blob gc
 
 // --org NAME on a subcommand; the value is filtered through org_filter().

@@ -212,13 +212,31 @@ awaitable<http::response> service::cmd_propfind(ctx& c) {
             case area::cal_home:
             case area::card_home: {
                 const bool calendars = c.target.where == area::cal_home;
-                for (auto& coll : store::collections(tx, c.who.account_id, calendars ? "calendar" : "addressbook")) {
+                const std::string_view kind = calendars ? "calendar" : "addressbook";
+                for (auto& coll : store::collections(tx, c.who.account_id, kind)) {
                     dav_path p;
                     p.where = calendars ? area::calendar : area::addressbook;
                     p.owner = c.own;
                     p.collection = coll.name;
                     auto x = child(p);
+                    x.sharees = store::shares_of(tx, coll.id);
+                    x.owner = c.own;
                     x.coll = std::move(coll);
+                    children.push_back(std::move(x));
+                }
+                // Collections shared with the caller, bound into its home.
+                for (auto& a : store::shared_with(tx, c.who.account_id, c.who.org_id, kind)) {
+                    dav_path p;
+                    p.where = calendars ? area::calendar : area::addressbook;
+                    p.owner = c.own;
+                    p.collection = shared_name(a.coll.id);
+                    auto x = child(p);
+                    x.sharees = store::shares_of(tx, a.coll.id);
+                    x.shared = true;
+                    x.writable = a.writable;
+                    x.owner = std::move(a.owner);
+                    x.owner_name = std::move(a.owner_name);
+                    x.coll = std::move(a.coll);
                     children.push_back(std::move(x));
                 }
                 if (!calendars) {
@@ -233,6 +251,7 @@ awaitable<http::response> service::cmd_propfind(ctx& c) {
             }
             case area::calendar:
             case area::addressbook: {
+                if (r->outbox) break;   // the outbox has no members (RFC 6638 2.1)
                 std::vector<store::object> objs;
                 if (r->directory) objs = directory_cards(tx, c.who.org_id, r->fingerprint);
                 else objs = store::objects(tx, r->coll->id, wants_data);
@@ -243,6 +262,9 @@ awaitable<http::response> service::cmd_propfind(ctx& c) {
                     auto x = child(p);
                     x.coll = r->coll;
                     x.directory = r->directory;
+                    x.shared = r->shared;
+                    x.writable = r->writable;
+                    x.owner = r->owner;
                     x.obj = std::move(o);
                     children.push_back(std::move(x));
                 }
@@ -278,9 +300,15 @@ awaitable<http::response> service::cmd_proppatch(ctx& c) {
         ms.add_propstat(href(c.target), result_groups(std::move(v)));
         co_return xml_response(207, ms.finish());
     }
+    bool read_only = false;
     auto out = co_await pool_.transact([&](pqxx::work& tx) -> std::optional<std::string> {
-        auto coll = store::find_collection(tx, c.who.account_id, c.target.kind(), c.target.collection);
-        if (!coll) return std::nullopt;
+        auto acc = open_collection(tx, c, c.target.kind(), c.target.collection);
+        if (!acc) return std::nullopt;
+        if (!acc->writable) {
+            read_only = true;   // RFC 3744: a read-only sharee may not change the shared collection
+            return std::string();
+        }
+        auto* coll = &acc->coll;
         std::vector<store::dead_property> dead_set;
         std::vector<dav::qname> dead_removed;
         const auto existing = store::dead_properties(tx, coll->id).size();
@@ -295,6 +323,7 @@ awaitable<http::response> service::cmd_proppatch(ctx& c) {
         return ms.finish();
     });
     if (!out) co_return plain(404, "not found");
+    if (read_only) co_return dav_error(403, dav::dav("need-privileges"));
     co_return xml_response(207, std::move(*out));
 }
 
@@ -309,6 +338,8 @@ awaitable<http::response> service::cmd_mkcol(ctx& c, bool mkcalendar) {
     const bool calendar = c.target.calendar_side();
     if (mkcalendar && !calendar) co_return dav_error(403, cal("calendar-collection-location-ok"));
     if (!calendar && c.target.collection == directory_book) co_return dav_error(405, dav::dav("resource-must-be-null"));
+    // Names of bound (shared) collections and of the scheduling inbox/outbox are the server's.
+    if (reserved_name(c.target.collection)) co_return dav_error(405, dav::dav("resource-must-be-null"));
     std::vector<dav::proppatch_op> ops;
     if (body.root) {
         const bool ok_root = mkcalendar ? body.root->is(caldav_ns, "mkcalendar") : body.root->is(dav::dav_ns, "mkcol");

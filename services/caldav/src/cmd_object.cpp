@@ -16,6 +16,7 @@
 // 6.3.2 (vCard PUT), RFC 4918 9.4 (GET), 9.6 (DELETE), 9.8/9.9 (COPY/MOVE, Overwrite,
 // Destination), RFC 9110 13 (conditional requests).
 #include "service.hpp"
+#include "schedule.hpp"
 
 #include "polder/blob/sha256.hpp"
 #include "polder/http/date.hpp"
@@ -32,16 +33,8 @@ using http::field;
 using http::status;
 
 namespace {
-
 constexpr std::int64_t max_utc_offset = 14 * 3600;   // floating/all-day widening (UTC-12 .. UTC+14)
-
-struct validated {
-    unsigned status = 0;                 // 0 = valid
-    std::optional<dav::qname> condition;
-    std::string reason;
-    std::string uid, component;
-    store::object_times times;
-};
+}  // namespace
 
 std::string content_etag(std::string_view data) {
     return blob::sha256::of(data).hex().substr(0, 32);
@@ -109,6 +102,19 @@ validated validate_body(const std::string& body, bool calendar, const store::col
     return v;
 }
 
+namespace {
+
+bool coll_is_inbox(const store::collection& c) { return c.kind == "calendar" && c.name == store::inbox_name; }
+
+// schedule_tag_matches - If-Schedule-Tag-Match (RFC 6638 8.3): one quoted tag, equal to
+// the resource's current Schedule-Tag.
+bool schedule_tag_matches(std::string_view header, const std::optional<store::object>& current) {
+    if (!current || current->schedule_tag.empty()) return false;
+    while (!header.empty() && (header.front() == ' ' || header.front() == '\t')) header.remove_prefix(1);
+    while (!header.empty() && (header.back() == ' ' || header.back() == '\t')) header.remove_suffix(1);
+    return header == "\"" + current->schedule_tag + "\"";
+}
+
 http::response uid_conflict(bool calendar, const std::string& existing_href) {
     const auto ns = calendar ? caldav_ns : carddav_ns;
     std::string body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><X:no-uid-conflict xmlns:X=\"" +
@@ -142,6 +148,7 @@ awaitable<http::response> service::cmd_get(ctx& c, bool head) {
     if (head) resp.content_length = static_cast<std::uint64_t>(r->obj->data.size());
     resp.headers.set(field::etag, etag_of(*r->obj));
     resp.headers.set(field::last_modified, http::format_http_date(r->obj->modified));
+    if (!r->obj->schedule_tag.empty()) resp.headers.set("Schedule-Tag", "\"" + r->obj->schedule_tag + "\"");
     co_return resp;
 }
 
@@ -170,17 +177,28 @@ awaitable<http::response> service::cmd_put(ctx& c) {
         std::string conflict_href;
         std::string etag;
         std::string reason;
+        bool rewritten = false;     // the server changed the data (no ETag in the answer, RFC 4791 5.3.4)
+        std::string schedule_tag;   // RFC 6638 3.2.10
     };
     const std::string etag = content_etag(*body);
+    const auto if_schedule_tag = c.req.header("If-Schedule-Tag-Match");
     outcome o;
     try {
         o = co_await pool_.transact([&](pqxx::work& tx) {
             outcome o;
-            auto coll = store::find_collection(tx, c.who.account_id, c.target.kind(), c.target.collection);
-            if (!coll) {
+            auto acc = open_collection(tx, c, c.target.kind(), c.target.collection);
+            if (!acc) {
                 o.status = 409;   // RFC 4918 9.7.1: the parent collection does not exist
                 return o;
             }
+            if (!acc->writable || (calendar && !acc->shared && coll_is_inbox(acc->coll))) {
+                // A read-only share (RFC 3744 DAV:need-privileges); the schedule inbox
+                // only takes the server's deliveries (RFC 6638 2.2).
+                o.status = 403;
+                o.condition = dav::dav("need-privileges");
+                return o;
+            }
+            const auto* coll = &acc->coll;
             auto v = validate_body(*body, calendar, *coll, opts_);
             if (v.status) {
                 o.status = v.status;
@@ -188,22 +206,44 @@ awaitable<http::response> service::cmd_put(ctx& c) {
                 o.reason = v.reason;
                 return o;
             }
-            auto existing = store::find_object(tx, coll->id, c.target.object, false);
+            auto existing = store::find_object(tx, coll->id, c.target.object, calendar);
             std::optional<std::string> current;
             if (existing) current = existing->etag;
             if (auto s = etag_preconditions(c, current)) {
                 o.status = s;
                 return o;
             }
+            if (!if_schedule_tag.empty() && !schedule_tag_matches(if_schedule_tag, existing)) {
+                o.status = 412;   // RFC 6638 8.3: changed by scheduling since the client read it
+                return o;
+            }
             if (auto holder = store::name_of_uid(tx, coll->id, v.uid); holder && *holder != c.target.object) {
                 o.status = 403;
-                o.conflict_href = object_href(c.own, calendar, coll->name, *holder);
+                o.conflict_href = object_href(c.own, calendar, c.target.collection, *holder);
                 return o;
             }
             if (existing && existing->uid != v.uid) {
                 // RFC 4791 5.3.2.1: a PUT must not change the UID of an existing resource.
                 o.status = 403;
                 o.conflict_href = href(c.target);
+                return o;
+            }
+            if (calendar && !acc->shared && (sched::may_schedule(*body) || (existing && sched::may_schedule(existing->data)))) {
+                // Implicit scheduling (RFC 6638 3.2) in this same transaction.
+                const auto who = sched::actor_of(tx, c);
+                const auto effect = sched::on_put(tx, who, opts_, existing ? &existing->data : nullptr, *body);
+                const std::string& data = effect.data ? *effect.data : *body;
+                o.rewritten = effect.data.has_value();
+                o.etag = effect.data ? content_etag(data) : etag;
+                store::put_object(tx, coll->id, c.target.object, v.uid, v.component, o.etag, data, v.times);
+                if (effect.scheduling) {
+                    // The organizer's own changes get a new tag; an attendee's answer keeps it.
+                    o.schedule_tag = !effect.organizer && existing && !existing->schedule_tag.empty()
+                                         ? existing->schedule_tag
+                                         : sched::new_schedule_tag(data);
+                }
+                store::set_schedule_tag(tx, coll->id, c.target.object, o.schedule_tag);
+                o.status = existing ? 204 : 201;
                 return o;
             }
             store::put_object(tx, coll->id, c.target.object, v.uid, v.component, etag, *body, v.times);
@@ -224,7 +264,8 @@ awaitable<http::response> service::cmd_put(ctx& c) {
     if (o.status == 412) co_return plain(412, "precondition failed");
     http::response r;
     r.code = static_cast<status>(o.status);
-    r.headers.set(field::etag, "\"" + o.etag + "\"");
+    if (!o.rewritten) r.headers.set(field::etag, "\"" + o.etag + "\"");
+    if (!o.schedule_tag.empty()) r.headers.set("Schedule-Tag", "\"" + o.schedule_tag + "\"");
     co_return r;
 }
 
@@ -233,18 +274,31 @@ awaitable<http::response> service::cmd_delete(ctx& c) {
         co_return dav_error(403, dav::dav("need-privileges"));
     if (!c.target.calendar_side() && c.target.collection == directory_book)
         co_return dav_error(403, dav::dav("need-privileges"));
+    const auto if_schedule_tag = c.req.header("If-Schedule-Tag-Match");
     auto status_code = co_await pool_.transact([&](pqxx::work& tx) -> unsigned {
-        auto coll = store::find_collection(tx, c.who.account_id, c.target.kind(), c.target.collection);
-        if (!coll) return 404;
+        auto acc = open_collection(tx, c, c.target.kind(), c.target.collection);
+        if (!acc) return 404;
+        const auto* coll = &acc->coll;
+        if (c.target.is_collection() && acc->shared) {
+            // A sharee's DELETE of the bound collection ends its own share (the owner's
+            // collection stays); a share through a group is the owner's or admin's to end.
+            if (store::remove_share(tx, coll->id, c.who.account_id, std::nullopt)) return 204;
+            return 403;
+        }
+        if (!acc->writable) return 403;
+        if (c.target.is_collection() && coll_is_inbox(*coll)) return 403;   // the inbox stays (RFC 6638 2.2)
         if (c.target.is_collection()) {
             if (etag_preconditions(c, "c" + std::to_string(coll->id) + "-" + std::to_string(coll->modseq))) return 412;
             store::delete_collection(tx, coll->id);
             return 204;
         }
-        auto existing = store::find_object(tx, coll->id, c.target.object, false);
+        auto existing = store::find_object(tx, coll->id, c.target.object, c.target.calendar_side());
         if (!existing) return 404;
         if (etag_preconditions(c, existing->etag)) return 412;
+        if (!if_schedule_tag.empty() && !schedule_tag_matches(if_schedule_tag, existing)) return 412;
         store::delete_object(tx, coll->id, c.target.object);
+        if (c.target.calendar_side() && !acc->shared && !coll_is_inbox(*coll) && sched::may_schedule(existing->data))
+            sched::on_delete(tx, sched::actor_of(tx, c), opts_, existing->data);
         return 204;
     });
     if (status_code == 204) {
@@ -252,6 +306,7 @@ awaitable<http::response> service::cmd_delete(ctx& c) {
         r.code = status::no_content;
         co_return r;
     }
+    if (status_code == 403) co_return dav_error(403, dav::dav("need-privileges"));
     co_return plain(status_code, status_code == 404 ? "not found" : "precondition failed");
 }
 
@@ -293,11 +348,22 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
                 o.status = 412;
                 return o;
             }
-            auto dcoll = store::find_collection(tx, c.who.account_id, dest->kind(), dest->collection);
-            if (!dcoll) {
+            if (move && !src->writable) {
+                o.status = 403;
+                o.condition = dav::dav("need-privileges");
+                return o;
+            }
+            auto dacc = open_collection(tx, c, dest->kind(), dest->collection);
+            if (!dacc) {
                 o.status = 409;
                 return o;
             }
+            if (!dacc->writable || (calendar && coll_is_inbox(dacc->coll))) {
+                o.status = 403;
+                o.condition = dav::dav("need-privileges");
+                return o;
+            }
+            const auto* dcoll = &dacc->coll;
             auto v = validate_body(src->obj->data, calendar, *dcoll, opts_);
             if (v.status) {
                 o.status = v.status;
@@ -312,7 +378,7 @@ awaitable<http::response> service::cmd_copy_move(ctx& c, bool move) {
             if (auto holder = store::name_of_uid(tx, dcoll->id, v.uid);
                 holder && *holder != dest->object && !(move && src->coll && src->coll->id == dcoll->id && *holder == c.target.object)) {
                 o.status = 403;
-                o.conflict_href = object_href(c.own, calendar, dcoll->name, *holder);
+                o.conflict_href = object_href(c.own, calendar, dest->collection, *holder);
                 return o;
             }
             if (move && src->coll) store::delete_object(tx, src->coll->id, c.target.object);

@@ -121,6 +121,9 @@ std::vector<resource> as_resources(const ctx& c, const resource& coll, std::vect
         x.path.object = o.name;
         x.coll = coll.coll;
         x.directory = coll.directory;
+        x.shared = coll.shared;
+        x.writable = coll.writable;
+        x.owner = coll.owner;
         x.obj = std::move(o);
         out.push_back(std::move(x));
     }
@@ -135,6 +138,8 @@ awaitable<http::response> service::cmd_report(ctx& c) {
     if (body.error) co_return std::move(*body.error);
     if (!body.root) co_return plain(400, "REPORT needs a body");
     const auto& root = *body.root;
+    if (root.is(dav::dav_ns, "principal-property-search") || root.is(dav::dav_ns, "principal-search-property-set"))
+        co_return co_await cmd_principal_report(c, root);
     const bool calendar = c.target.calendar_side();
     const bool on_collection = c.target.is_collection();
     const bool on_object = c.target.is_object();
@@ -156,6 +161,7 @@ awaitable<http::response> service::cmd_report(ctx& c) {
     if ((is_aq || is_am) && calendar) co_return dav_error(403, dav::dav("supported-report"));
     if (!on_collection && !(on_object && (is_cq || is_cm || is_aq || is_am)))
         co_return dav_error(403, dav::dav("supported-report"));
+    if (calendar && c.target.collection == store::outbox_name) co_return dav_error(403, dav::dav("supported-report"));
 
     // Parse before touching the database.
     std::optional<calendar_query> cq;
@@ -333,7 +339,7 @@ awaitable<http::response> service::cmd_report(ctx& c) {
             std::vector<const ical::calendar_object*> ptrs;
             for (const auto& p : parsed) ptrs.push_back(&p);
             ical::freebusy_options fo;
-            fo.owner_addresses = {"mailto:" + c.own};
+            fo.owner_addresses = {"mailto:" + (coll_res.shared ? coll_res.owner : c.own)};
             auto periods = ical::busy_periods(ptrs, fb->range, tz.get(), fo);
             if (!periods) return error_outcome(403, cal("valid-filter"));
             ical::vfreebusy_header h;

@@ -26,6 +26,27 @@ bool valid_name(std::string_view name) {
     });
 }
 
+std::string shared_name(std::int64_t collection_id) {
+    return std::string(shared_prefix) + std::to_string(collection_id);
+}
+
+std::optional<std::int64_t> shared_id(std::string_view name) {
+    if (name.substr(0, shared_prefix.size()) != shared_prefix) return std::nullopt;
+    auto digits = name.substr(shared_prefix.size());
+    if (digits.empty() || digits.size() > 18 || digits.front() == '0') return std::nullopt;
+    std::int64_t v = 0;
+    for (char ch : digits) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        v = v * 10 + (ch - '0');
+    }
+    return v;
+}
+
+bool reserved_name(std::string_view name) {
+    const auto l = lower(name);
+    return l.starts_with(shared_prefix) || l == "inbox" || l == "outbox";
+}
+
 std::optional<dav_path> parse_path(std::string_view raw) {
     if (raw.size() > 4096 || raw.substr(0, root_prefix.size()) != root_prefix) return std::nullopt;
     std::string_view rest = raw.substr(root_prefix.size());

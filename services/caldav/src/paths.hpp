@@ -18,6 +18,7 @@
 // context path the well-known URIs redirect to).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,9 @@ namespace polder::caldav {
 
 inline constexpr std::string_view root_prefix = "/dav";
 inline constexpr std::string_view directory_book = "directory";
+// A collection of another account shared with the caller appears in the caller's home as
+// "shared-<collection id>" (names with this prefix cannot be created by MKCOL).
+inline constexpr std::string_view shared_prefix = "shared-";
 
 enum class area {
     root,          // /dav/
@@ -69,6 +73,12 @@ std::string principal_href(std::string_view owner);
 std::string home_href(std::string_view owner, bool calendars);
 std::string collection_href(std::string_view owner, bool calendars, std::string_view name);
 std::string object_href(std::string_view owner, bool calendars, std::string_view collection, std::string_view name);
+
+// shared_name - "shared-<id>"; shared_id the inverse (nullopt: not a bound collection name).
+std::string shared_name(std::int64_t collection_id);
+std::optional<std::int64_t> shared_id(std::string_view name);
+// reserved_name - a name MKCALENDAR/MKCOL must refuse (bound-collection and scheduling names).
+bool reserved_name(std::string_view name);
 
 // lower - ASCII lower case (addresses are stored lower-case).
 std::string lower(std::string_view s);

@@ -38,12 +38,6 @@ std::string card_el(std::string_view local, std::string_view inner = {}) {
     return ns_el("CR", carddav_ns, local, inner);
 }
 
-std::string hrefs(std::initializer_list<std::string> values) {
-    std::string x;
-    for (const auto& v : values) x += dav::href_element(v);
-    return x;
-}
-
 std::string privileges(bool writable, bool calendar) {
     std::string x;
     auto add = [&](const std::string& inner) { x += "<D:privilege>" + inner + "</D:privilege>"; };
@@ -85,7 +79,7 @@ std::vector<dav::qname> known_props(const resource& r) {
     case area::principal:
         for (auto n : {dav("displayname"), dav("principal-URL"), dav("owner"), cal("calendar-home-set"),
                        cal("calendar-user-address-set"), cal("calendar-user-type"), card("addressbook-home-set"),
-                       card("principal-address")})
+                       card("principal-address"), cal("schedule-inbox-URL"), cal("schedule-outbox-URL")})
             v.push_back(n);
         break;
     case area::cal_home:
@@ -116,6 +110,35 @@ std::vector<dav::qname> known_props(const resource& r) {
     return v;
 }
 
+bool is_inbox(const resource& r) {
+    return r.path.where == area::calendar && r.coll && !r.shared && r.coll->name == store::inbox_name;
+}
+
+// sharing_type - CalendarServer's resourcetype marks: a bound collection is CS:shared,
+// an owner's collection shared with anyone CS:shared-owner.
+std::string sharing_type(const resource& r) {
+    if (r.shared) return ns_el("CS", calendarserver_ns, "shared");
+    if (!r.sharees.empty()) return ns_el("CS", calendarserver_ns, "shared-owner");
+    return {};
+}
+
+// invite_value - CS:invite: the owner (organizer) and every sharee with its access.
+std::string invite_value(const resource& r, const ctx& c) {
+    auto cs = [](std::string_view local, std::string_view inner = {}) {
+        return ns_el("CS", calendarserver_ns, local, inner);
+    };
+    const std::string owner = r.shared ? r.owner : c.own;
+    const std::string owner_name = r.shared ? r.owner_name : c.who.display_name;
+    std::string x = cs("organizer", dav::href_element("mailto:" + owner) +
+                                        (owner_name.empty() ? std::string() : cs("common-name", dav::escape_text(owner_name))));
+    for (const auto& s : r.sharees) {
+        const std::string h = s.address.empty() ? "urn:x-polder:group:" + s.name : "mailto:" + s.address;
+        x += cs("user", dav::href_element(h) + (s.name.empty() ? std::string() : cs("common-name", dav::escape_text(s.name))) +
+                            cs("invite-accepted") + cs("access", cs(s.writable ? "read-write" : "read")));
+    }
+    return x;
+}
+
 std::string collations() {
     return c_el("supported-collation", "i;ascii-casemap") + c_el("supported-collation", "i;octet") +
            c_el("supported-collation", "i;unicode-casemap");
@@ -130,8 +153,12 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
         if (l == "current-user-principal") return dav::href_element(principal);
         if (l == "principal-collection-set") return dav::href_element(std::string(root_prefix) + "/principals/");
         if (l == "current-user-privilege-set") {
-            const bool writable = !r.directory && r.path.where != area::root && r.path.where != area::principals &&
-                                  r.path.where != area::principal;
+            const bool writable = !r.directory && r.writable && r.path.where != area::root &&
+                                  r.path.where != area::principals && r.path.where != area::principal;
+            if (r.outbox) return privileges(false, true) + "<D:privilege>" + c_el("schedule-send") + "</D:privilege>";
+            if (is_inbox(r))
+                return privileges(false, true) + "<D:privilege><D:unbind/></D:privilege><D:privilege>" +
+                       c_el("schedule-deliver") + "</D:privilege>";
             return privileges(writable, calendar_side);
         }
         if (l == "resourcetype") {
@@ -141,8 +168,11 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
             case area::cal_home:
             case area::card_home: return std::string("<D:collection/>");
             case area::principal: return std::string("<D:principal/>");
-            case area::calendar: return "<D:collection/>" + c_el("calendar");
-            case area::addressbook: return "<D:collection/>" + card_el("addressbook");
+            case area::calendar:
+                if (r.outbox) return "<D:collection/>" + c_el("schedule-outbox");
+                if (is_inbox(r)) return "<D:collection/>" + c_el("schedule-inbox");
+                return "<D:collection/>" + c_el("calendar") + sharing_type(r);
+            case area::addressbook: return "<D:collection/>" + card_el("addressbook") + sharing_type(r);
             default: return std::string();
             }
         }
@@ -150,6 +180,7 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
             auto rep = [](const std::string& inner) {
                 return "<D:supported-report><D:report>" + inner + "</D:report></D:supported-report>";
             };
+            if (r.outbox) return std::string();
             switch (r.path.where) {
             case area::calendar:
             case area::cal_object:
@@ -163,11 +194,12 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
             }
         }
         if (l == "owner" && r.path.where != area::root && r.path.where != area::principals)
-            return dav::href_element(principal);
+            return dav::href_element(r.shared ? principal_href(r.owner) : principal);
         if (l == "displayname") {
             if (r.path.where == area::principal)
                 return dav::escape_text(c.who.display_name.empty() ? c.who.address : c.who.display_name);
             if (r.path.is_home()) return dav::escape_text(calendar_side ? "Calendars" : "Address books");
+            if (r.outbox) return dav::escape_text("Outbox");
             if (r.directory && r.path.where == area::addressbook) return dav::escape_text("Organisation directory");
             if (r.path.is_collection() && r.coll) {
                 if (r.coll->displayname.empty()) return std::nullopt;
@@ -176,7 +208,7 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
             return std::nullopt;
         }
         if (l == "principal-URL" && r.path.where == area::principal) return dav::href_element(principal);
-        if (r.path.is_collection()) {
+        if (r.path.is_collection() && (r.coll || r.directory)) {
             if (l == "sync-token") {
                 if (r.directory) return dav::escape_text("urn:x-polder:sync:directory-" + std::to_string(r.fingerprint));
                 return dav::escape_text(sync_token(r.coll->id, r.coll->modseq));
@@ -202,10 +234,21 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
         const auto& l = n.local;
         if (r.path.where == area::principal) {
             if (l == "calendar-home-set") return dav::href_element(home_href(c.own, true));
-            if (l == "calendar-user-address-set") return hrefs({"mailto:" + c.own, principal});
-            if (l == "calendar-user-type") return std::string("INDIVIDUAL");
+            if (l == "calendar-user-address-set") {
+                std::string x;
+                for (const auto& a : r.addresses.empty() ? std::vector<std::string>{c.own} : r.addresses)
+                    x += dav::href_element("mailto:" + a);
+                return x + dav::href_element(principal);
+            }
+            if (l == "calendar-user-type") return r.user_type;
+            if (l == "schedule-inbox-URL") return dav::href_element(collection_href(c.own, true, store::inbox_name));
+            if (l == "schedule-outbox-URL") return dav::href_element(collection_href(c.own, true, store::outbox_name));
             return std::nullopt;
         }
+        if (l == "schedule-tag" && r.path.where == area::cal_object && r.obj && !r.obj->schedule_tag.empty())
+            return dav::escape_text("\"" + r.obj->schedule_tag + "\"");
+        if (l == "schedule-default-calendar-URL" && is_inbox(r))
+            return dav::href_element(collection_href(c.own, true, "agenda"));
         if (r.path.where != area::calendar || !r.coll) return std::nullopt;
         if (l == "calendar-description")
             return r.coll->description.empty() ? std::nullopt : std::optional(dav::escape_text(r.coll->description));
@@ -249,7 +292,14 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
     }
     if (n == q_calendar_color && r.path.where == area::calendar && r.coll && !r.coll->color.empty())
         return dav::escape_text(r.coll->color);
-    if (n == q_getctag && r.path.is_collection()) {
+    if (n.ns == calendarserver_ns && r.path.is_collection() && r.coll && !r.directory) {
+        if (n.local == "invite" && (r.shared || !r.sharees.empty())) return invite_value(r, c);
+        if (n.local == "shared-url" && r.shared)
+            return dav::href_element(collection_href(r.owner, calendar_side, r.coll->name));
+        if (n.local == "allowed-sharing-modes" && !r.shared)
+            return ns_el("CS", calendarserver_ns, "can-be-shared");
+    }
+    if (n == q_getctag && r.path.is_collection() && (r.coll || r.directory)) {
         if (r.directory) return std::to_string(r.fingerprint);
         return std::to_string(r.coll->modseq);
     }
@@ -326,9 +376,33 @@ std::vector<store::object> directory_cards(pqxx::work& tx, std::int64_t org_id, 
     return out;
 }
 
+std::optional<store::access> open_collection(pqxx::work& tx, const ctx& c, std::string_view kind,
+                                             std::string_view name) {
+    if (auto id = shared_id(name)) return store::shared_collection(tx, c.who.account_id, c.who.org_id, kind, *id);
+    auto coll = store::find_collection(tx, c.who.account_id, kind, name);
+    if (!coll) return std::nullopt;
+    store::access a;
+    a.coll = std::move(*coll);
+    a.owner = c.own;
+    a.owner_name = c.who.display_name;
+    return a;
+}
+
 std::optional<resource> load(pqxx::work& tx, const ctx& c, const dav_path& p, bool with_data) {
     resource r;
     r.path = p;
+    if (p.where == area::principal) {
+        r.addresses = store::user_addresses(tx, c.who.account_id);
+        if (auto res = store::find_resource(tx, c.who.account_id)) r.user_type = res->kind == "room" ? "ROOM" : "RESOURCE";
+        return r;
+    }
+    if (p.where == area::calendar && p.collection == store::outbox_name) {
+        r.outbox = true;
+        r.writable = false;
+        r.owner = c.own;
+        return r;
+    }
+    if (p.where == area::cal_object && p.collection == store::outbox_name) return std::nullopt;
     if (!p.is_collection() && !p.is_object()) return r;
     if (p.where == area::addressbook || p.where == area::card_object) {
         if (p.collection == directory_book) {
@@ -342,9 +416,14 @@ std::optional<resource> load(pqxx::work& tx, const ctx& c, const dav_path& p, bo
             return r;
         }
     }
-    auto coll = store::find_collection(tx, c.who.account_id, p.kind(), p.collection);
-    if (!coll) return std::nullopt;
-    r.coll = std::move(*coll);
+    auto acc = open_collection(tx, c, p.kind(), p.collection);
+    if (!acc) return std::nullopt;
+    r.coll = std::move(acc->coll);
+    r.shared = acc->shared;
+    r.writable = acc->writable;
+    r.owner = std::move(acc->owner);
+    r.owner_name = std::move(acc->owner_name);
+    if (p.is_collection()) r.sharees = store::shares_of(tx, r.coll->id);
     if (p.is_object()) {
         auto o = store::find_object(tx, r.coll->id, p.object, with_data);
         if (!o) return std::nullopt;

@@ -96,7 +96,10 @@ awaitable<http::response> service::handle(http::request& req) {
     }
     if (!known) {
         const auto account = c.who.account_id, org = c.who.org_id;
-        co_await pool_.transact([&](pqxx::work& tx) { store::ensure_home(tx, account, org); });
+        co_await pool_.transact([&](pqxx::work& tx) {
+            store::ensure_home(tx, account, org);
+            store::ensure_inbox(tx, account, org);   // homes made before scheduling existed
+        });
         std::lock_guard lock(mutex_);
         if (provisioned_.size() >= 100000) provisioned_.clear();
         provisioned_.insert(account);
@@ -112,9 +115,10 @@ awaitable<http::response> service::handle(http::request& req) {
     if (method == "COPY") co_return co_await cmd_copy_move(c, false);
     if (method == "MOVE") co_return co_await cmd_copy_move(c, true);
     if (method == "REPORT") co_return co_await cmd_report(c);
+    if (method == "POST") co_return co_await cmd_post(c);
     auto r = plain(405, "method not allowed");
     r.headers.set(field::allow,
-                  "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, COPY, MOVE, REPORT");
+                  "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, COPY, MOVE, REPORT, POST");
     co_return r;
 }
 
@@ -123,11 +127,11 @@ http::response service::cmd_options(const dav_path* target) {
     r.code = status::ok;
     if (!target) r.code = status::not_found;
     // RFC 4791 5.1, RFC 6352 6.1, RFC 5689 3, RFC 3744 7.2: the compliance classes.
-    r.headers.set("DAV", "1, 3, access-control, calendar-access, addressbook, extended-mkcol");
+    r.headers.set("DAV", "1, 3, access-control, calendar-access, addressbook, extended-mkcol, calendar-auto-schedule, calendarserver-sharing");
     std::string allow = "OPTIONS, PROPFIND, REPORT";
     if (target) {
         if (target->is_object()) allow += ", GET, HEAD, PUT, DELETE, PROPPATCH, COPY, MOVE";
-        else if (target->is_collection()) allow += ", GET, HEAD, PUT, DELETE, PROPPATCH, MKCALENDAR, MKCOL";
+        else if (target->is_collection()) allow += ", GET, HEAD, PUT, DELETE, PROPPATCH, MKCALENDAR, MKCOL, POST";
         else if (target->is_home()) allow += ", MKCALENDAR, MKCOL";
     }
     r.headers.set(field::allow, allow);

@@ -26,6 +26,7 @@
 #include "store.hpp"
 
 #include "polder/asio/asio.hpp"
+#include "polder/blob/store.hpp"
 #include "polder/service/http_login.hpp"
 #include "polder/auth/login.hpp"
 #include "polder/dav/headers.hpp"
@@ -48,6 +49,9 @@ struct options {
     std::size_t max_xml_bytes = 1 << 20;           // PROPFIND/PROPPATCH/REPORT/MKCALENDAR bodies
     std::size_t max_xml_depth = 64;
     bool allow_plaintext_on_loopback = false;
+    // iMIP (imip.hpp): where invitations to people outside the organisation are written
+    // before they are queued for polder-smtpd; nullptr: they are not sent (SCHEDULE-STATUS 3.7).
+    blob::store* blobs = nullptr;
 };
 
 // ctx - one authenticated request.
@@ -65,6 +69,18 @@ struct resource {
     std::optional<store::object> obj;
     bool directory = false;                  // the organisation directory address book (or a card in it)
     std::int64_t fingerprint = 0;            // directory: a hash of all its cards (its sync-token)
+    // Sharing (schema/0201_cal_sharing.sql): a bound collection of another account (or a
+    // member of one) is `shared`, writable only through a read-write share; `owner` is
+    // the owner's address. Collections (not their members) carry their sharees.
+    bool shared = false;
+    bool writable = true;
+    std::string owner, owner_name;
+    std::vector<store::share_row> sharees;
+    // Scheduling (RFC 6638): the outbox has no row; principals carry their addresses
+    // (calendar-user-address-set) and calendar-user-type.
+    bool outbox = false;
+    std::vector<std::string> addresses;
+    std::string user_type = "INDIVIDUAL";
 };
 
 class service {
@@ -83,6 +99,10 @@ public:
     awaitable<http::response> cmd_mkcol(ctx& c, bool mkcalendar);
     awaitable<http::response> cmd_copy_move(ctx& c, bool move);
     awaitable<http::response> cmd_report(ctx& c);
+    awaitable<http::response> cmd_post(ctx& c);   // cmd_share.cpp: CS:share
+    awaitable<http::response> cmd_outbox(ctx& c); // cmd_schedule.cpp: free/busy POST
+    // cmd_schedule.cpp: principal-property-search and principal-search-property-set (RFC 3744 9.4/9.5)
+    awaitable<http::response> cmd_principal_report(ctx& c, const dav::xml_element& root);
 
     // Shared helpers (service.cpp).
     struct xml_body {
@@ -109,7 +129,27 @@ private:
     std::set<std::int64_t> provisioned_;   // accounts whose home exists (saves a query per request)
 };
 
+// --- bodies (cmd_object.cpp) ---
+
+// validated - a calendar object or vCard checked against its collection, with the
+// precomputed index columns (0200_cal.sql).
+struct validated {
+    unsigned status = 0;                 // 0 = valid
+    std::optional<dav::qname> condition;
+    std::string reason;
+    std::string uid, component;
+    store::object_times times;
+};
+validated validate_body(const std::string& body, bool calendar, const store::collection& coll, const options& o);
+// content_etag - the opaque ETag of stored bytes.
+std::string content_etag(std::string_view data);
+
 // --- properties (props.cpp) ---
+
+// open_collection - a collection of the caller's home by its URL name: its own, or a
+// bound collection ("shared-<id>") shared with the caller; nullopt = 404.
+std::optional<store::access> open_collection(pqxx::work& tx, const ctx& c, std::string_view kind,
+                                             std::string_view name);
 
 // load - resolve a path of the caller's own tree inside a transaction; nullopt = 404.
 std::optional<resource> load(pqxx::work& tx, const ctx& c, const dav_path& p, bool with_data);

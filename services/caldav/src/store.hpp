@@ -42,6 +42,7 @@ struct object {
     bool transparent = false;
     bool exact = false;
     std::int64_t modified = 0;
+    std::string schedule_tag;                 // RFC 6638 3.2.10; "" when not a scheduling object
 };
 
 // The precomputed time columns of an object (see 0200_cal.sql).
@@ -115,5 +116,93 @@ struct directory_row {
 };
 std::vector<directory_row> directory(pqxx::work& tx, std::int64_t org_id);
 std::string org_name(pqxx::work& tx, std::int64_t org_id);
+
+// --- scheduling (schema/0202_cal_scheduling.sql) ---
+
+inline constexpr std::string_view inbox_name = "inbox";
+inline constexpr std::string_view outbox_name = "outbox";
+
+// ensure_inbox - the account's schedule inbox (created when missing); its collection id.
+std::int64_t ensure_inbox(pqxx::work& tx, std::int64_t account_id, std::int64_t org_id);
+// set_schedule_tag - after put_object (empty tag: none).
+void set_schedule_tag(pqxx::work& tx, std::int64_t collection_id, std::string_view name, std::string_view tag);
+
+// The copy of a scheduling object (by UID) among an account's calendars (never the inbox).
+struct located {
+    collection coll;
+    object obj;   // with data
+};
+std::optional<located> find_by_uid(pqxx::work& tx, std::int64_t account_id, std::string_view uid);
+// default_calendar - where invitations of `component` land: "agenda" when it takes them,
+// else the first calendar that does (never the inbox).
+std::optional<collection> default_calendar(pqxx::work& tx, std::int64_t account_id, std::string_view component);
+// busy_objects - data of the account's VEVENT/VFREEBUSY objects (inbox excluded) whose
+// span overlaps [lo, hi), except those with UID `except`.
+std::vector<std::string> busy_objects(pqxx::work& tx, std::int64_t account_id, std::int64_t lo, std::int64_t hi,
+                                      std::string_view except = {});
+
+struct resource_info {
+    std::string kind;   // "room" | "equipment"
+    bool auto_accept = true;
+    std::optional<int> capacity;
+};
+std::optional<resource_info> find_resource(pqxx::work& tx, std::int64_t account_id);
+
+// --- calendar users of an organisation ---
+
+struct calendar_user {
+    std::int64_t account_id = 0;
+    std::string address;        // the account's own address (lower case)
+    std::string display_name;
+    std::string kind;           // "user" | "resource"
+};
+// find_user - the enabled account an address (its own or an alias, "mailto:" allowed)
+// belongs to, inside org_id only.
+std::optional<calendar_user> find_user(pqxx::work& tx, std::int64_t org_id, std::string_view address);
+// find_group - a group of org_id by its address or its name.
+std::optional<std::int64_t> find_group(pqxx::work& tx, std::int64_t org_id, std::string_view address_or_name);
+// user_addresses - the account's own address and its aliases, lower case.
+std::vector<std::string> user_addresses(pqxx::work& tx, std::int64_t account_id);
+
+// principal_row - a calendar user of the organisation for principal-property-search.
+struct principal_row {
+    std::string address, display_name;
+    std::string user_type;                // "INDIVIDUAL" | "ROOM" | "RESOURCE"
+    std::vector<std::string> addresses;   // own address and aliases
+};
+std::vector<principal_row> org_principals(pqxx::work& tx, std::int64_t org_id);
+
+// --- sharing (schema/0201_cal_sharing.sql) ---
+
+// A collection as one account reaches it: its own, or another's shared with it.
+struct access {
+    collection coll;
+    bool shared = false;     // reached through a share (a bound collection in the sharee's home)
+    bool writable = true;    // the sharee may change members (an own collection always)
+    std::string owner;       // the owner's address, lower case
+    std::string owner_name;  // the owner's display name
+};
+
+// shared_collection - collection `id` of `kind` when it is shared with the account
+// directly or through a group it is a member of now (read-write when any share is).
+std::optional<access> shared_collection(pqxx::work& tx, std::int64_t account_id, std::int64_t org_id,
+                                        std::string_view kind, std::int64_t id);
+// shared_with - every collection of `kind` shared with the account, by collection id.
+std::vector<access> shared_with(pqxx::work& tx, std::int64_t account_id, std::int64_t org_id, std::string_view kind);
+
+struct share_row {
+    bool group = false;
+    std::string address;        // the sharee's address ("" for a group without one)
+    std::string name;           // display name or group name
+    bool writable = false;
+};
+// shares_of - who a collection is shared with (for CS:invite), users first.
+std::vector<share_row> shares_of(pqxx::work& tx, std::int64_t collection_id);
+// set_share - create or change the share with an account or a group (exactly one given).
+void set_share(pqxx::work& tx, std::int64_t org_id, std::int64_t collection_id, std::optional<std::int64_t> account_id,
+               std::optional<std::int64_t> group_id, bool writable);
+// remove_share - false when there was none.
+bool remove_share(pqxx::work& tx, std::int64_t collection_id, std::optional<std::int64_t> account_id,
+                  std::optional<std::int64_t> group_id);
 
 }  // namespace polder::caldav::store

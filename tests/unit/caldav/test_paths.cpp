@@ -43,3 +43,19 @@ TEST_CASE("caldav paths refuse traversal, encoded slashes and unknown areas") {
     CHECK_FALSE(parse_path("/dav/calendars/"));
     CHECK_FALSE(parse_path("/dav/principals/a/b/"));
 }
+
+TEST_CASE("caldav bound collection names map to collection ids and only canonical ones") {
+    CHECK(shared_name(42) == "shared-42");
+    CHECK(shared_id("shared-42") == std::optional<std::int64_t>(42));
+    CHECK_FALSE(shared_id("shared-"));
+    CHECK_FALSE(shared_id("shared-042"));
+    CHECK_FALSE(shared_id("shared-4x"));
+    CHECK_FALSE(shared_id("shared-1234567890123456789"));
+    CHECK_FALSE(shared_id("agenda"));
+    CHECK(reserved_name("shared-1"));
+    CHECK(reserved_name("Shared-anything"));
+    CHECK(reserved_name("inbox"));
+    CHECK(reserved_name("OUTBOX"));
+    CHECK_FALSE(reserved_name("agenda"));
+    CHECK_FALSE(reserved_name("inboxes"));
+}

@@ -181,3 +181,49 @@ TEST_CASE("a reply to one instance of a series creates an override in the organi
     CHECK(apply_reply(o, replace(r, "RECURRENCE-ID:20260119T090000Z", "RECURRENCE-ID:20260120T090000Z")).error() ==
           make_error_code(polder::errc::invalid_argument));
 }
+
+TEST_CASE("itip helpers read and set one attendee's PARTSTAT and SCHEDULE-STATUS") {
+    auto obj = from_text(series);
+    CHECK(partstat_of(obj, "mailto:bram@gemeente.example") == std::optional<std::string>("NEEDS-ACTION"));
+    CHECK(partstat_of(obj, "MAILTO:Anna@Gemeente.example") == std::optional<std::string>("ACCEPTED"));
+    CHECK_FALSE(partstat_of(obj, "mailto:nobody@gemeente.example"));
+    // bram attends the master and the override: both lines change.
+    CHECK(set_partstat(obj, "mailto:bram@gemeente.example", "declined") == 2);
+    set_schedule_status(obj, "mailto:bram@gemeente.example", "1.2");
+    const auto text = obj.to_string();
+    CHECK(partstat_of(obj, "mailto:bram@gemeente.example") == std::optional<std::string>("DECLINED"));
+    CHECK(text.find("SCHEDULE-STATUS=1.2") != std::string::npos);
+    CHECK(set_partstat(obj, "mailto:nobody@gemeente.example", "ACCEPTED") == 0);
+}
+
+TEST_CASE("itip as_resource drops METHOD so a delivered invitation validates as a calendar object") {
+    auto obj = from_text(series);
+    const auto msgs = requests(obj, t("20260102T000000Z"));
+    REQUIRE_FALSE(msgs.empty());
+    auto msg = calendar_object::parse(msgs[0].text);
+    REQUIRE(msg.has_value());
+    CHECK(msgs[0].text.find("METHOD:REQUEST") != std::string::npos);
+    const auto stored = as_resource(*msg);
+    CHECK(stored.find("METHOD") == std::string::npos);
+    CHECK(validate(stored).ok());
+}
+
+TEST_CASE("itip parse_freebusy_request takes a VFREEBUSY REQUEST and refuses anything else") {
+    const std::string fb =
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nUID:fb-1\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20260105T000000Z\r\nDTEND:20260106T000000Z\r\n"
+        "ORGANIZER:mailto:anna@gemeente.example\r\nATTENDEE:mailto:bram@gemeente.example\r\n"
+        "ATTENDEE:mailto:zaal@gemeente.example\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n";
+    auto r = parse_freebusy_request(fb);
+    REQUIRE(r.has_value());
+    CHECK(r->uid == "fb-1");
+    CHECK(r->organizer == "mailto:anna@gemeente.example");
+    CHECK(r->attendees.size() == 2);
+    CHECK(*r->range.start == t("20260105T000000Z"));
+    CHECK(*r->range.end == t("20260106T000000Z"));
+    CHECK_FALSE(parse_freebusy_request(replace(fb, "METHOD:REQUEST", "METHOD:REPLY")).has_value());
+    CHECK_FALSE(parse_freebusy_request(replace(fb, "ATTENDEE:mailto:bram@gemeente.example\r\nATTENDEE:mailto:zaal@gemeente.example\r\n", "")).has_value());
+    CHECK_FALSE(parse_freebusy_request(replace(fb, "DTEND:20260106T000000Z", "DTEND:20260104T000000Z")).has_value());
+    CHECK_FALSE(parse_freebusy_request(series).has_value());
+    CHECK_FALSE(parse_freebusy_request("not a calendar").has_value());
+}

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "polder/ical/calendar.hpp"
+#include "polder/ical/time_range.hpp"
 
 #include <optional>
 #include <string>
@@ -72,5 +73,35 @@ struct reply_outcome {
 [[nodiscard]] result<reply_outcome> apply_reply(calendar_object& organizer_copy, std::string_view reply_text,
                                                 std::optional<utc_time> last_dtstamp = std::nullopt,
                                                 const limits& lim = {});
+
+// --- helpers of the scheduling service (CalDAV implicit scheduling, RFC 6638 3.2) ---
+
+// partstat_of - the PARTSTAT of `address` on the master component (or the first one);
+// nullopt when it is not an attendee. Absent PARTSTAT is "NEEDS-ACTION".
+std::optional<std::string> partstat_of(const calendar_object& obj, std::string_view address);
+
+// set_partstat - PARTSTAT of `address` on every component where it attends (an
+// attendee's or a room's answer); returns the number of ATTENDEE lines changed.
+std::size_t set_partstat(calendar_object& obj, std::string_view address, std::string_view partstat);
+
+// set_schedule_status - SCHEDULE-STATUS (RFC 6638 7.3, e.g. "1.2") on the organizer's
+// copy, for `address` on every component where it attends.
+void set_schedule_status(calendar_object& obj, std::string_view address, std::string_view status);
+
+// as_resource - an iTIP message (or any object) without METHOD: what is stored as a
+// calendar object resource (RFC 4791 4.1 forbids METHOD there).
+std::string as_resource(const calendar_object& obj);
+
+// A VFREEBUSY scheduling request (RFC 6638 5 / RFC 5546 3.3.2) POSTed to an outbox.
+struct freebusy_request {
+    std::string uid;
+    std::string organizer;
+    std::vector<std::string> attendees;
+    time_range range;
+};
+// parse_freebusy_request - METHOD:REQUEST with one VFREEBUSY holding DTSTART, DTEND
+// (both bound the range), ORGANIZER and at least one ATTENDEE.
+// Errors: invalid_argument (anything else), limit_exceeded.
+[[nodiscard]] result<freebusy_request> parse_freebusy_request(std::string_view text, const limits& lim = {});
 
 }  // namespace polder::ical
