@@ -3,6 +3,8 @@
 
 #include "polder/auth/password.hpp"
 
+#include <argon2.h>
+
 #include <cmath>
 #include <set>
 #include <string>
@@ -26,6 +28,17 @@ TEST_CASE("a hashed password verifies and a wrong one does not") {
     CHECK(verify_password("correct horse battery staple", h));
     CHECK_FALSE(verify_password("correct horse battery stapler", h));
     CHECK_FALSE(verify_password("", h));
+}
+
+TEST_CASE("our PHC strings are libargon2's: each verifies the other's") {
+    auto ours = hash_password("interop check", cheap());
+    CHECK(argon2id_verify(ours.c_str(), "interop check", 13) == ARGON2_OK);
+    CHECK(argon2id_verify(ours.c_str(), "interop checK", 13) != ARGON2_OK);
+    const char salt[] = "0123456789abcdef";
+    char theirs[128] = {};
+    REQUIRE(argon2id_hash_encoded(1, 256, 1, "interop check", 13, salt, 16, 32, theirs, sizeof theirs) == ARGON2_OK);
+    CHECK(verify_password("interop check", theirs));
+    CHECK_FALSE(verify_password("interop checK", theirs));
 }
 
 TEST_CASE("hashing the same password twice gives different salts") {
