@@ -17,6 +17,12 @@ metrics::counter& smtp_metrics::rejected(std::string_view reason) {
                                                 {{"reason", std::string(reason)}});
 }
 
+metrics::counter& smtp_metrics::inbound_auth(std::string_view method, std::string_view result) {
+    return metrics::registry::global().counter_("polder_smtp_inbound_auth_total",
+                                                "Inbound SPF/DKIM/DMARC results (Authentication-Results)",
+                                                {{"method", std::string(method)}, {"result", std::string(result)}});
+}
+
 smtp_metrics& smtp_metrics::get() {
     auto& r = metrics::registry::global();
     static smtp_metrics m{

@@ -15,6 +15,9 @@ struct smtp_metrics {
     // rejected - refusals by reason: unknown_user, relay_denied, over_quota, spoofed_sender,
     // rate_limited, too_large, bare_line_ending, auth_failed, auth_throttled, temporary_failure.
     metrics::counter& rejected(std::string_view reason);
+    // inbound_auth - results of the MX listener's checks: method spf|dkim|dmarc, result one
+    // of RFC 8601's words (pass, fail, softfail, neutral, none, temperror, permerror).
+    metrics::counter& inbound_auth(std::string_view method, std::string_view result);
     metrics::counter& delivered;         // mailbox entries created (one per local account)
     metrics::counter& bytes_received;    // message octets accepted
     metrics::histogram& delivery_seconds;   // end of data -> commit of the delivery

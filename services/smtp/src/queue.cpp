@@ -222,7 +222,11 @@ awaitable<bool> deliver_batch(const shared& sh, const route& rt, const std::vect
             co_return false;
         }
     }
-    auto stream = std::make_unique<client_stream>(std::move(sock), rt.host);
+    tls_check check;
+    check.verify = rt.smarthost ? sh.cfg.smtp.smarthost_tls_verify : (rt.mx && sh.cfg.smtp.mx_tls_verify);
+    check.ca_file = sh.cfg.smtp.tls_ca_file;
+    const char* verify_key = rt.smarthost ? "smtp.smarthost_tls_verify" : "smtp.mx_tls_verify";
+    auto stream = std::make_unique<client_stream>(std::move(sock), rt.host, check);
     stream->set_timeout(command_timeout);
     client cl(*stream);
     auto greet = co_await cl.read_reply();
@@ -242,10 +246,17 @@ awaitable<bool> deliver_batch(const shared& sh, const route& rt, const std::vect
             co_return verdict;
         }
         if (auto tls = co_await cl.starttls(); !tls) {
-            set_all({0, "TLS handshake with " + rt.host + " failed: " + tls.error().message(), {}});
+            // Code 0: a deferral (MX: try the next host), never a bounce - the message is fine.
+            const auto why = stream->verify_error().empty() ? tls.error().message() : stream->verify_error();
+            set_all({0, "TLS handshake with " + rt.host + " failed: " + why, {}});
             co_return verdict;
         }
         hello = co_await cl.command("EHLO " + sh.cfg.smtp.hostname);   // RFC 3207 4.2: start over
+    }
+    if (check.verify && !offers_tls) {
+        // Verified TLS was asked for: a host without STARTTLS (or a stripped offer) defers.
+        set_all({0, rt.host + " does not offer STARTTLS; " + verify_key + " requires a verified TLS connection", {}});
+        co_return false;
     }
     if (hello.code != 250 && !offers_tls) hello = co_await cl.command("HELO " + sh.cfg.smtp.hostname);
     if (hello.code != 250) {
@@ -408,7 +419,7 @@ awaitable<void> deliver_to_mx(const shared& sh, dns_resolver& dns, claim& c) {
     }
     const auto port = static_cast<std::uint16_t>(sh.cfg.smtp.remote_mx_port);
     for (const auto& host : answer.hosts) {
-        route rt{c.domain, host.name, port, false};
+        route rt{c.domain, host.name, port, false, true};
         std::vector<asio::ip::tcp::endpoint> eps;
         for (const auto& a : host.addresses) eps.emplace_back(a, port);
         set_all({});
@@ -533,7 +544,12 @@ std::string build_dsn(std::string_view hostname, std::string_view sender, const 
         return !failed.empty() &&
                std::all_of(failed.begin(), failed.end(), [&](const auto& f) { return f.action == action; });
     };
-    const bool success = all("relayed"), delay = all("delayed");
+    const bool relayed = all("relayed"), delay = all("delayed");
+    // RFC 3464 2.3.3: "delivered" and "expanded" (a list or alias to several mailboxes)
+    // are local successes; "relayed" a hand-off to a next hop without DSN.
+    const bool success = !failed.empty() && std::all_of(failed.begin(), failed.end(), [](const auto& f) {
+        return f.action == "relayed" || f.action == "delivered" || f.action == "expanded";
+    });
     m += success ? "Subject: Successful Mail Delivery Report\r\n"
                  : delay ? "Subject: Delayed Mail (still being retried)\r\n"
                          : "Subject: Undelivered Mail Returned to Sender\r\n";
@@ -547,8 +563,10 @@ std::string build_dsn(std::string_view hostname, std::string_view sender, const 
     if (delay)
         m += "Your message has not been delivered yet to the following recipients. It is still being\r\n"
              "retried; you will be told if it finally fails:\r\n\r\n";
-    else m += success ? "Your message was relayed to the following recipients. The next server does not send delivery\r\n"
-                   "notifications, so this is the last report about them:\r\n\r\n"
+    else if (relayed)
+        m += "Your message was relayed to the following recipients. The next server does not send delivery\r\n"
+             "notifications, so this is the last report about them:\r\n\r\n";
+    else m += success ? "Your message was delivered to the following recipients:\r\n\r\n"
                  : "Your message could not be delivered to the following recipients:\r\n\r\n";
     for (const auto& f : failed) m += "  <" + printable(f.address, false, false) + ">: " + f.diagnostic + "\r\n";
     m += "\r\n--" + boundary + "\r\n";

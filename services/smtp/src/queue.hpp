@@ -20,8 +20,11 @@
 // Outbound mail is DKIM-signed (dkim.hpp) with the active key of the envelope sender's
 // domain, when it has one; our Return-Path: line is not sent (RFC 5321 4.4).
 //
-// SECURITY: the client upgrades with STARTTLS whenever the next hop offers it
-// (opportunistic TLS, certificate not verified - see client_stream.hpp). Every remote reply
+// SECURITY: the client upgrades with STARTTLS whenever the next hop offers it. The
+// smarthost's certificate is verified (chain and name, smtp.smarthost_tls_verify, default
+// on; then a smarthost without STARTTLS or with a bad certificate defers the mail with the
+// reason in the queue row); MX hosts get opportunistic TLS (RFC 7435, certificate not
+// verified) unless smtp.mx_tls_verify; routes are opportunistic (client_stream.hpp). Every remote reply
 // is bounded (line length, number of lines) and sanitised before it goes into logs, the
 // queue table or a DSN.
 // STANDARDS: RFC 5321 (client side: 4.1, 4.5.2 transparency, 4.5.4.1 retry strategy,
@@ -51,6 +54,7 @@ struct route {
     std::string host;
     std::uint16_t port = 25;
     bool smarthost = false;   // AUTH with smtp.smarthost_user/password (only over TLS)
+    bool mx = false;          // found in DNS (deliver_to_mx): TLS verified only with smtp.mx_tls_verify
 };
 
 // parse_routes - smtp.routes ("d=host:port,..."; validated by the config loader). Entries
@@ -87,15 +91,16 @@ std::int64_t enqueue(pqxx::work& tx, const outbound_message& msg, const std::vec
 std::int64_t backoff_seconds(unsigned base, int attempts);
 
 // build_dsn - an RFC 3464 delivery status notification: failures ("Undelivered Mail
-// Returned to Sender") or, when every entry's action is "relayed", a success notice for
-// NOTIFY=SUCCESS recipients handed to a next hop without DSN support (RFC 3461 6.2.4).
+// Returned to Sender"), "delayed" notices, or, when every entry's action is "relayed",
+// "delivered" or "expanded", a success notice for NOTIFY=SUCCESS recipients handed to a
+// next hop without DSN support (RFC 3461 6.2.4) or delivered into local mailboxes.
 struct failed_recipient {
     std::string address;
     std::optional<std::string> orcpt;
     std::string status;       // "5.1.1"
     std::string diagnostic;   // the remote reply, e.g. "550 5.1.1 no such user"
     bool remote = true;       // diagnostic came from the remote server
-    std::string action = "failed";   // RFC 3464 2.3.3: "failed" | "relayed"
+    std::string action = "failed";   // RFC 3464 2.3.3: failed | delayed | relayed | delivered | expanded
 };
 std::string build_dsn(std::string_view hostname, std::string_view sender, const std::optional<std::string>& envid,
                       bool full, std::string_view original, const std::vector<failed_recipient>& failed,

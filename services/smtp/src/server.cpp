@@ -2,6 +2,7 @@
 // SECURITY: see server.hpp. STANDARDS: RFC 5321, RFC 6409, RFC 8314.
 #include "server.hpp"
 
+#include "client_stream.hpp"
 #include "queue.hpp"
 
 #include "polder/log/log.hpp"
@@ -17,6 +18,15 @@ result<void> server::start(service::context& ctx) {
     authn_ = std::make_unique<auth::authenticator>(ctx.pool, ctx.settings.auth, 2);
     shared_ = std::make_unique<shared>(shared{ctx.settings, ctx.pool, ctx.blobs, *authn_, ctx.tls});
     const auto& s = ctx.settings.smtp;
+    // Inbound SPF/DKIM/DMARC only where mail from other servers arrives (the MX listener).
+    const auto mode = parse_inbound_auth_mode(s.inbound_auth);
+    if (mode != inbound_auth_mode::off && s.mx.port != 0) {
+        auto c = inbound_checker::create(s);
+        if (!c) return c.error();
+        checker_ = std::move(*c);
+        shared_->checker = checker_.get();
+        shared_->auth_mode = mode;
+    }
     const std::string host = s.hostname;
 
     struct entry {
@@ -53,6 +63,13 @@ result<void> server::start(service::context& ctx) {
             return run_session(*sh, kind, std::move(sock), std::move(info));
         });
         if (!r) return r.error();
+    }
+    // Verified outbound TLS: the CA certificates are read now, while we may still be root.
+    if ((s.smarthost_tls_verify && !s.smarthost.empty()) || s.mx_tls_verify) {
+        if (auto why = prepare_verification(s.tls_ca_file); !why.empty()) {
+            log::error("smtp.tls_ca_failed", {{"file", s.tls_ca_file}, {"error", why}});
+            return errc::invalid_argument;
+        }
     }
     // Outbound delivery workers: two per process; every process may run them (SKIP LOCKED).
     queue_ = std::make_unique<queue_runner>(*shared_, ctx.runtime.io().get_executor());

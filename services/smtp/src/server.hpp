@@ -12,6 +12,8 @@
 // STANDARDS: RFC 5321, RFC 6409, RFC 8314, RFC 3207, RFC 4954.
 #pragma once
 
+#include "inbound_auth.hpp"
+
 #include "polder/auth/login.hpp"
 #include "polder/core/error.hpp"
 #include "polder/service/service.hpp"
@@ -29,6 +31,8 @@ struct shared {
     blob::store& blobs;
     auth::authenticator& authn;
     std::shared_ptr<net::tls_context> tls;
+    inbound_checker* checker = nullptr;   // MX listener's SPF/DKIM/DMARC; null when smtp.inbound_auth = off
+    inbound_auth_mode auth_mode = inbound_auth_mode::off;
 };
 
 class queue_runner;
@@ -44,6 +48,7 @@ public:
 
 private:
     std::unique_ptr<auth::authenticator> authn_;
+    std::unique_ptr<inbound_checker> checker_;
     std::unique_ptr<shared> shared_;
     std::unique_ptr<queue_runner> queue_;
 };

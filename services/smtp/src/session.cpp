@@ -9,6 +9,10 @@
 // transaction (mailstore::ops::deliver); foreign recipients of an authenticated sender
 // (routed domains or the smarthost, see queue.hpp) are queued in that same transaction.
 // 250 is sent only after that COMMIT.
+// On the MX listener the message is first checked (SPF, DKIM, DMARC: inbound_auth.hpp) and
+// stored with our Authentication-Results: on top and forged ones removed; smtp.inbound_auth
+// = "enforce" refuses DMARC p=reject failures (550 5.7.1) and files p=quarantine in Junk.
+// Local recipients with NOTIFY=SUCCESS get their sender a "delivered" report after commit.
 //
 // SECURITY: sequencing (STARTTLS before AUTH, AUTH before MAIL on submission, recipient
 // limits, error limits) is enforced by smtp::session_state; this file adds the policies
@@ -21,7 +25,9 @@
 // Internal failures reach the client as "451 4.3.0" and are logged with the conn id.
 // STANDARDS: RFC 5321, RFC 1870 (SIZE), RFC 2920 (PIPELINING), RFC 3030 (CHUNKING),
 // RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC 6409 (submission), RFC 8314 (implicit TLS),
-// RFC 3463 (enhanced status codes), RFC 3461 (DSN parameters, kept per transaction).
+// RFC 3463 (enhanced status codes), RFC 3461 (DSN parameters, kept per transaction; 4.1
+// NOTIFY=SUCCESS for local delivery), RFC 3464 (the report), RFC 8601, RFC 7489.
+#include "inbound_auth.hpp"
 #include "input.hpp"
 #include "metrics.hpp"
 #include "policy.hpp"
@@ -72,23 +78,84 @@ const char* listener_name(listener_kind k) {
     return "mx";
 }
 
+// Inbound checks hold a message in memory up to this size (most mail is smaller), so the
+// stored blob can be written once, with Authentication-Results: on top; a larger message
+// spills into a first blob that is read back for the checks (see finish_message).
+constexpr std::size_t hold_limit = 256 * 1024;
+
 // A message being received: the blob writer and what the reader reports.
 struct incoming {
     blob::writer writer;
     bool store_failed = false;   // the blob store refused a write: reply 451 at the end
     std::uint64_t octets = 0;
+    // Held for the inbound checks (MX listener): the client's octets without our trace
+    // fields, which are kept aside to be written on top of the final blob.
+    bool hold = false;
+    bool spilled = false;        // held content went over hold_limit: it is in `writer`
+    blob::store* store = nullptr;
+    std::string memory;
+    std::string return_path, received;
+
+    void write(std::string_view bytes) {
+        if (auto r = writer.write(bytes); !r) {
+            store_failed = true;
+            log::warn("smtp.blob_write_failed", {{"error", r.error()}});
+        }
+    }
 
     smtp::content_sink sink() {
         return [this](std::string_view bytes) {
             octets += bytes.size();
             if (store_failed) return;
-            if (auto r = writer.write(bytes); !r) {
-                store_failed = true;
-                log::warn("smtp.blob_write_failed", {{"error", r.error()}});
+            if (hold && !spilled) {
+                memory.append(bytes);
+                if (memory.size() <= hold_limit) return;
+                spilled = true;
+                auto w = store->begin();
+                if (!w) {
+                    store_failed = true;
+                    log::warn("smtp.blob_begin_failed", {{"error", w.error()}});
+                    return;
+                }
+                writer = std::move(*w);
+                write(memory);
+                std::string().swap(memory);
+                return;
             }
+            write(bytes);
         };
     }
 };
+
+// compose - the blob as stored after the inbound checks: Return-Path:, our
+// Authentication-Results:, Received:, the client's header section without forged results,
+// then its body unchanged. Errors: the blob store's.
+result<blob::blob_id> compose(blob::store& blobs, const incoming& msg, const auth_verdict& v, const message_source& src) {
+    auto w = blobs.begin();
+    if (!w) return w.error();
+    for (std::string_view part : {std::string_view(msg.return_path), std::string_view(v.field),
+                                  std::string_view(msg.received), std::string_view(v.header_block)}) {
+        if (auto r = w->write(part); !r) return r.error();
+    }
+    if (!src.blobs) {
+        if (auto r = w->write(src.memory.substr(std::min(v.header_size, src.memory.size()))); !r) return r.error();
+        return w->commit();
+    }
+    auto size = blobs.size(src.id);
+    if (!size) return size.error();
+    if (v.header_size < *size) {
+        auto in = blobs.open(src.id, v.header_size);
+        if (!in) return in.error();
+        std::vector<std::byte> buf(64 * 1024);
+        for (;;) {
+            auto n = in->read(buf);
+            if (!n) return n.error();
+            if (*n == 0) break;
+            if (auto r = w->write(std::span<const std::byte>(buf.data(), *n)); !r) return r.error();
+        }
+    }
+    return w->commit();
+}
 
 class session {
 public:
@@ -110,7 +177,12 @@ private:
     awaitable<bool> on_data(const reply& go_ahead);
     awaitable<bool> on_bdat(const smtp::decision& d);
     std::optional<incoming> begin_message();
+    bool checking() const { return kind_ == listener_kind::mx && sh_.checker != nullptr; }
+    awaitable<std::optional<reply>> run_checks(incoming& msg, std::optional<auth_verdict>& verdict,
+                                               message_source& src);
     awaitable<reply> finish_message(incoming& msg);
+    awaitable<void> send_success_notices(const mailstore::prepared_message& stored,
+                                         const mailstore::delivery_result& delivered);
     void log_rejected(std::string_view reason, std::string_view detail = {});
     void reset_bdat() {
         bdat_.reset();   // an uncommitted writer discards its temp file
@@ -133,6 +205,13 @@ private:
     std::vector<std::int64_t> accounts_;      // local accounts reached, no duplicates
     std::vector<std::string> rcpt_addresses_; // as accepted, for the Received: "for" clause
     std::vector<outbound_recipient> outbound_; // foreign recipients of an authenticated sender
+    // Local recipients with NOTIFY=SUCCESS (RFC 3461 4.1): a "delivered" notice after commit.
+    struct success_notice {
+        std::string address;
+        std::optional<std::string> orcpt;
+        std::vector<std::int64_t> accounts;
+    };
+    std::vector<success_notice> success_;
     std::optional<incoming> bdat_;            // BDAT content received so far
     std::optional<smtp::bdat_reader> bdat_reader_;
 };
@@ -369,6 +448,7 @@ awaitable<bool> session::on_mail(const smtp::mail_command& m, const reply& ok) {
     accounts_.clear();
     rcpt_addresses_.clear();
     outbound_.clear();
+    success_.clear();
     txn_id_ = new_transaction_id();
     if (identity_) {
         if (m.reverse_path && !may_send_as(*identity_, m.reverse_path->local_value + "@" + m.reverse_path->domain)) {
@@ -455,6 +535,11 @@ awaitable<bool> session::on_rcpt(const smtp::rcpt_command& r) {
     } else {
         for (auto a : out->accounts)
             if (std::find(accounts_.begin(), accounts_.end(), a) == accounts_.end()) accounts_.push_back(a);
+        if (r.params.notify && r.params.notify->success && !r.params.notify->never) {
+            success_notice n{r.forward_path.str(), std::nullopt, out->accounts};
+            if (const auto& oc = r.params.orcpt) n.orcpt = oc->addr_type + ";" + oc->address;
+            success_.push_back(std::move(n));
+        }
     }
     rcpt_addresses_.push_back(r.forward_path.str());
     st_.rcpt_accepted(r);
@@ -463,12 +548,18 @@ awaitable<bool> session::on_rcpt(const smtp::rcpt_command& r) {
 }
 
 std::optional<incoming> session::begin_message() {
-    auto w = sh_.blobs.begin();
-    if (!w) {
-        log::error("smtp.blob_begin_failed", {{"conn", info_.id}, {"error", w.error()}});
-        return std::nullopt;
+    incoming msg;
+    if (checking()) {
+        msg.hold = true;
+        msg.store = &sh_.blobs;   // a writer only if the message spills (hold_limit)
+    } else {
+        auto w = sh_.blobs.begin();
+        if (!w) {
+            log::error("smtp.blob_begin_failed", {{"conn", info_.id}, {"error", w.error()}});
+            return std::nullopt;
+        }
+        msg.writer = std::move(*w);
     }
-    incoming msg{std::move(*w)};
     const auto& mail = *st_.mail();
     trace_info t;
     t.helo = st_.client_domain();
@@ -484,6 +575,11 @@ std::optional<incoming> session::begin_message() {
     t.when = std::time(nullptr);
     std::optional<std::string> sender;
     if (mail.reverse_path) sender = mail.reverse_path->str();
+    if (msg.hold) {
+        msg.return_path = return_path_field(sender);
+        msg.received = received_field(t);
+        return msg;
+    }
     const std::string headers = return_path_field(sender) + received_field(t);
     // Trace fields do not count against SIZE: RFC 1870 limits what the client sends.
     if (auto r = msg.writer.write(headers); !r) {
@@ -543,6 +639,60 @@ awaitable<bool> session::on_bdat(const smtp::decision& d) {
     co_return co_await send(result);
 }
 
+// run_checks - SPF, DKIM and DMARC of a held message (inbound_auth.hpp); fills verdict and
+// the source compose() copies from. A reply when the message must be refused.
+awaitable<std::optional<reply>> session::run_checks(incoming& msg, std::optional<auth_verdict>& verdict,
+                                                    message_source& src) {
+    if (msg.spilled) {
+        // Too large to hold: the client's octets are committed as they are and read back.
+        result<blob::blob_id> first = errc::unavailable;
+        try {
+            first = co_await sh_.pool.run([&](pqxx::connection&) { return msg.writer.commit(); });
+        } catch (const std::exception& e) {
+            log::warn("smtp.db_error", {{"conn", info_.id}, {"op", "commit"}, {"error", std::string(e.what())}});
+        }
+        if (!first) {
+            log::error("smtp.store_failed", {{"conn", info_.id}, {"id", txn_id_}, {"error", first.error()}});
+            log_rejected("temporary_failure", "blob store");
+            co_return temporary_failure();
+        }
+        src.blobs = &sh_.blobs;
+        src.id = *first;
+    } else {
+        src.memory = msg.memory;
+    }
+    const auto& mail = *st_.mail();
+    auth_request req;
+    req.peer_address = info_.peer_address;
+    req.helo = st_.client_domain();
+    if (mail.reverse_path) req.mail_from = mail.reverse_path->local_value + "@" + mail.reverse_path->domain;
+    req.job = txn_id_;
+    verdict = co_await sh_.checker->check_async(std::move(req), src);
+    if (verdict->read_failed) {
+        log_rejected("temporary_failure", "blob store");
+        co_return temporary_failure();
+    }
+    if (verdict->header_too_large) {
+        // The field we must remove could hide anywhere in it (RFC 8601 5).
+        log_rejected("too_large", "header section");
+        co_return reply{552, "5.3.4", "Message header section too large"};
+    }
+    auto& m = smtp_metrics::get();
+    m.inbound_auth("spf", verdict->spf).inc();
+    m.inbound_auth("dkim", verdict->dkim).inc();
+    m.inbound_auth("dmarc", verdict->dmarc).inc();
+    log::info("smtp.inbound_auth", {{"conn", info_.id}, {"id", txn_id_}, {"spf", verdict->spf},
+                                    {"dkim", verdict->dkim}, {"dmarc", verdict->dmarc},
+                                    {"forged_removed", static_cast<std::int64_t>(verdict->forged_removed)}});
+    if (sh_.auth_mode == inbound_auth_mode::enforce && verdict->dmarc == "fail" &&
+        verdict->disposition == dmarc_disposition::reject) {
+        log_rejected("dmarc_reject", "DMARC policy reject");
+        // RFC 7489 10.3 suggests 550 5.7.1 with a text naming DMARC.
+        co_return reply{550, "5.7.1", "Message rejected: the sender domain's DMARC policy says to reject it"};
+    }
+    co_return std::nullopt;
+}
+
 awaitable<reply> session::finish_message(incoming& msg) {
     if (msg.store_failed) {
         msg.writer.abort();
@@ -550,11 +700,16 @@ awaitable<reply> session::finish_message(incoming& msg) {
         co_return temporary_failure();
     }
     const auto started = std::chrono::steady_clock::now();
+    std::optional<auth_verdict> verdict;
+    message_source src;
+    if (msg.hold) {
+        if (auto refusal = co_await run_checks(msg, verdict, src)) co_return *refusal;
+    }
     // Commit (fsync) and parse off the I/O thread.
     result<mailstore::prepared_message> prepared = errc::unavailable;
     try {
         prepared = co_await sh_.pool.run([&](pqxx::connection&) -> result<mailstore::prepared_message> {
-            auto id = msg.writer.commit();
+            auto id = verdict ? compose(sh_.blobs, msg, *verdict, src) : msg.writer.commit();
             if (!id) return id.error();
             return mailstore::prepare_message(sh_.blobs, *id);
         });
@@ -576,8 +731,11 @@ awaitable<reply> session::finish_message(incoming& msg) {
             }
         }
     }
+    // RFC 7489 6.6.2 / 7.x: a quarantine disposition goes to the Junk mailbox (enforce).
+    const bool quarantine = verdict && sh_.auth_mode == inbound_auth_mode::enforce && verdict->dmarc == "fail" &&
+                            verdict->disposition == dmarc_disposition::quarantine;
     std::vector<mailstore::recipient> rcpts;
-    for (auto a : accounts_) rcpts.push_back({a, "INBOX"});
+    for (auto a : accounts_) rcpts.push_back({a, quarantine ? "Junk" : "INBOX"});
     const std::int64_t now = std::time(nullptr);
     std::optional<outbound_message> out;
     if (!outbound_.empty()) {
@@ -620,6 +778,7 @@ awaitable<reply> session::finish_message(incoming& msg) {
         log_rejected("unknown_user", "at delivery");
         co_return reply{550, "5.1.1", "Recipient address rejected: no such user here"};
     }
+    if (!success_.empty() && ok > 0) co_await send_success_notices(*prepared, *delivered);
     m.accepted(listener_name(kind_)).inc();
     m.delivered.inc(ok);
     m.bytes_received.inc(msg.octets);
@@ -633,6 +792,86 @@ awaitable<reply> session::finish_message(incoming& msg) {
                                  {"blob", prepared->blob.hex()},
                                  {"user", identity_ ? identity_->address : std::string()}});
     co_return reply{250, "2.0.0", "OK id=" + txn_id_};
+}
+
+// send_success_notices - RFC 3461 NOTIFY=SUCCESS for local recipients: one RFC 3464
+// report ("delivered", or "expanded" for an alias or group reaching several mailboxes) to
+// the envelope sender - into its INBOX when it is one of ours, else queued to it with the
+// null reverse-path (RFC 3461 6.2, RFC 5321 4.5.5: no notices about notices). Runs after
+// the delivery committed; a failure here is logged and does not undo the 250.
+awaitable<void> session::send_success_notices(const mailstore::prepared_message& stored,
+                                              const mailstore::delivery_result& delivered) {
+    const auto& mail = *st_.mail();
+    if (!mail.reverse_path) co_return;   // never for <>
+    std::vector<failed_recipient> entries;
+    for (const auto& n : success_) {
+        const bool got = std::any_of(delivered.recipients.begin(), delivered.recipients.end(), [&](const auto& r) {
+            return !r.error && std::find(n.accounts.begin(), n.accounts.end(), r.account_id) != n.accounts.end();
+        });
+        if (!got) continue;
+        failed_recipient e{n.address, n.orcpt, "2.0.0", "delivered to the mailbox", false,
+                           n.accounts.size() > 1 ? "expanded" : "delivered"};
+        if (n.accounts.size() > 1) e.diagnostic = "delivered to " + std::to_string(n.accounts.size()) + " mailboxes";
+        entries.push_back(std::move(e));
+    }
+    if (entries.empty()) co_return;
+    const std::string sender = mail.reverse_path->str();
+    const std::string sender_local = mail.reverse_path->local_value, sender_domain = mail.reverse_path->domain;
+    const auto envid = mail.params.envid;
+    const std::string id = txn_id_ + "S";
+    const std::time_t arrival = std::time(nullptr);
+    result<mailstore::prepared_message> notice = errc::unavailable;
+    try {
+        notice = co_await sh_.pool.run([&](pqxx::connection&) -> result<mailstore::prepared_message> {
+            // Success reports carry the header only (RFC 3461 4.3: RET is about failures).
+            std::string original;
+            if (auto in = sh_.blobs.open(stored.blob, 0, 64 * 1024)) {
+                original.resize(in->remaining());
+                std::size_t have = 0;
+                while (have < original.size()) {
+                    auto n = in->read(std::as_writable_bytes(std::span<char>(original.data() + have, original.size() - have)));
+                    if (!n || *n == 0) break;
+                    have += *n;
+                }
+                original.resize(have);
+            }
+            const auto dsn = build_dsn(sh_.cfg.smtp.hostname, sender, envid, false, original, entries, arrival,
+                                       std::time(nullptr), id);
+            auto blob = mailstore::store_bytes(sh_.blobs, dsn);
+            if (!blob) return blob.error();
+            return mailstore::prepare_message(sh_.blobs, *blob);
+        });
+    } catch (const std::exception& e) {
+        log::warn("smtp.db_error", {{"conn", info_.id}, {"op", "success_notice"}, {"error", std::string(e.what())}});
+    }
+    if (!notice) {
+        log::error("smtp.success_notice_failed", {{"conn", info_.id}, {"id", txn_id_}, {"error", notice.error()}});
+        co_return;
+    }
+    const unsigned max_age = sh_.cfg.smtp.queue_max_age_seconds;
+    auto where = co_await transact("success_notice", [&](pqxx::work& tx) -> std::string {
+        auto to = resolve_recipient(tx, sender_local, sender_domain, notice->size);
+        if (to.status == rcpt_status::ok) {
+            std::vector<mailstore::recipient> rcpts;
+            for (auto a : to.accounts) rcpts.push_back({a, "INBOX"});
+            mailstore::ops::deliver(tx, *notice, rcpts, std::time(nullptr));
+            return "local";
+        }
+        if (to.status != rcpt_status::not_local) return "dropped";   // our domain, no such user / full
+        outbound_message o;
+        o.blob = notice->blob;
+        o.size = notice->size;   // sender "" = the null reverse-path
+        outbound_recipient r;
+        r.address = sender;
+        r.domain = sender_domain;
+        for (auto& ch : r.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        std::vector<outbound_recipient> rs{r};
+        enqueue(tx, o, rs, max_age);
+        return "queued";
+    });
+    log::info("smtp.success_notice", {{"conn", info_.id}, {"id", txn_id_}, {"to", sender},
+                                      {"recipients", static_cast<std::int64_t>(entries.size())},
+                                      {"where", where ? *where : std::string("failed")}});
 }
 
 }  // namespace

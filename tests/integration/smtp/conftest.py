@@ -5,6 +5,8 @@
 #
 #   world   - the provisioned directory: world.alice, world.password, world.app_password ...
 #   smtpd   - a polder-smtpd started with start_service("smtp") for the module
+#   start_service - the harness's, with smtp.dns_resolver defaulting to empty_zone, a
+#             loopback DNS server that answers NXDOMAIN to everything (never real DNS)
 #   tls     - an ssl.SSLContext that trusts only the test CA (tls_files.ca_cert)
 #   inbox(address) -> [(uid, blob hex, size)] of that account's INBOX
 #   blob_bytes(service, hex) -> the stored message octets
@@ -21,6 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from dns_zone import DnsZone
 
 PASSWORD = "correct horse battery staple"
 DOMAIN = "gemeente.example"
@@ -58,12 +62,33 @@ def world(polderctl, migrated):
 
 
 @pytest.fixture(scope="module")
+def empty_zone():
+    """A loopback DNS server that knows no names: every lookup is a quick NXDOMAIN."""
+    zone = DnsZone().start()
+    yield zone
+    zone.stop()
+
+
+@pytest.fixture(scope="module")
+def start_service(start_service, empty_zone):
+    """The harness's start_service; polder-smtpd gets smtp.dns_resolver = the empty zone
+    unless the test names a resolver. Mail on the MX listener is checked with SPF, DKIM and
+    DMARC (smtp.inbound_auth = "mark"), so its lookups must never reach real DNS, nor wait
+    for a server that does not answer (a closed port makes libunbound wait until the
+    check's deadline)."""
+    def start(kind, settings=None, **kw):
+        settings = {section: dict(keys) for section, keys in (settings or {}).items()}
+        if kind == "smtp":
+            settings.setdefault("smtp", {}).setdefault("dns_resolver", empty_zone.address)
+        return start_service(kind, settings=settings, **kw)
+    return start
+
+
+@pytest.fixture(scope="module")
 def smtpd(start_service, world):
     return start_service("smtp", settings={"smtp": {"hostname": "mx.gemeente.example",
                                                      "max_message_size": "64K",
-                                                     "max_messages_per_hour": 1000,
-                                                     # never real DNS: a closed loopback port
-                                                     "dns_resolver": "127.0.0.1:9"}})
+                                                     "max_messages_per_hour": 1000}})
 
 
 @pytest.fixture(scope="module")

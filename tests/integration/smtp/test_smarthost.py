@@ -1,6 +1,7 @@
 # test_smarthost.py - outbound mail through a smarthost with AUTH: every foreign domain
 # goes to smtp.smarthost, the queue upgrades with STARTTLS and authenticates with AUTH PLAIN
-# (never before TLS), and a wrong password defers the mail instead of bouncing it.
+# (never before TLS, certificate verified against the test CA: smtp.tls_ca_file), and a
+# smarthost without STARTTLS never gets the credentials.
 # SECURITY: smarthost credentials only inside TLS. STANDARDS: RFC 4954, RFC 3207, RFC 4616.
 
 import smtplib
@@ -53,10 +54,12 @@ def send(service, tls, world, rcpt, subject):
         c.sendmail(world.alice, [rcpt], message(subject, world.alice, rcpt))
 
 
-def test_foreign_mail_goes_through_the_smarthost_with_auth_over_tls(start_service, smarthost, tls, world, sql):
+def test_foreign_mail_goes_through_the_smarthost_with_auth_over_tls(start_service, smarthost, tls, world, sql,
+                                                                       tls_files):
     svc = start_service("smtp", settings={"smtp": {"smarthost": f"127.0.0.1:{smarthost.port}",
                                                    "smarthost_user": "polder-relay",
                                                    "smarthost_password": "relay secret",
+                                                   "tls_ca_file": str(tls_files.ca_cert),
                                                    "queue_retry_seconds": 1}})
     send(svc, tls, world, "someone@anywhere.example", "via smarthost")
     got = wait_for(lambda: [m for m in smarthost.messages if m[0] == ["someone@anywhere.example"]], timeout=20,
@@ -79,6 +82,8 @@ def test_credentials_are_never_sent_to_a_smarthost_without_starttls(start_servic
         svc = start_service("smtp", settings={"smtp": {"smarthost": f"127.0.0.1:{port}",
                                                        "smarthost_user": "polder-relay",
                                                        "smarthost_password": "relay secret",
+                                                       # the credential rule itself, without verification
+                                                       "smarthost_tls_verify": False,
                                                        "queue_retry_seconds": 1}})
         send(svc, tls, world, "deferred@anywhere.example", "no tls at the smarthost")
         rows = wait_for(lambda: [r for r in sql("SELECT attempts, last_error FROM mail.smtp_queue_rcpt "
