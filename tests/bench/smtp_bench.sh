@@ -205,6 +205,9 @@ admin_port = $P_ADMIN
 hostname = "mx.$DOMAIN"
 max_connections_per_ip = 250
 max_messages_per_hour = 0
+# Like for like: the Postfix -> Dovecot chain checks no SPF/DKIM/DMARC either (and the
+# benchmark has no DNS to ask).
+inbound_auth = "off"
 
 [smtp.mx]
 address = "127.0.0.1"
