@@ -193,11 +193,19 @@ std::string uid_condition(const uid_set& set, std::vector<std::string>& params, 
         lo.push_back(r.first);
         hi.push_back(r.last);
     }
+    std::int64_t low = lo.empty() ? 1 : *std::min_element(lo.begin(), lo.end());
+    std::int64_t high = hi.empty() ? 0 : *std::max_element(hi.begin(), hi.end());
     params.push_back(pg_bigint_array(lo));
     params.push_back(pg_bigint_array(hi));
+    params.push_back(std::to_string(low));
+    params.push_back(std::to_string(high));
     std::string a = "$" + std::to_string(next++), b = "$" + std::to_string(next++);
-    return "EXISTS (SELECT 1 FROM unnest(" + a + "::bigint[], " + b +
-           "::bigint[]) AS r(lo, hi) WHERE mm.uid BETWEEN r.lo AND r.hi)";
+    std::string l = "$" + std::to_string(next++), h = "$" + std::to_string(next++);
+    // The outer BETWEEN lets the primary key (mailbox_id, uid) bound the scan: without it
+    // a prepared (generic) plan checks the EXISTS for every message of the mailbox, so a
+    // one-message STORE or FETCH cost time in proportion to the mailbox size.
+    return "(mm.uid BETWEEN " + l + "::bigint AND " + h + "::bigint AND EXISTS (SELECT 1 FROM unnest(" + a +
+           "::bigint[], " + b + "::bigint[]) AS r(lo, hi) WHERE mm.uid BETWEEN r.lo AND r.hi))";
 }
 
 std::string address_text(const std::vector<mime::display_address>& list) {
