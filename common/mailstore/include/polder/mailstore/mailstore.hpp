@@ -120,8 +120,8 @@ struct message_meta {
     std::string sort_subject, sort_from, sort_to, sort_cc;
     std::string message_id;
     std::vector<std::string> in_reply_to, references;
-    // size, env, body, headers filled from the stored parse (text empty): use it with
-    // mime::section_range for FETCH BODY[...] without re-parsing the message.
+    // size, env and body filled from the stored parse (headers and text empty): use it
+    // with mime::section_range for FETCH BODY[...] without re-parsing the message.
     mime::message_info parsed;
 };
 
