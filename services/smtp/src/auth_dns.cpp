@@ -4,6 +4,8 @@
 // STANDARDS: RFC 1035, RFC 8601 section 2.7.
 #include "auth_dns.hpp"
 
+#include "dns.hpp"
+
 #include "polder/log/log.hpp"
 
 #include <poll.h>
@@ -37,21 +39,6 @@ void on_answer(void* mydata, int err, ub_result* res) {
     p->done = true;
 }
 
-// unbound_server - "ip", "ip:port", "[v6]:port" -> unbound's "addr@port".
-std::string unbound_server(std::string_view server) {
-    std::string s(server), fwd;
-    if (s.front() == '[') {
-        const auto close = s.find(']');
-        fwd = s.substr(1, close - 1);
-        if (close + 1 < s.size()) fwd += "@" + s.substr(close + 2);
-    } else if (std::count(s.begin(), s.end(), ':') == 1) {
-        fwd = s.substr(0, s.find(':')) + "@" + s.substr(s.find(':') + 1);
-    } else {
-        fwd = s;
-    }
-    return fwd;
-}
-
 }  // namespace
 
 std::string txt_strings(std::string_view rdata) {
@@ -71,21 +58,9 @@ auth_dns::auth_dns(ub_ctx* ctx) : ctx_(ctx) {}
 auth_dns::~auth_dns() { ub_ctx_delete(ctx_); }
 
 result<std::unique_ptr<auth_dns>> auth_dns::create(std::string_view server) {
-    ub_ctx* ctx = ub_ctx_create();
-    if (!ctx) return errc::internal;
-    auto fail = [&](const char* what, int err) -> result<std::unique_ptr<auth_dns>> {
-        log::error("smtp.dns_setup_failed", {{"step", std::string(what)}, {"error", std::string(ub_strerror(err))}});
-        ub_ctx_delete(ctx);
-        return errc::invalid_argument;
-    };
-    if (int e = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) return fail("do-not-query-localhost", e);
-    if (int e = ub_ctx_async(ctx, 1)) return fail("async", e);
-    if (server.empty()) {
-        if (int e = ub_ctx_resolvconf(ctx, nullptr)) return fail("resolv.conf", e);
-    } else {
-        if (int e = ub_ctx_set_fwd(ctx, unbound_server(server).c_str())) return fail("forwarder", e);
-    }
-    return std::unique_ptr<auth_dns>(new auth_dns(ctx));
+    auto ctx = new_unbound_context(server);   // the same resolver setup as MX delivery
+    if (!ctx) return ctx.error();
+    return std::unique_ptr<auth_dns>(new auth_dns(*ctx));
 }
 
 dns_reply auth_dns::lookup(const std::string& name, int type, clock::time_point deadline) {

@@ -107,10 +107,10 @@ dns_resolver::~dns_resolver() {
     ub_ctx_delete(ctx_);
 }
 
-result<std::unique_ptr<dns_resolver>> dns_resolver::create(std::string_view server) {
+result<ub_ctx*> new_unbound_context(std::string_view server) {
     ub_ctx* ctx = ub_ctx_create();
     if (!ctx) return errc::internal;
-    auto fail = [&](const char* what, int err) -> result<std::unique_ptr<dns_resolver>> {
+    auto fail = [&](const char* what, int err) -> result<ub_ctx*> {
         log::error("smtp.dns_setup_failed", {{"step", std::string(what)}, {"error", std::string(ub_strerror(err))}});
         ub_ctx_delete(ctx);
         return errc::invalid_argument;
@@ -136,7 +136,13 @@ result<std::unique_ptr<dns_resolver>> dns_resolver::create(std::string_view serv
         }
         if (int e = ub_ctx_set_fwd(ctx, fwd.c_str())) return fail("forwarder", e);
     }
-    return std::unique_ptr<dns_resolver>(new dns_resolver(ctx));
+    return ctx;
+}
+
+result<std::unique_ptr<dns_resolver>> dns_resolver::create(std::string_view server) {
+    auto ctx = new_unbound_context(server);
+    if (!ctx) return ctx.error();
+    return std::unique_ptr<dns_resolver>(new dns_resolver(*ctx));
 }
 
 awaitable<mx_answer> dns_resolver::lookup_mx(std::string domain) {

@@ -56,6 +56,11 @@ struct mx_answer {
 // at data[offset...]; "" for the root. Errors: errc::protocol_error (malformed).
 result<std::string> decode_name(std::span<const unsigned char> data, std::size_t offset);
 
+// new_unbound_context - a libunbound context asking `server` ("" = /etc/resolv.conf,
+// else "ip", "ip:port" or "[ipv6]:port"), threaded, allowed to ask localhost. The caller
+// owns it (ub_ctx_delete). Errors: errc::invalid_argument with unbound's message logged.
+result<ub_ctx*> new_unbound_context(std::string_view server);
+
 class dns_resolver {
 public:
     // create - server "" = /etc/resolv.conf, else "ip", "ip:port" or "[ipv6]:port"
