@@ -71,3 +71,29 @@ TEST_CASE("hrefs percent-encode names and mark collections") {
     CHECK(inside("x", ""));
     CHECK(ancestors("a/b/c") == std::vector<std::string>{"", "a", "a/b"});
 }
+
+TEST_CASE("Destination headers name a path of this server, checked like a request path") {
+    path_error e;
+    auto ok = parse_destination_path("https://files.example.test/dav/files/alice%40x.test/a%20b/c", "files.example.test", e);
+    REQUIRE(ok.has_value());
+    CHECK(ok->address == "alice@x.test");
+    CHECK(ok->path == "a b/c");
+    auto relative = parse_destination_path("/dav/files/alice@x.test/d", "files.example.test", e);
+    REQUIRE(relative.has_value());
+    CHECK(relative->path == "d");
+
+    struct bad {
+        const char* header;
+        unsigned status;
+    };
+    for (const auto& b : {bad{"https://elsewhere.example/dav/files/alice@x.test/a", 502},
+                          bad{"https://files.example.test/etc/passwd", 502},
+                          bad{"https://files.example.test/dav/files/alice@x.test/%2e%2e/bob@x.test/a", 400},
+                          bad{"https://files.example.test/dav/files/alice@x.test/a%2Fb", 400},
+                          bad{"", 400}}) {
+        INFO(b.header);
+        path_error err;
+        CHECK_FALSE(parse_destination_path(b.header, "files.example.test", err).has_value());
+        CHECK(err.status == b.status);
+    }
+}
