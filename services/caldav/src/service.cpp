@@ -17,7 +17,6 @@
 #include "polder/http/server.hpp"
 #include "polder/log/log.hpp"
 
-#include <array>
 
 namespace polder::caldav {
 
@@ -140,42 +139,7 @@ http::response service::cmd_options(const dav_path* target) {
 }
 
 awaitable<service::xml_body> service::read_xml(ctx& c) {
-    xml_body out;
-    auto& req = c.req;
-    if (!req.has_body() || req.content_length() == std::uint64_t{0}) co_return out;
-    if (req.content_length() && *req.content_length() > opts_.max_xml_bytes) {
-        out.error = plain(413, "XML body too large");
-        co_return out;
-    }
-    req.set_body_limit(opts_.max_xml_bytes);
-    dav::xml_parser parser({.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
-    std::array<char, 16 * 1024> buf;
-    std::size_t total = 0;
-    bool parse_failed = false;
-    for (;;) {
-        auto n = co_await req.read_some(buf);
-        if (!n) {
-            out.error = plain(static_cast<unsigned>(http::status_for_body_error(n.error())),
-                              "request body could not be read");
-            co_return out;
-        }
-        if (*n == 0) break;
-        total += *n;
-        // Keep reading after a parse error so the connection stays usable.
-        if (!parse_failed && !parser.feed(std::string_view(buf.data(), *n))) parse_failed = true;
-    }
-    if (total == 0) co_return out;
-    if (parse_failed) {
-        out.error = plain(400, parser.reason());
-        co_return out;
-    }
-    auto root = parser.finish();
-    if (!root) {
-        out.error = plain(400, parser.reason());
-        co_return out;
-    }
-    out.root = std::move(*root);
-    co_return out;
+    co_return co_await dav::read_xml_body(c.req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
 }
 
 unsigned service::etag_preconditions(const ctx& c, const std::optional<std::string>& current) const {

@@ -29,6 +29,7 @@
 #include "polder/blob/store.hpp"
 #include "polder/service/http_login.hpp"
 #include "polder/auth/login.hpp"
+#include "polder/dav/body.hpp"
 #include "polder/dav/headers.hpp"
 #include "polder/dav/multistatus.hpp"
 #include "polder/dav/requests.hpp"
@@ -105,10 +106,7 @@ public:
     awaitable<http::response> cmd_principal_report(ctx& c, const dav::xml_element& root);
 
     // Shared helpers (service.cpp).
-    struct xml_body {
-        std::optional<dav::xml_element> root;   // nullopt: empty body
-        std::optional<http::response> error;    // 400/413 to send instead
-    };
+    using xml_body = dav::xml_body;   // root (nullopt: empty body) or the 400/413 to send
     awaitable<xml_body> read_xml(ctx& c);
     // etag_preconditions - If-Match / If-None-Match for a state-changing request on a
     // resource whose current ETag (opaque) is `current` (nullopt: absent). 0 = pass, else 412.

@@ -28,6 +28,7 @@
 #include "polder/asio/asio.hpp"
 #include "polder/auth/login.hpp"
 #include "polder/blob/store.hpp"
+#include "polder/dav/body.hpp"
 #include "polder/dav/headers.hpp"
 #include "polder/dav/multistatus.hpp"
 #include "polder/dav/requests.hpp"
@@ -119,10 +120,7 @@ public:
     static home open_home(pqxx::work& tx, const auth::principal& who, space& sp);
 
     // Shared helpers (service.cpp).
-    struct xml_body {
-        std::optional<dav::xml_element> root;   // nullopt: empty body
-        std::optional<http::response> error;    // 400/413 to send instead
-    };
+    using xml_body = dav::xml_body;   // root (nullopt: empty body) or the 400/413 to send
     awaitable<xml_body> read_xml(ctx& c);
 
     struct failure {
