@@ -33,21 +33,10 @@ namespace polder::admin {
 namespace {
 
 std::string clean_path(const std::string& text) {
-    std::string out;
-    std::string_view rest = text;
-    while (!rest.empty()) {
-        const auto slash = rest.find('/');
-        const std::string_view seg = rest.substr(0, slash);
-        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-        if (seg.empty()) continue;
-        std::string reason;
-        if (!webdav::valid_name(seg, reason)) usage_error("bad path '" + text + "': " + reason);
-        auto n = webdav::nfc(seg);
-        if (!n) usage_error("bad path '" + text + "': not valid UTF-8");
-        out = webdav::join_path(out, *n);
-    }
-    if (out.size() > webdav::max_path_bytes) usage_error("path longer than 4096 bytes");
-    return out;
+    std::string message;
+    auto p = webdav::tree_path(text, message);
+    if (!p) usage_error(message);
+    return *p;
 }
 
 std::string when(std::int64_t unix_seconds) {

@@ -250,6 +250,33 @@ std::string join_path(std::string_view base, std::string_view rel) {
     return out;
 }
 
+std::optional<std::string> tree_path(std::string_view text, std::string& message) {
+    std::string out;
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const auto slash = rest.find('/');
+        const std::string_view seg = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        if (seg.empty()) continue;
+        std::string reason;
+        if (!valid_name(seg, reason)) {
+            message = "bad path '" + std::string(text) + "': " + reason;
+            return std::nullopt;
+        }
+        auto n = nfc(seg);
+        if (!n) {
+            message = "bad path '" + std::string(text) + "': not valid UTF-8";
+            return std::nullopt;
+        }
+        out = join_path(out, *n);
+    }
+    if (out.size() > max_path_bytes) {
+        message = "path longer than 4096 bytes";
+        return std::nullopt;
+    }
+    return out;
+}
+
 std::string parent_of(std::string_view path) {
     const auto slash = path.rfind('/');
     return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));

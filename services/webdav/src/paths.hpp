@@ -91,6 +91,11 @@ std::string href_under(std::string_view url_root, std::string_view rel, bool col
 // join_path - base + '/' + rel without doubled or leading slashes.
 std::string join_path(std::string_view base, std::string_view rel);
 
+// tree_path - a path typed by an administrator ("/Projects/2026/") as a tree path
+// ("Projects/2026"): empty segments dropped, each segment checked with valid_name and
+// NFC-normalised, at most max_path_bytes. nullopt with a message saying why otherwise.
+std::optional<std::string> tree_path(std::string_view text, std::string& message);
+
 // parent_of / name_of - "a/b/c" -> "a/b" / "c"; the root's parent is itself.
 std::string parent_of(std::string_view path);
 std::string name_of(std::string_view path);

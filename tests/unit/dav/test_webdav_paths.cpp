@@ -97,3 +97,19 @@ TEST_CASE("Destination headers name a path of this server, checked like a reques
         CHECK(err.status == b.status);
     }
 }
+
+TEST_CASE("administrators' tree paths drop empty segments, normalise to NFC and refuse bad names") {
+    std::string message;
+    auto p = tree_path("/Projects//2026/", message);
+    REQUIRE(p.has_value());
+    CHECK(*p == "Projects/2026");
+    CHECK(tree_path("Cafe\xcc\x81", message) == "Caf\xc3\xa9");
+    CHECK_FALSE(tree_path("a/../b", message).has_value());
+    CHECK(message.rfind("bad path 'a/../b': ", 0) == 0);
+    CHECK_FALSE(tree_path(std::string(4097, 'a'), message).has_value());
+    CHECK(message.find("bad path") == 0);   // a 4097-byte name is refused by valid_name first
+    std::string long_path;
+    for (int i = 0; i < 20; ++i) long_path += std::string(250, 'x') + "/";
+    CHECK_FALSE(tree_path(long_path, message).has_value());
+    CHECK(message == "path longer than 4096 bytes");
+}
