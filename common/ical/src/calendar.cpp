@@ -106,6 +106,8 @@ void count(icalcomponent* c, counts& n) {
         count(k, n);
 }
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 bool begins_with_ci(std::string_view text, std::string_view prefix) {
     std::size_t i = 0;
     if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // UTF-8 BOM, sent by some Windows tools
@@ -421,6 +423,12 @@ validation validate(std::string_view text, const validate_options& opt) {
     for (icalcomponent* c : comps) {
         const char* u = icalcomponent_get_uid(c);
         if (!u || !*u) return fail(precondition::valid_calendar_data, std::string(name(kind)) + " without UID");
+        // libical trims white space at the end of a value when it parses, so a UID ending
+        // in white space (for instance from an unknown escape such as "\e", which it reads
+        // as a space) would not be the same UID once the object is stored and read back:
+        // the no-uid-conflict check and scheduling match UIDs exactly.
+        if (const std::string_view us(u); is_space(us.front()) || is_space(us.back()))
+            return fail(precondition::valid_calendar_data, "UID begins or ends with white space");
         if (!uid) {
             uid = u;
             v.uid = u;

@@ -180,6 +180,12 @@ TEST_CASE("validation refuses a NUL octet, garbage and an empty body") {
     CHECK(validate(head + "caf\xe9" + tail).failed == precondition::valid_calendar_data);   // Latin-1
     CHECK(validate(head + "caf\xc3\xa9\tx" + tail).ok());                                   // UTF-8 and HTAB
     CHECK(validate(head + "a\\bc" + tail).failed == precondition::valid_calendar_data);      // "\b" unescapes to BS
+    // A UID that ends or begins in white space would lose it when stored and read back
+    // (libical trims values; "\e" unescapes to a space): refused, so UIDs match exactly.
+    CHECK(validate(head + "abc\\e" + tail).failed == precondition::valid_calendar_data);
+    CHECK(validate(head + "\\eabc" + tail).failed == precondition::valid_calendar_data);
+    CHECK(validate(head + "  abc" + tail).uid == "abc");  // white space before the value is not part of it
+    CHECK(validate(head + "a b c" + tail).ok());
     const auto esc = validate("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:e\r\n"
                               "SUMMARY:een\\r\\ntwee\r\nDTSTART:20260101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
     REQUIRE(esc.ok());
