@@ -17,6 +17,8 @@ result<void> server::start(service::context& ctx) {
     // must not be able to take every CPU from the I/O threads.
     authn_ = std::make_unique<auth::authenticator>(ctx.pool, ctx.settings.auth, 2);
     shared_ = std::make_unique<shared>(shared{ctx.settings, ctx.pool, ctx.blobs, *authn_, ctx.tls});
+    deliveries_ = std::make_unique<db::group_commit>(ctx.pool, ctx.runtime.io().get_executor());
+    shared_->deliveries = deliveries_.get();
     const auto& s = ctx.settings.smtp;
     // Inbound SPF/DKIM/DMARC only where mail from other servers arrives (the MX listener).
     const auto mode = parse_inbound_auth_mode(s.inbound_auth);
@@ -75,6 +77,9 @@ result<void> server::start(service::context& ctx) {
     queue_ = std::make_unique<queue_runner>(*shared_, ctx.runtime.io().get_executor());
     queue_->start(2);
     ctx.on_stop([q = queue_.get()] { q->stop(); });
+    fts_ = std::make_unique<mailstore::fts_indexer>(ctx.pool, ctx.runtime.io().get_executor());
+    fts_->start();
+    ctx.on_stop([f = fts_.get()] { f->stop(); });
     return {};
 }
 

@@ -16,6 +16,8 @@
 
 #include "polder/auth/login.hpp"
 #include "polder/core/error.hpp"
+#include "polder/db/group_commit.hpp"
+#include "polder/mailstore/mailstore.hpp"
 #include "polder/service/service.hpp"
 
 #include <memory>
@@ -33,6 +35,9 @@ struct shared {
     std::shared_ptr<net::tls_context> tls;
     inbound_checker* checker = nullptr;   // MX listener's SPF/DKIM/DMARC; null when smtp.inbound_auth = off
     inbound_auth_mode auth_mode = inbound_auth_mode::off;
+    // Local deliveries of concurrent sessions commit together (db/group_commit.hpp): a
+    // mailbox's UID and its account's quota row are locked once per batch, not per message.
+    db::group_commit* deliveries = nullptr;
 };
 
 class queue_runner;
@@ -50,7 +55,9 @@ private:
     std::unique_ptr<auth::authenticator> authn_;
     std::unique_ptr<inbound_checker> checker_;
     std::unique_ptr<shared> shared_;
+    std::unique_ptr<db::group_commit> deliveries_;
     std::unique_ptr<queue_runner> queue_;
+    std::unique_ptr<mailstore::fts_indexer> fts_;   // full-text vectors after delivery
 };
 
 // run_session - one SMTP connection from greeting to close (session.cpp).

@@ -191,6 +191,9 @@ private:
 
     template <class F>
     awaitable<std::optional<std::invoke_result_t<F&, pqxx::work&>>> transact(std::string_view op, F f);
+    // transact_grouped - the same through the deliveries' group commit.
+    template <class F>
+    awaitable<std::optional<std::invoke_result_t<F&, pqxx::work&>>> transact_grouped(std::string_view op, F f);
 
     const shared& sh_;
     listener_kind kind_;
@@ -262,6 +265,19 @@ awaitable<std::optional<std::invoke_result_t<F&, pqxx::work&>>> session::transac
     std::string error;
     try {
         co_return std::optional<R>(co_await sh_.pool.transact(std::move(f)));
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    log::warn("smtp.db_error", {{"conn", info_.id}, {"op", op}, {"error", error}});
+    co_return std::nullopt;
+}
+
+template <class F>
+awaitable<std::optional<std::invoke_result_t<F&, pqxx::work&>>> session::transact_grouped(std::string_view op, F f) {
+    using R = std::invoke_result_t<F&, pqxx::work&>;
+    std::string error;
+    try {
+        co_return std::optional<R>(co_await sh_.deliveries->transact(std::move(f)));
     } catch (const std::exception& e) {
         error = e.what();
     }
@@ -751,7 +767,7 @@ awaitable<reply> session::finish_message(incoming& msg) {
     }
     const unsigned max_age = sh_.cfg.smtp.queue_max_age_seconds;
     // Local deliveries and the queue rows commit together: the 250 covers both.
-    auto delivered = co_await transact("deliver", [&](pqxx::work& tx) {
+    auto delivered = co_await transact_grouped("deliver", [&](pqxx::work& tx) {
         mailstore::delivery_result d;
         if (!rcpts.empty()) d = mailstore::ops::deliver(tx, *prepared, rcpts, now);
         if (out) enqueue(tx, *out, outbound_, max_age);

@@ -162,7 +162,10 @@ TEST_CASE("transact retries the loser of a deadlock between two threads") {
     a.join();
     b.join();
     CHECK(failures == 0);
-    CHECK(calls == 3);  // one of the two ran twice
+    // At least one of the two ran again. On a loaded machine PostgreSQL can also abort
+    // the other once (both waits reach deadlock_timeout together): still no failure.
+    CHECK(calls >= 3);
+    CHECK(calls <= 6);
     CHECK(value_of(*setup, 1) == 2);
     CHECK(value_of(*setup, 2) == 2);
 }

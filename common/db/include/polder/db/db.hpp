@@ -7,6 +7,7 @@
 #pragma once
 
 #include "polder/db/connection.hpp"
+#include "polder/db/group_commit.hpp"
 #include "polder/db/migrate.hpp"
 #include "polder/db/migration.hpp"
 #include "polder/db/notifier.hpp"

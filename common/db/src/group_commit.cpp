@@ -1,0 +1,147 @@
+// group_commit.cpp - many small transactions committed as one; see group_commit.hpp.
+//
+// SECURITY: each caller receives only its own function's value or exception; a failing
+// function makes the others re-run alone rather than fail. Bounded batches.
+// STANDARDS: PostgreSQL 15 manual 13.2, 30.4.
+#include "polder/db/group_commit.hpp"
+
+#include "polder/log/log.hpp"
+#include "polder/metrics/metrics.hpp"
+
+#include <pqxx/except>
+
+#include <array>
+#include <stdexcept>
+
+namespace polder::db {
+
+struct group_commit::state {
+    state(pool& p, asio::any_io_executor e, options o) : pool_(p), ex(std::move(e)), opt(o) {}
+    pool& pool_;
+    asio::any_io_executor ex;
+    options opt;
+    std::mutex m;
+    std::deque<std::unique_ptr<detail::group_entry>> pending;
+    unsigned in_flight = 0;
+};
+
+namespace {
+
+using batch_type = std::vector<std::unique_ptr<detail::group_entry>>;
+
+struct group_metrics {
+    metrics::histogram& batch_size;
+    metrics::counter& fallbacks;
+};
+
+group_metrics& global_metrics() {
+    static constexpr std::array<double, 8> bounds{1, 2, 4, 8, 16, 32, 64, 128};
+    auto& r = metrics::registry::global();
+    static group_metrics m{
+        r.histogram_("polder_db_group_commit_batch_size", "Functions committed together by one group commit", {},
+                     bounds),
+        r.counter_("polder_db_group_commit_fallbacks_total",
+                   "Group-commit batches rolled back and re-run one function at a time"),
+    };
+    return m;
+}
+
+// run_batch - on a database thread: the batch in one transaction, or each alone after a
+// failure. Completes every entry; rethrows a connection failure afterwards so the pool
+// replaces the connection.
+void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& completed) {
+    global_metrics().batch_size.observe(static_cast<double>(batch.size()));
+    if (batch.size() == 1) {
+        completed = true;
+        batch.front()->run_alone(c, max_attempts);
+        return;
+    }
+    bool commit_sent = false;
+    try {
+        pqxx::work tx(c);
+        for (auto& e : batch) e->run(tx);
+        commit_sent = true;
+        tx.commit();
+    } catch (const std::exception& ex) {
+        const auto error = std::current_exception();
+        if (dynamic_cast<const pqxx::in_doubt_error*>(&ex) != nullptr || is_connection_failure(ex) ||
+            (commit_sent && !is_retryable(ex))) {
+            // The outcome is unknown, or the connection is gone: nobody may be told
+            // "committed", and re-running could apply a function twice.
+            completed = true;
+            for (auto& e : batch) e->fail(error);
+            if (is_connection_failure(ex)) throw;
+            return;
+        }
+        global_metrics().fallbacks.inc();
+        log::info("db.group_commit_fallback",
+                  {{"batch", static_cast<std::int64_t>(batch.size())}, {"error", std::string(ex.what())}});
+        completed = true;
+        for (auto& e : batch) {
+            e->forget();
+            e->run_alone(c, max_attempts);
+        }
+        return;
+    }
+    completed = true;
+    for (auto& e : batch) e->complete_kept();
+}
+
+// drain - takes batches from the queue until it is empty (one of at most max_in_flight).
+// A coroutine function with a parameter, not a capturing lambda (GCC 12 and co_spawn).
+awaitable<void> drain(std::shared_ptr<group_commit::state> s) {
+    for (;;) {
+        batch_type batch;
+        {
+            std::lock_guard lock(s->m);
+            if (s->pending.empty()) {
+                --s->in_flight;
+                co_return;
+            }
+            const std::size_t n = std::min(s->opt.max_batch, s->pending.size());
+            batch.reserve(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                batch.push_back(std::move(s->pending.front()));
+                s->pending.pop_front();
+            }
+        }
+        bool completed = false;
+        const int attempts = s->opt.max_attempts;
+        try {
+            co_await s->pool_.run([&batch, &completed, attempts](pqxx::connection& c) {
+                run_batch(c, batch, attempts, completed);
+            });
+        } catch (...) {
+            // The pool is stopping (the batch never ran) or its connection broke.
+            if (!completed)
+                for (auto& e : batch) e->fail(std::current_exception());
+        }
+    }
+}
+
+}  // namespace
+
+group_commit::group_commit(pool& p, asio::any_io_executor ex, options o)
+    : state_(std::make_shared<state>(p, std::move(ex), o)) {
+    if (o.max_batch == 0 || o.max_in_flight == 0)
+        throw std::invalid_argument("group_commit: max_batch and max_in_flight must be at least 1");
+    detail::check_attempts(o.max_attempts);
+    (void)global_metrics();
+}
+
+group_commit::~group_commit() = default;
+
+void group_commit::submit(std::unique_ptr<detail::group_entry> e) {
+    bool start = false;
+    {
+        std::lock_guard lock(state_->m);
+        state_->pending.push_back(std::move(e));
+        if (state_->in_flight < state_->opt.max_in_flight) {
+            ++state_->in_flight;
+            start = true;
+        }
+    }
+    if (start) asio::co_spawn(state_->ex, drain(state_), asio::detached);
+}
+
+}  // namespace polder::db

@@ -1,0 +1,134 @@
+// test_group_commit.cpp - db::group_commit: concurrent callers share transactions, each
+// gets its own value only after the commit, one caller's failure neither fails nor undoes
+// the others, a deadlock-prone hot row still ends consistent, and a stopped pool fails
+// callers cleanly.
+// SECURITY: checks that batching never hands one caller another's value and that a failed
+// function leaves nothing behind.
+// STANDARDS: none.
+#include "polder/db/db.hpp"
+#include "test_db_support.hpp"
+
+#include <boost/system/system_error.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+using namespace polder;
+
+namespace {
+
+void setup(const db::connection_options& o) {
+    auto c = db::connect(o);
+    pqxx::work tx(*c);
+    tx.exec("CREATE TABLE items (id int PRIMARY KEY, txid bigint NOT NULL)");
+    tx.exec("CREATE TABLE counter (n bigint NOT NULL)");
+    tx.exec("INSERT INTO counter VALUES (0)");
+    tx.commit();
+}
+
+struct outcome {
+    std::mutex m;
+    std::map<int, long> txid_of;        // caller -> the transaction that ran it
+    std::map<int, std::string> failed;  // caller -> what it was told
+    std::atomic<int> done{0};
+};
+
+// one_caller - inserts its own row and bumps the shared counter (a hot row every caller
+// locks until its commit, like a mailbox's next UID); caller 13 fails after its insert.
+awaitable<void> one_caller(db::group_commit& gc, outcome& out, int i) {
+    try {
+        auto r = co_await gc.transact([i](pqxx::work& tx) {
+            auto txid = tx.exec1("SELECT txid_current()")[0].as<long>();
+            tx.exec_params("INSERT INTO items (id, txid) VALUES ($1, $2)", i, txid);
+            tx.exec("UPDATE counter SET n = n + 1");
+            if (i == 13) throw std::runtime_error("caller 13 gives up");
+            return std::pair<int, long>(i, txid);
+        });
+        std::lock_guard lock(out.m);
+        CHECK(r.first == i);   // its own value, never a neighbour's
+        out.txid_of[i] = r.second;
+    } catch (const std::exception& e) {
+        std::lock_guard lock(out.m);
+        out.failed[i] = e.what();
+    }
+    ++out.done;
+}
+
+awaitable<void> start_callers(db::group_commit& gc, outcome& out, int n) {
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < n; ++i) asio::co_spawn(ex, one_caller(gc, out, i), asio::detached);
+}
+
+}  // namespace
+
+TEST_CASE("group_commit commits concurrent callers together and gives each its own value") {
+    db::test::temp_database tdb("group_commit");
+    setup(tdb.options());
+    db::pool pool(tdb.options(), 4);
+    asio::io_context io;
+    db::group_commit gc(pool, io.get_executor(), {.max_batch = 16, .max_in_flight = 2, .max_attempts = 5});
+    outcome out;
+    constexpr int callers = 60;
+    asio::co_spawn(io, start_callers(gc, out, callers), asio::detached);
+    io.run();
+
+    REQUIRE(out.done == callers);
+    // Caller 13 alone failed, with its own exception; its insert and its counter bump are gone.
+    REQUIRE(out.failed.size() == 1);
+    CHECK(out.failed.begin()->first == 13);
+    CHECK(out.failed.begin()->second == "caller 13 gives up");
+    auto c = db::connect(tdb.options());
+    pqxx::work tx(*c);
+    CHECK(tx.exec1("SELECT count(*) FROM items")[0].as<int>() == callers - 1);
+    CHECK(tx.exec1("SELECT count(*) FROM items WHERE id = 13")[0].as<int>() == 0);
+    CHECK(tx.exec1("SELECT n FROM counter")[0].as<int>() == callers - 1);
+    // Every caller that was told "committed" is in the table, in the transaction it named.
+    for (const auto& [i, txid] : out.txid_of)
+        CHECK(tx.exec_params1("SELECT txid FROM items WHERE id = $1", i)[0].as<long>() == txid);
+    // Callers shared transactions: fewer transactions than callers, none over max_batch.
+    std::map<long, int> per_tx;
+    for (const auto& [i, txid] : out.txid_of) ++per_tx[txid];
+    CHECK(per_tx.size() < out.txid_of.size());
+    for (const auto& [txid, n] : per_tx) CHECK(n <= 16);
+}
+
+TEST_CASE("group_commit runs a lone caller at once, in a transaction of its own") {
+    db::test::temp_database tdb("group_commit_one");
+    setup(tdb.options());
+    db::pool pool(tdb.options(), 1);
+    asio::io_context io;
+    db::group_commit gc(pool, io.get_executor());
+    outcome out;
+    asio::co_spawn(io, one_caller(gc, out, 1), asio::detached);
+    io.run();
+    REQUIRE(out.txid_of.size() == 1);
+    CHECK(out.failed.empty());
+}
+
+TEST_CASE("group_commit fails callers cleanly once the pool has stopped") {
+    db::test::temp_database tdb("group_commit_stop");
+    setup(tdb.options());
+    db::pool pool(tdb.options(), 1);
+    pool.stop();
+    asio::io_context io;
+    db::group_commit gc(pool, io.get_executor());
+    outcome out;
+    asio::co_spawn(io, start_callers(gc, out, 3), asio::detached);
+    io.run();
+    CHECK(out.done == 3);
+    CHECK(out.failed.size() == 3);
+    CHECK(out.txid_of.empty());
+}
+
+TEST_CASE("group_commit refuses empty batches and lanes") {
+    db::test::temp_database tdb("group_commit_opts");
+    db::pool pool(tdb.options(), 1);
+    asio::io_context io;
+    CHECK_THROWS_AS(db::group_commit(pool, io.get_executor(), {.max_batch = 0}), std::invalid_argument);
+    CHECK_THROWS_AS(db::group_commit(pool, io.get_executor(), {.max_in_flight = 0}), std::invalid_argument);
+}
