@@ -272,18 +272,24 @@ std::int64_t insert_message(pqxx::work& tx, const prepared_message& msg) {
         json_text(headers),
         text,
     };
-    // The tsvector is built from at most 256 KiB of text: PostgreSQL refuses tsvectors over
-    // 1 MiB, and the substring check on body_text still covers the whole text.
+    // fts stays NULL: the full-text vector is computed later (index_fts; schema 0105).
     auto r = db::exec_cached1(tx, 
         "INSERT INTO mail.messages (blob_sha256, size, sent_date, subject, sort_subject, sort_from, sort_to, sort_cc, "
         "from_text, to_text, cc_text, bcc_text, message_id_hdr, in_reply_to, references_ids, envelope, bodystructure, "
-        "header_fields, body_text, fts) VALUES (decode($1, 'hex'), $2::bigint, "
+        "header_fields, body_text) VALUES (decode($1, 'hex'), $2::bigint, "
         "to_timestamp(NULLIF($3, '')::bigint), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15::text[], "
-        "$16::jsonb, $17::jsonb, $18::jsonb, $19, "
-        "to_tsvector('dutch', left($19, 262144)) || to_tsvector('english', left($19, 262144))) RETURNING id",
+        "$16::jsonb, $17::jsonb, $18::jsonb, $19) RETURNING id",
         pqxx::prepare::make_dynamic_params(params));
     return r[0].as<std::int64_t>();
 }
+
+namespace {
+// The vector of Dutch and English stems (schema 0100), from at most 256 KiB of text:
+// PostgreSQL refuses tsvectors over 1 MiB, and substring checks on body_text still cover
+// the whole text.
+const std::string fts_vector =
+    "to_tsvector('dutch', left(m.body_text, 262144)) || to_tsvector('english', left(m.body_text, 262144))";
+}  // namespace
 
 std::optional<std::int64_t> find_owner(pqxx::work& tx, std::int64_t actor, const std::string& address) {
     auto rows = db::exec_cached(tx, 
@@ -878,12 +884,32 @@ result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, s
     return gone;
 }
 
+std::size_t index_fts(pqxx::work& tx, std::size_t limit) {
+    auto r = db::exec_cached(tx,
+        "WITH todo AS (SELECT id FROM mail.messages WHERE fts IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+        "UPDATE mail.messages m SET fts = " + fts_vector + " FROM todo WHERE m.id = todo.id",
+        static_cast<std::int64_t>(limit));
+    return static_cast<std::size_t>(r.affected_rows());
+}
+
+std::size_t index_fts_mailbox(pqxx::work& tx, std::int64_t mailbox, std::size_t limit) {
+    auto r = db::exec_cached(tx,
+        "WITH todo AS (SELECT x.id FROM mail.messages x JOIN mail.mailbox_messages mm ON mm.message_id = x.id "
+        "WHERE mm.mailbox_id = $1 AND x.fts IS NULL LIMIT $2 FOR UPDATE OF x SKIP LOCKED) "
+        "UPDATE mail.messages m SET fts = " + fts_vector + " FROM todo WHERE m.id = todo.id",
+        mailbox, static_cast<std::int64_t>(limit));
+    return static_cast<std::size_t>(r.affected_rows());
+}
+
 result<std::vector<std::uint32_t>> search(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
                                           std::uint32_t uidvalidity, const search_criterion& criteria) {
     auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
     if (!m) return m.error();
     auto cond = build_search_condition(criteria, 2);
     if (!cond) return cond.error();
+    // FUZZY keys match the full-text vector: index this mailbox's pending messages first
+    // (bounded; any left over still match by their exact substring).
+    if (!cond->rank.empty()) index_fts_mailbox(tx, mailbox, max_fts_on_search);
     std::vector<std::string> params{std::to_string(mailbox)};
     params.insert(params.end(), cond->params.begin(), cond->params.end());
     auto rows = tx.exec_params("SELECT mm.uid FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
@@ -902,6 +928,9 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pq
     if (!m) return m.error();
     auto cond = build_search_condition(criteria, 2);
     if (!cond) return cond.error();
+    // FUZZY keys match the full-text vector: index this mailbox's pending messages first
+    // (bounded; any left over still match by their exact substring).
+    if (!cond->rank.empty()) index_fts_mailbox(tx, mailbox, max_fts_on_search);
     std::vector<std::string> params{std::to_string(mailbox)};
     params.insert(params.end(), cond->params.begin(), cond->params.end());
     std::string score = cond->rank.empty() ? std::string("100")

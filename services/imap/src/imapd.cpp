@@ -56,7 +56,13 @@ awaitable<void> serve_connection(std::shared_ptr<imapd> d, asio::ip::tcp::socket
 
 result<void> start(service::context& ctx) {
     auto d = std::make_shared<imapd>(ctx);
-    ctx.on_stop([d] { d->notifier.stop(); });
+    // APPENDed messages get their full-text vectors in the background (schema 0105).
+    auto fts = std::make_shared<mailstore::fts_indexer>(ctx.pool, ctx.runtime.io().get_executor());
+    fts->start();
+    ctx.on_stop([d, fts] {
+        d->notifier.stop();
+        fts->stop();
+    });
     auto handler = [d](asio::ip::tcp::socket sock, net::connection_info info) {
         return serve_connection(d, std::move(sock), std::move(info));
     };

@@ -40,7 +40,9 @@
 
 #include <pqxx/transaction>
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -57,6 +59,8 @@ struct rollback_error : std::runtime_error {
 
 inline constexpr std::uint64_t max_message_size = 256ull * 1024 * 1024;
 inline constexpr std::size_t max_recipients = 10000;
+// A FUZZY search indexes at most this many pending messages of its mailbox first.
+inline constexpr std::size_t max_fts_on_search = 20000;
 
 // notify_channel - "mail_<account id>". A change to a mailbox NOTIFYs its owner's channel
 // after commit with the payload "<mailbox id>", or "<mailbox id>:<modseq>" when the change
@@ -234,6 +238,11 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pq
                                                                           std::int64_t mailbox,
                                                                           std::uint32_t uidvalidity,
                                                                           const search_criterion& criteria);
+// index_fts - computes the full-text vector of up to `limit` messages that have none yet
+// (schema 0105), oldest first, skipping rows another indexer holds; returns how many.
+std::size_t index_fts(pqxx::work& tx, std::size_t limit);
+// index_fts_mailbox - the same for the pending messages of one mailbox.
+std::size_t index_fts_mailbox(pqxx::work& tx, std::int64_t mailbox, std::size_t limit);
 result<quota_info> quota(pqxx::work& tx, std::int64_t actor);
 // ACL (RFC 4314): needs 'a' on the mailbox. Grantee: an account address or a group name
 // of the owner's organisation; anything else is errc::not_found. Empty rights = remove.
@@ -288,6 +297,31 @@ public:
 private:
     db::pool& pool_;
     blob::store& blobs_;
+};
+
+// fts_indexer - fills messages' full-text vectors in the background (schema 0105), in
+// batches, so deliveries never wait for stemming. It works at most half the time of one
+// database connection (after a batch it sleeps as long as the batch took), so a burst of
+// mail is accepted at full speed and indexed in the quiet that follows; with nothing to
+// do it looks again every `idle` interval. Several processes may run one each (rows are
+// claimed with SKIP LOCKED). Errors are logged and retried after `idle`.
+class fts_indexer {
+public:
+    struct options {
+        std::size_t batch = 100;
+        std::chrono::milliseconds idle{1000};
+    };
+    fts_indexer(db::pool& pool, asio::any_io_executor ex, options o);
+    fts_indexer(db::pool& pool, asio::any_io_executor ex) : fts_indexer(pool, std::move(ex), options{}) {}
+    ~fts_indexer();
+    void start();
+    // stop - the loop ends within one batch or idle interval.
+    void stop();
+
+    struct state;
+
+private:
+    std::shared_ptr<state> state_;
 };
 
 }  // namespace polder::mailstore
