@@ -13,6 +13,7 @@
 #include "polder/auth/app_password.hpp"
 #include "polder/auth/audit.hpp"
 #include "polder/auth/password.hpp"
+#include "polder/db/prepared.hpp"
 
 #include <algorithm>
 
@@ -172,20 +173,20 @@ json quota_json(std::optional<std::int64_t> q) { return q ? json(*q) : json(null
 // ---------------------------------------------------------------- organisations
 
 result<org_info> find_org(pqxx::work& tx, std::string_view name) {
-    auto r = tx.exec_params(org_select + "WHERE o.name = $1", std::string(name));
+    auto r = db::exec_cached(tx, org_select + "WHERE o.name = $1", std::string(name));
     if (r.empty()) return errc::not_found;
     return read_org(r[0]);
 }
 
 result<org_info> find_org_by_id(pqxx::work& tx, std::int64_t id) {
-    auto r = tx.exec_params(org_select + "WHERE o.id = $1", id);
+    auto r = db::exec_cached(tx, org_select + "WHERE o.id = $1", id);
     if (r.empty()) return errc::not_found;
     return read_org(r[0]);
 }
 
 std::vector<org_info> list_orgs(pqxx::work& tx, std::optional<std::int64_t> org_id) {
     std::vector<org_info> out;
-    for (const auto& row : tx.exec_params(org_select + "WHERE ($1::bigint IS NULL OR o.id = $1) ORDER BY o.name", org_id))
+    for (const auto& row : db::exec_cached(tx, org_select + "WHERE ($1::bigint IS NULL OR o.id = $1) ORDER BY o.name", org_id))
         out.push_back(read_org(row));
     return out;
 }
@@ -193,7 +194,7 @@ std::vector<org_info> list_orgs(pqxx::work& tx, std::optional<std::int64_t> org_
 result<org_info> add_org(pqxx::work& tx, std::string_view name, const actor_context& who) {
     if (find_org(tx, name)) return errc::already_exists;
     try {
-        auto r = tx.exec_params1("INSERT INTO directory.orgs (name) VALUES ($1) RETURNING id", std::string(name));
+        auto r = db::exec_cached1(tx, "INSERT INTO directory.orgs (name) VALUES ($1) RETURNING id", std::string(name));
         auto id = r[0].as<std::int64_t>();
         audit(tx, "admin.org.add", id, std::nullopt, who.actor, who.remote_ip, {{"org", std::string(name)}});
         return find_org_by_id(tx, id);
@@ -203,7 +204,7 @@ result<org_info> add_org(pqxx::work& tx, std::string_view name, const actor_cont
 }
 
 object_counts count_org_objects(pqxx::work& tx, std::int64_t org_id) {
-    auto r = tx.exec_params1(
+    auto r = db::exec_cached1(tx, 
         "SELECT (SELECT count(*) FROM directory.domains WHERE org_id = $1),"
         " (SELECT count(*) FROM directory.accounts WHERE org_id = $1),"
         " (SELECT count(*) FROM directory.aliases WHERE org_id = $1),"
@@ -214,7 +215,7 @@ object_counts count_org_objects(pqxx::work& tx, std::int64_t org_id) {
 
 result<void> remove_org(pqxx::work& tx, const org_info& org, const actor_context& who) {
     auto counts = count_org_objects(tx, org.id);
-    auto r = tx.exec_params("DELETE FROM directory.orgs WHERE id = $1", org.id);
+    auto r = db::exec_cached(tx, "DELETE FROM directory.orgs WHERE id = $1", org.id);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.org.remove", org.id, std::nullopt, who.actor, who.remote_ip,
           {{"org", org.name},
@@ -228,7 +229,7 @@ result<void> remove_org(pqxx::work& tx, const org_info& org, const actor_context
 // ---------------------------------------------------------------- domains
 
 result<domain_info> find_domain(pqxx::work& tx, std::string_view name) {
-    auto r = tx.exec_params(domain_select + "WHERE d.name = $1", std::string(name));
+    auto r = db::exec_cached(tx, domain_select + "WHERE d.name = $1", std::string(name));
     if (r.empty()) return errc::not_found;
     return read_domain(r[0]);
 }
@@ -236,7 +237,7 @@ result<domain_info> find_domain(pqxx::work& tx, std::string_view name) {
 std::vector<domain_info> list_domains(pqxx::work& tx, std::optional<std::int64_t> org_id) {
     std::vector<domain_info> out;
     for (const auto& row :
-         tx.exec_params(domain_select + "WHERE ($1::bigint IS NULL OR d.org_id = $1) ORDER BY d.name", org_id))
+         db::exec_cached(tx, domain_select + "WHERE ($1::bigint IS NULL OR d.org_id = $1) ORDER BY d.name", org_id))
         out.push_back(read_domain(row));
     return out;
 }
@@ -244,7 +245,7 @@ std::vector<domain_info> list_domains(pqxx::work& tx, std::optional<std::int64_t
 result<domain_info> add_domain(pqxx::work& tx, const org_info& org, std::string_view name, const actor_context& who) {
     if (find_domain(tx, name)) return errc::already_exists;
     try {
-        tx.exec_params("INSERT INTO directory.domains (org_id, name) VALUES ($1, $2)", org.id, std::string(name));
+        db::exec_cached(tx, "INSERT INTO directory.domains (org_id, name) VALUES ($1, $2)", org.id, std::string(name));
     } catch (const pqxx::unique_violation&) {
         return errc::already_exists;
     }
@@ -254,7 +255,7 @@ result<domain_info> add_domain(pqxx::work& tx, const org_info& org, std::string_
 }
 
 object_counts count_domain_objects(pqxx::work& tx, std::int64_t domain_id) {
-    auto r = tx.exec_params1(
+    auto r = db::exec_cached1(tx, 
         "SELECT 0, (SELECT count(*) FROM directory.accounts WHERE domain_id = $1),"
         " (SELECT count(*) FROM directory.aliases WHERE domain_id = $1),"
         " (SELECT count(*) FROM directory.groups WHERE domain_id = $1)",
@@ -264,7 +265,7 @@ object_counts count_domain_objects(pqxx::work& tx, std::int64_t domain_id) {
 
 result<void> remove_domain(pqxx::work& tx, const domain_info& domain, const actor_context& who) {
     auto counts = count_domain_objects(tx, domain.id);
-    auto r = tx.exec_params("DELETE FROM directory.domains WHERE id = $1", domain.id);
+    auto r = db::exec_cached(tx, "DELETE FROM directory.domains WHERE id = $1", domain.id);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.domain.remove", domain.org_id, std::nullopt, who.actor, who.remote_ip,
           {{"org", domain.org},
@@ -278,7 +279,7 @@ result<void> remove_domain(pqxx::work& tx, const domain_info& domain, const acto
 // ---------------------------------------------------------------- addresses
 
 result<address_owner> find_address(pqxx::work& tx, std::string_view address) {
-    auto r = tx.exec_params("SELECT kind, owner_id, org_id FROM directory.addresses WHERE address = $1",
+    auto r = db::exec_cached(tx, "SELECT kind, owner_id, org_id FROM directory.addresses WHERE address = $1",
                             std::string(address));
     if (r.empty()) return errc::not_found;
     return address_owner{r[0][0].as<std::string>(), r[0][1].as<std::int64_t>(), r[0][2].as<std::int64_t>()};
@@ -294,7 +295,7 @@ result<account_info> add_account(pqxx::work& tx, const domain_info& domain, cons
     std::int64_t id = 0;
     std::string created_at;
     try {
-        auto r = tx.exec_params1(
+        auto r = db::exec_cached1(tx, 
             "INSERT INTO directory.accounts (org_id, domain_id, local_part, address, display_name, password_hash,"
             " quota_bytes, kind, password_changed_at)"
             " VALUES ($1, $2, $3, $4, $5, $6::text, $7, $8, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END)"
@@ -328,13 +329,13 @@ result<account_info> add_account(pqxx::work& tx, const domain_info& domain, cons
 }
 
 result<account_info> find_account(pqxx::work& tx, std::string_view address) {
-    auto r = tx.exec_params(account_select + "WHERE a.address = $1", std::string(address));
+    auto r = db::exec_cached(tx, account_select + "WHERE a.address = $1", std::string(address));
     if (r.empty()) return errc::not_found;
     return read_account(r[0]);
 }
 
 result<account_info> find_account_by_id(pqxx::work& tx, std::int64_t id) {
-    auto r = tx.exec_params(account_select + "WHERE a.id = $1", id);
+    auto r = db::exec_cached(tx, account_select + "WHERE a.id = $1", id);
     if (r.empty()) return errc::not_found;
     return read_account(r[0]);
 }
@@ -342,7 +343,7 @@ result<account_info> find_account_by_id(pqxx::work& tx, std::int64_t id) {
 std::vector<account_info> list_accounts(pqxx::work& tx, std::optional<std::int64_t> org_id,
                                         std::optional<std::int64_t> domain_id) {
     std::vector<account_info> out;
-    for (const auto& row : tx.exec_params(account_select +
+    for (const auto& row : db::exec_cached(tx, account_select +
                                               "WHERE ($1::bigint IS NULL OR a.org_id = $1)"
                                               " AND ($2::bigint IS NULL OR a.domain_id = $2) ORDER BY a.address",
                                           org_id, domain_id))
@@ -352,7 +353,7 @@ std::vector<account_info> list_accounts(pqxx::work& tx, std::optional<std::int64
 
 result<void> set_password_hash(pqxx::work& tx, const account_info& account, std::string_view hash,
                                const actor_context& who) {
-    auto r = tx.exec_params("UPDATE directory.accounts SET password_hash = $2, password_changed_at = now() WHERE id = $1",
+    auto r = db::exec_cached(tx, "UPDATE directory.accounts SET password_hash = $2, password_changed_at = now() WHERE id = $1",
                             account.id, std::string(hash));
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.user.passwd", account.org_id, account.id, who.actor, who.remote_ip,
@@ -361,7 +362,7 @@ result<void> set_password_hash(pqxx::work& tx, const account_info& account, std:
 }
 
 result<void> set_disabled(pqxx::work& tx, const account_info& account, bool disabled, const actor_context& who) {
-    auto r = tx.exec_params("UPDATE directory.accounts SET disabled = $2 WHERE id = $1", account.id, disabled);
+    auto r = db::exec_cached(tx, "UPDATE directory.accounts SET disabled = $2 WHERE id = $1", account.id, disabled);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, disabled ? "admin.user.disable" : "admin.user.enable", account.org_id, account.id, who.actor,
           who.remote_ip, {{"address", account.address}, {"was_disabled", account.disabled}});
@@ -371,7 +372,7 @@ result<void> set_disabled(pqxx::work& tx, const account_info& account, bool disa
 result<void> set_quota(pqxx::work& tx, const account_info& account, std::optional<std::int64_t> quota_bytes,
                        const actor_context& who) {
     if (quota_bytes && *quota_bytes < 0) return errc::invalid_argument;
-    auto r = tx.exec_params("UPDATE directory.accounts SET quota_bytes = $2 WHERE id = $1", account.id, quota_bytes);
+    auto r = db::exec_cached(tx, "UPDATE directory.accounts SET quota_bytes = $2 WHERE id = $1", account.id, quota_bytes);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.quota.set", account.org_id, account.id, who.actor, who.remote_ip,
           {{"address", account.address},
@@ -381,8 +382,8 @@ result<void> set_quota(pqxx::work& tx, const account_info& account, std::optiona
 }
 
 result<void> remove_account(pqxx::work& tx, const account_info& account, const actor_context& who) {
-    auto aliases = tx.exec_params1("SELECT count(*) FROM directory.aliases WHERE target_account_id = $1", account.id);
-    auto r = tx.exec_params("DELETE FROM directory.accounts WHERE id = $1", account.id);
+    auto aliases = db::exec_cached1(tx, "SELECT count(*) FROM directory.aliases WHERE target_account_id = $1", account.id);
+    auto r = db::exec_cached(tx, "DELETE FROM directory.accounts WHERE id = $1", account.id);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.user.remove", account.org_id, account.id, who.actor, who.remote_ip,
           {{"address", account.address}, {"aliases_removed", aliases[0].as<std::int64_t>()}});
@@ -398,7 +399,7 @@ result<alias_info> add_alias(pqxx::work& tx, const domain_info& domain, const ad
     const std::string addr = alias.str();
     if (find_address(tx, addr)) return errc::already_exists;
     try {
-        tx.exec_params(
+        db::exec_cached(tx, 
             "INSERT INTO directory.aliases (org_id, domain_id, local_part, address, target_account_id)"
             " VALUES ($1, $2, $3, $4, $5)",
             domain.org_id, domain.id, alias.local_part, addr, target.id);
@@ -413,7 +414,7 @@ result<alias_info> add_alias(pqxx::work& tx, const domain_info& domain, const ad
 }
 
 result<alias_info> find_alias(pqxx::work& tx, std::string_view address) {
-    auto r = tx.exec_params(alias_select + "WHERE al.address = $1", std::string(address));
+    auto r = db::exec_cached(tx, alias_select + "WHERE al.address = $1", std::string(address));
     if (r.empty()) return errc::not_found;
     return read_alias(r[0]);
 }
@@ -422,7 +423,7 @@ std::vector<alias_info> list_aliases(pqxx::work& tx, std::optional<std::int64_t>
                                      std::optional<std::int64_t> target_account_id) {
     std::vector<alias_info> out;
     for (const auto& row :
-         tx.exec_params(alias_select +
+         db::exec_cached(tx, alias_select +
                             "WHERE ($1::bigint IS NULL OR al.org_id = $1)"
                             " AND ($2::bigint IS NULL OR al.target_account_id = $2) ORDER BY al.address",
                         org_id, target_account_id))
@@ -431,7 +432,7 @@ std::vector<alias_info> list_aliases(pqxx::work& tx, std::optional<std::int64_t>
 }
 
 result<void> remove_alias(pqxx::work& tx, const alias_info& alias, const actor_context& who) {
-    auto r = tx.exec_params("DELETE FROM directory.aliases WHERE id = $1", alias.id);
+    auto r = db::exec_cached(tx, "DELETE FROM directory.aliases WHERE id = $1", alias.id);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.alias.remove", alias.org_id, alias.target_account_id, who.actor, who.remote_ip,
           {{"alias", alias.address}, {"target", alias.target}});
@@ -452,7 +453,7 @@ result<group_info> add_group(pqxx::work& tx, const org_info& org, std::string_vi
         if (find_address(tx, *address_text)) return errc::already_exists;
     }
     try {
-        tx.exec_params(
+        db::exec_cached(tx, 
             "INSERT INTO directory.groups (org_id, name, domain_id, local_part, address) VALUES ($1, $2, $3, $4, $5)",
             org.id, std::string(name), domain ? std::optional<std::int64_t>(domain->id) : std::nullopt,
             addr ? std::optional<std::string>(addr->local_part) : std::nullopt, address_text);
@@ -465,21 +466,21 @@ result<group_info> add_group(pqxx::work& tx, const org_info& org, std::string_vi
 }
 
 result<group_info> find_group(pqxx::work& tx, std::int64_t org_id, std::string_view name) {
-    auto r = tx.exec_params(group_select + "WHERE g.org_id = $1 AND lower(g.name) = lower($2)", org_id,
+    auto r = db::exec_cached(tx, group_select + "WHERE g.org_id = $1 AND lower(g.name) = lower($2)", org_id,
                             std::string(name));
     if (r.empty()) return errc::not_found;
     return read_group(r[0]);
 }
 
 result<group_info> find_group_by_address(pqxx::work& tx, std::string_view address) {
-    auto r = tx.exec_params(group_select + "WHERE g.address = $1", std::string(address));
+    auto r = db::exec_cached(tx, group_select + "WHERE g.address = $1", std::string(address));
     if (r.empty()) return errc::not_found;
     return read_group(r[0]);
 }
 
 std::vector<group_info> find_groups_named(pqxx::work& tx, std::string_view name) {
     std::vector<group_info> out;
-    for (const auto& row : tx.exec_params(group_select + "WHERE lower(g.name) = lower($1) ORDER BY o.name",
+    for (const auto& row : db::exec_cached(tx, group_select + "WHERE lower(g.name) = lower($1) ORDER BY o.name",
                                           std::string(name)))
         out.push_back(read_group(row));
     return out;
@@ -488,7 +489,7 @@ std::vector<group_info> find_groups_named(pqxx::work& tx, std::string_view name)
 std::vector<group_info> list_groups(pqxx::work& tx, std::optional<std::int64_t> org_id,
                                     std::optional<std::int64_t> member_account_id) {
     std::vector<group_info> out;
-    for (const auto& row : tx.exec_params(
+    for (const auto& row : db::exec_cached(tx, 
              group_select +
                  "WHERE ($1::bigint IS NULL OR g.org_id = $1) AND ($2::bigint IS NULL OR EXISTS ("
                  " SELECT 1 FROM directory.group_members m WHERE m.group_id = g.id AND m.account_id = $2))"
@@ -499,7 +500,7 @@ std::vector<group_info> list_groups(pqxx::work& tx, std::optional<std::int64_t> 
 }
 
 result<void> remove_group(pqxx::work& tx, const group_info& group, const actor_context& who) {
-    auto r = tx.exec_params("DELETE FROM directory.groups WHERE id = $1", group.id);
+    auto r = db::exec_cached(tx, "DELETE FROM directory.groups WHERE id = $1", group.id);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.group.remove", group.org_id, std::nullopt, who.actor, who.remote_ip,
           {{"org", group.org},
@@ -512,11 +513,11 @@ result<void> remove_group(pqxx::work& tx, const group_info& group, const actor_c
 result<void> add_group_member(pqxx::work& tx, const group_info& group, const account_info& member,
                               const actor_context& who) {
     if (group.org_id != member.org_id) return errc::permission_denied;
-    auto exists = tx.exec_params("SELECT 1 FROM directory.group_members WHERE group_id = $1 AND account_id = $2",
+    auto exists = db::exec_cached(tx, "SELECT 1 FROM directory.group_members WHERE group_id = $1 AND account_id = $2",
                                  group.id, member.id);
     if (!exists.empty()) return errc::already_exists;
     try {
-        tx.exec_params("INSERT INTO directory.group_members (group_id, account_id, org_id) VALUES ($1, $2, $3)",
+        db::exec_cached(tx, "INSERT INTO directory.group_members (group_id, account_id, org_id) VALUES ($1, $2, $3)",
                        group.id, member.id, group.org_id);
     } catch (const pqxx::unique_violation&) {
         return errc::already_exists;
@@ -530,7 +531,7 @@ result<void> add_group_member(pqxx::work& tx, const group_info& group, const acc
 
 result<void> remove_group_member(pqxx::work& tx, const group_info& group, const account_info& member,
                                  const actor_context& who) {
-    auto r = tx.exec_params("DELETE FROM directory.group_members WHERE group_id = $1 AND account_id = $2", group.id,
+    auto r = db::exec_cached(tx, "DELETE FROM directory.group_members WHERE group_id = $1 AND account_id = $2", group.id,
                             member.id);
     if (r.affected_rows() == 0) return errc::not_found;
     audit(tx, "admin.group.member.remove", group.org_id, member.id, who.actor, who.remote_ip,
@@ -542,7 +543,7 @@ result<void> remove_group_member(pqxx::work& tx, const group_info& group, const 
 
 result<created_app_password> add_app_password(pqxx::work& tx, const account_info& account, std::string_view label,
                                               const config::auth_settings& settings, const actor_context& who) {
-    auto counts = tx.exec_params1(
+    auto counts = db::exec_cached1(tx, 
         "SELECT count(*), count(*) FILTER (WHERE lower(label) = lower($2))"
         " FROM directory.app_passwords WHERE account_id = $1 AND revoked_at IS NULL",
         account.id, std::string(label));
@@ -553,7 +554,7 @@ result<created_app_password> add_app_password(pqxx::work& tx, const account_info
     // 40-bit public ids collide rarely; draw again rather than fail.
     new_app_password pw = generate_app_password();
     for (int attempt = 0;; ++attempt) {
-        auto taken = tx.exec_params("SELECT 1 FROM directory.app_passwords WHERE public_id = $1", pw.token.public_id);
+        auto taken = db::exec_cached(tx, "SELECT 1 FROM directory.app_passwords WHERE public_id = $1", pw.token.public_id);
         if (taken.empty()) break;
         if (attempt == 8) return errc::conflict;
         pw = generate_app_password();
@@ -561,7 +562,7 @@ result<created_app_password> add_app_password(pqxx::work& tx, const account_info
     const std::string hash = hash_password(pw.token.canonical, settings);
     std::int64_t id = 0;
     try {
-        auto r = tx.exec_params1(
+        auto r = db::exec_cached1(tx, 
             "INSERT INTO directory.app_passwords (account_id, public_id, label, hash) VALUES ($1, $2, $3, $4)"
             " RETURNING id",
             account.id, pw.token.public_id, std::string(label), hash);
@@ -572,13 +573,13 @@ result<created_app_password> add_app_password(pqxx::work& tx, const account_info
     audit(tx, "admin.app_password.add", account.org_id, account.id, who.actor, who.remote_ip,
           {{"address", account.address}, {"app_password_id", id}, {"label", std::string(label)},
            {"public_id", pw.token.public_id}});
-    auto r = tx.exec_params(app_password_select + "WHERE id = $1", id);
+    auto r = db::exec_cached(tx, app_password_select + "WHERE id = $1", id);
     return created_app_password{read_app_password(r[0]), pw.display};
 }
 
 std::vector<app_password_info> list_app_passwords(pqxx::work& tx, std::int64_t account_id) {
     std::vector<app_password_info> out;
-    for (const auto& row : tx.exec_params(app_password_select + "WHERE account_id = $1 ORDER BY created_at, id",
+    for (const auto& row : db::exec_cached(tx, app_password_select + "WHERE account_id = $1 ORDER BY created_at, id",
                                           account_id))
         out.push_back(read_app_password(row));
     return out;
@@ -586,14 +587,14 @@ std::vector<app_password_info> list_app_passwords(pqxx::work& tx, std::int64_t a
 
 result<app_password_info> revoke_app_password(pqxx::work& tx, const account_info& account,
                                               std::int64_t app_password_id, const actor_context& who) {
-    auto r = tx.exec_params(app_password_select + "WHERE id = $1 AND account_id = $2", app_password_id, account.id);
+    auto r = db::exec_cached(tx, app_password_select + "WHERE id = $1 AND account_id = $2", app_password_id, account.id);
     if (r.empty()) return errc::not_found;
     auto info = read_app_password(r[0]);
     if (info.revoked_at) return errc::conflict;
-    tx.exec_params("UPDATE directory.app_passwords SET revoked_at = now() WHERE id = $1", app_password_id);
+    db::exec_cached(tx, "UPDATE directory.app_passwords SET revoked_at = now() WHERE id = $1", app_password_id);
     audit(tx, "admin.app_password.revoke", account.org_id, account.id, who.actor, who.remote_ip,
           {{"address", account.address}, {"app_password_id", app_password_id}, {"label", info.label}});
-    auto after = tx.exec_params(app_password_select + "WHERE id = $1", app_password_id);
+    auto after = db::exec_cached(tx, app_password_select + "WHERE id = $1", app_password_id);
     return read_app_password(after[0]);
 }
 
@@ -607,12 +608,12 @@ result<std::vector<account_info>> resolve_recipients(pqxx::work& tx, std::string
         auto a = find_account_by_id(tx, owner->owner_id);
         if (a && !a->disabled) out.push_back(std::move(*a));
     } else if (owner->kind == "alias") {
-        auto r = tx.exec_params(account_select + "JOIN directory.aliases al ON al.target_account_id = a.id"
+        auto r = db::exec_cached(tx, account_select + "JOIN directory.aliases al ON al.target_account_id = a.id"
                                                  " WHERE al.id = $1 AND NOT a.disabled",
                                 owner->owner_id);
         for (const auto& row : r) out.push_back(read_account(row));
     } else {
-        auto r = tx.exec_params(account_select + "JOIN directory.group_members m ON m.account_id = a.id"
+        auto r = db::exec_cached(tx, account_select + "JOIN directory.group_members m ON m.account_id = a.id"
                                                  " WHERE m.group_id = $1 AND NOT a.disabled ORDER BY a.address",
                                 owner->owner_id);
         for (const auto& row : r) out.push_back(read_account(row));

@@ -74,8 +74,10 @@ int run_checked(const definition& def, const config::settings& cfg, const std::s
     blob::fs_store blobs(cfg.blob.path);
     net::server srv(rt, limits_for(common), tls);
 
+    asio::thread_pool file_io(file_io_threads);
+
     context ctx{cfg, rt, srv, tls, pool, blobs,
-                [&rt](std::function<void()> cb) { rt.on_stop(std::move(cb)); }};
+                [&rt](std::function<void()> cb) { rt.on_stop(std::move(cb)); }, file_io};
 
     if (auto started = def.start(ctx); !started) {
         log::error("service.start_failed", {{"service", def.name}, {"error", started.error().message()}});
@@ -115,6 +117,7 @@ int run_checked(const definition& def, const config::settings& cfg, const std::s
         memory_trimmer trimmer(std::chrono::seconds(2), 8u << 20);
         rt.run();
     }
+    file_io.join();
     pool.stop();
     log::info("service.stopped", {{"service", def.name}});
     return exit_ok;

@@ -19,6 +19,7 @@ result<void> server::start(service::context& ctx) {
     shared_ = std::make_unique<shared>(shared{ctx.settings, ctx.pool, ctx.blobs, *authn_, ctx.tls});
     deliveries_ = std::make_unique<db::group_commit>(ctx.pool, ctx.runtime.io().get_executor());
     shared_->deliveries = deliveries_.get();
+    shared_->file_io = &ctx.file_io;
     const auto& s = ctx.settings.smtp;
     // Inbound SPF/DKIM/DMARC only where mail from other servers arrives (the MX listener).
     const auto mode = parse_inbound_auth_mode(s.inbound_auth);

@@ -38,6 +38,7 @@ struct shared {
     // Local deliveries of concurrent sessions commit together (db/group_commit.hpp): a
     // mailbox's UID and its account's quota row are locked once per batch, not per message.
     db::group_commit* deliveries = nullptr;
+    asio::thread_pool* file_io = nullptr;   // blob commits and parsing (service::on_file_io)
 };
 
 class queue_runner;

@@ -721,16 +721,17 @@ awaitable<reply> session::finish_message(incoming& msg) {
     if (msg.hold) {
         if (auto refusal = co_await run_checks(msg, verdict, src)) co_return *refusal;
     }
-    // Commit (fsync) and parse off the I/O thread.
+    // Commit (fsync) and parse on the file I/O threads: neither an I/O thread nor a
+    // database connection waits for the disk.
     result<mailstore::prepared_message> prepared = errc::unavailable;
     try {
-        prepared = co_await sh_.pool.run([&](pqxx::connection&) -> result<mailstore::prepared_message> {
+        prepared = co_await service::on_file_io(*sh_.file_io, [&]() -> result<mailstore::prepared_message> {
             auto id = verdict ? compose(sh_.blobs, msg, *verdict, src) : msg.writer.commit();
             if (!id) return id.error();
             return mailstore::prepare_message(sh_.blobs, *id);
         });
-    } catch (const std::exception& e) {   // the pool is stopping
-        log::warn("smtp.db_error", {{"conn", info_.id}, {"op", "prepare"}, {"error", std::string(e.what())}});
+    } catch (const std::exception& e) {   // bad_alloc, or the process is stopping
+        log::warn("smtp.store_error", {{"conn", info_.id}, {"op", "prepare"}, {"error", std::string(e.what())}});
     }
     if (!prepared) {
         log::error("smtp.store_failed", {{"conn", info_.id}, {"id", txn_id_}, {"error", prepared.error()}});

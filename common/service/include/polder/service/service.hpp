@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace polder::service {
 
@@ -60,7 +61,37 @@ struct context {
     blob::fs_store& blobs;
     // on_stop - called when the service begins its graceful stop (before sessions end).
     std::function<void(std::function<void()>)> on_stop;
+    // file_io - threads for blocking file work (blob commits, parsing stored blobs); see
+    // on_file_io below.
+    asio::thread_pool& file_io;
 };
+
+// file_io_threads - the size of context::file_io. A blob commit waits for two fsyncs
+// (several ms each on a VM disk) and a thread waiting in fsync costs no CPU; the file
+// system folds concurrent fsyncs into one journal commit, so many waiting threads give
+// many times the throughput of few. Blocking work must not run on the I/O threads (it
+// stalls every connection of the thread) nor on database threads (it holds a connection).
+inline constexpr unsigned file_io_threads = 16;
+
+namespace detail {
+template <class F>
+awaitable<std::invoke_result_t<F&>> call_blocking(F f) {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+        f();
+        co_return;
+    } else {
+        co_return f();
+    }
+}
+}  // namespace detail
+
+// on_file_io - runs f() on `pool` and resumes the caller on its own executor with f's
+// value; an exception thrown by f is rethrown in the caller. f may capture the caller's
+// locals by reference (the caller is suspended meanwhile).
+template <class F>
+awaitable<std::invoke_result_t<F&>> on_file_io(asio::thread_pool& pool, F f) {
+    co_return co_await asio::co_spawn(pool.get_executor(), detail::call_blocking(std::move(f)), use_awaitable);
+}
 
 struct definition {
     std::string name;   // "smtpd", "imapd", ...: process and metrics name
