@@ -27,6 +27,7 @@ import smtplib
 import ssl
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 import icalendar
@@ -223,6 +224,8 @@ def world(ctl, migrated, unique, start_service, tls_files):
     for name, data in w.hostile_files.items():
         quoted = name.replace("%", "%25").replace(" ", "%20").replace("&", "%26").replace("ü", "%C3%BC")
         assert dav_request(dav, "PUT", home + quoted, data, w.alice)[0] == 201, name
+    w.long_name = "ü" * 120 + ".txt"   # 244 octets: allowed, but longer than an export segment may be
+    assert dav_request(dav, "PUT", home + urllib.parse.quote(w.long_name), b"lange naam\n", w.alice)[0] == 201
     w.team_file = b"gedeeld met het team\n"
     assert dav_request(dav, "PUT", "/dav/teams/Projecten/plan.txt", w.team_file, w.alice)[0] == 201
     assert dav_request(dav, "PUT", f"/dav/files/{w.carol}/geheim.txt", b"CAROL-SECRET\n", w.carol)[0] == 201
@@ -429,6 +432,16 @@ def test_hostile_names_are_mapped_reversibly_and_stay_inside_the_export(world, a
             assert not n.startswith(".") and n not in ("", ".", "..")
 
 
+def test_a_name_too_long_for_the_export_is_shortened_and_listed_in_long_names_json(world, alice_export):
+    target, _, _ = alice_export
+    entries = json.loads((target / "long-names.json").read_text())
+    [entry] = [e for e in entries if e["original"] == world.long_name]
+    exported = target / entry["exported"]
+    assert exported.read_bytes() == b"lange naam\n"
+    assert len(exported.name.encode()) <= 200 and "%~" in exported.name
+    assert exported.parent == target / world.alice / "files"
+
+
 def test_the_manifest_lists_every_file_and_sha256sum_verifies_it(alice_export):
     target, summary, _ = alice_export
     r = subprocess.run(["sha256sum", "--strict", "-c", "MANIFEST.sha256"], cwd=target, capture_output=True,
@@ -471,7 +484,7 @@ def org_export(world, ctl, tmp_path_factory):
 def test_an_organisation_export_holds_every_account_the_directory_and_the_team_folders(world, org_export):
     target, summary = org_export
     assert {p.name for p in target.iterdir()} == {world.alice, world.bob, "_team-folders", "directory.json",
-                                                  "users.csv", "MANIFEST.sha256"}
+                                                  "users.csv", "MANIFEST.sha256", "long-names.json"}
     assert (target / "_team-folders" / "Projecten" / "files" / "plan.txt").read_bytes() == world.team_file
     directory = json.loads((target / "directory.json").read_text())
     assert directory["org"]["name"] == world.org
