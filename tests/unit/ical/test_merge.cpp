@@ -55,7 +55,7 @@ TEST_CASE("calendar merger puts every object's components under one VCALENDAR wi
     CHECK(text.find("X-APPLE-CALENDAR-COLOR:#ff0000\r\n") != std::string::npos);
     // The result is one valid iCalendar stream that libical reads back.
     auto back = calendar_object::parse(text, limits{});
-    REQUIRE(back);
+    REQUIRE(back.has_value());
 }
 
 TEST_CASE("calendar merger shares a VTIMEZONE that differs only in X- properties") {
