@@ -165,7 +165,7 @@ def world(ctl, migrated, unique, start_service, tls_files):
     c.login(w.alice, PASSWORD)
     w.unicode_box = "Projecten/Überleg ✓"
     w.hostile_boxes = ["..", ".verborgen", "cur", "lijst.mbox", "dovecot-keywords"]
-    for box in ["Projecten", w.unicode_box, *w.hostile_boxes]:
+    for box in ["Projecten", "Veel", w.unicode_box, *w.hostile_boxes]:
         typ, data = c.create(f'"{mutf7(box)}"')
         assert typ == "OK", (box, data)
     date = imaplib.Time2Internaldate(INTERNALDATE)
@@ -174,6 +174,8 @@ def world(ctl, migrated, unique, start_service, tls_files):
                   (r"(\Deleted)", b"From: a@example.org\r\nSubject: weg\r\n\r\nweg\r\n")],
         w.unicode_box: [(r"(\Answered \Draft $Label1)", "Subject: ünicode\r\n\r\nInhoud ✓\r\n".encode())],
         "..": [(r"(\Seen)", b"Subject: dots\r\n\r\ndots\r\n")],
+        # more keywords than a Maildir has letters (26)
+        "Veel": [("(" + " ".join(f"$k{i:02}" for i in range(1, 29)) + ")", b"Subject: veel\r\n\r\nveel\r\n")],
     }
     for box, items in w.appended.items():
         for flags, msg in items:
@@ -219,6 +221,9 @@ def world(ctl, migrated, unique, start_service, tls_files):
     w.gone = b"dit wordt verwijderd\n"
     assert dav_request(dav, "PUT", home + "weg.txt", w.gone, w.alice)[0] == 201
     assert dav_request(dav, "DELETE", home + "weg.txt", None, w.alice)[0] == 204
+    assert dav_request(dav, "MKCOL", home + "oud/", None, w.alice)[0] == 201
+    assert dav_request(dav, "PUT", home + "oud/a.txt", b"oud bestand\n", w.alice)[0] == 201
+    assert dav_request(dav, "DELETE", home + "oud/", None, w.alice)[0] == 204
     w.hostile_files = {".verborgen.txt": b"hidden\n", "naam met spaties & ü.txt": b"spaties\n",
                        "%procent.txt": b"procent\n", "..dubbel": b"twee punten\n"}
     for name, data in w.hostile_files.items():
@@ -291,6 +296,17 @@ def test_a_user_export_has_every_message_with_its_stored_bytes_flags_and_time(wo
     inbox = mailbox.Maildir(base / "mail" / "INBOX", factory=None, create=False)
     assert any(world.delivered_body.encode() in inbox.get_bytes(k) for k in inbox.keys())
     assert summary["mail"]["messages"] >= 5
+
+
+def test_keywords_beyond_the_26_maildir_letters_are_listed_in_the_overflow_file(world, alice_export):
+    target, _, _ = alice_export
+    base = target / world.alice
+    [name] = os.listdir(base / "mail" / "Veel" / "cur")
+    lines = (base / "mail" / "Veel" / "dovecot-keywords").read_text().splitlines()
+    assert lines == [f"{i} $k{i + 1:02}" for i in range(26)]
+    assert name.endswith(":2," + "abcdefghijklmnopqrstuvwxyz")
+    overflow = (base / "mail-keywords-overflow.tsv").read_text().splitlines()
+    assert overflow == [f"mail/Veel/cur/{name}\t$k27", f"mail/Veel/cur/{name}\t$k28"]
 
 
 def test_the_mbox_files_hold_the_same_messages_with_mboxrd_quoting(world, alice_export):
@@ -406,10 +422,14 @@ def test_files_versions_and_trash_keep_their_bytes(world, alice_export):
     assert versions[0].read_bytes() == world.v1
     trashed = list((base / "files-trash").glob("*/weg.txt"))
     assert len(trashed) == 1 and trashed[0].read_bytes() == world.gone
+    folder = list((base / "files-trash").glob("*/oud/a.txt"))
+    assert len(folder) == 1 and folder[0].read_bytes() == b"oud bestand\n"
     index = json.loads((base / "files-trash" / "index.json").read_text())
-    assert [e["original_path"] for e in index] == ["weg.txt"] and index[0]["deleted_by"] == world.alice
-    assert not (base / "files" / "weg.txt").exists()
-    assert summary["files"]["versions"] == 1 and summary["files"]["trash_entries"] == 1
+    assert [(e["original_path"], e["is_folder"]) for e in index] == [("weg.txt", False), ("oud", True)]
+    assert all(e["deleted_by"] == world.alice for e in index)
+    assert (base / index[1]["folder"] / "oud" / "a.txt").is_file()   # folder: relative to the account
+    assert not (base / "files" / "weg.txt").exists() and not (base / "files" / "oud").exists()
+    assert summary["files"]["versions"] == 1 and summary["files"]["trash_entries"] == 2
 
 
 def test_hostile_names_are_mapped_reversibly_and_stay_inside_the_export(world, alice_export):
