@@ -577,6 +577,15 @@ def test_refusals_are_one_line_with_a_non_zero_exit(world, ctl, tmp_path, expect
     expect_failure(ctl("export", "user", world.alice, "--to", afile), 1, "not a folder")
     expect_failure(ctl("export", "user", world.alice, "--to", afile / "below"), 1, "Not a directory")
     expect_failure(ctl("export", "user", world.alice, "--to", tmp_path / "missing" / "deeper"), 1, "cannot create")
+    # An unwritable place: sysfs refuses mkdir even to root.
+    expect_failure(ctl("export", "user", world.alice, "--to", f"/sys/polder-export-{os.getpid()}"), 1,
+                   "cannot create", "not permitted")
+    readonly = tmp_path / "readonly"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+    if os.geteuid() != 0:   # root writes into a 0500 folder anyway
+        expect_failure(ctl("export", "user", world.alice, "--to", readonly), 1, "cannot write into")
+        assert not any(readonly.iterdir())
     expect_failure(ctl("export", "user", world.alice, "--to", tmp_path / "x", "--only", "mail,pictures"), 2, "--only")
     nowhere = PgServer("127.0.0.1", free_port(), "polder")
     down = write_config(tmp_path / "down.toml", nowhere, "polder")
