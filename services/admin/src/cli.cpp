@@ -27,7 +27,7 @@ namespace polder::admin {
 
 int run(int argc, char** argv) {
     CLI::App app{"polderctl - administer a Polder installation: schema, organisations, domains, users, aliases, "
-                 "groups, app passwords, quotas",
+                 "groups, app passwords, quotas, export",
                  "polderctl"};
     // Set before the subcommands exist: they inherit it, so --config may follow them.
     app.fallthrough();
@@ -59,6 +59,7 @@ int run(int argc, char** argv) {
     add_calendar_commands(app, chosen);
     add_resource_commands(app, chosen);
     add_file_commands(app, chosen);
+    add_export_commands(app, chosen);
 
     try {
         app.parse(argc, argv);
