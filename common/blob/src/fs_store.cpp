@@ -121,8 +121,26 @@ result<void> write_all(int fd, const std::byte* p, std::size_t n) {
 std::string rel_dir1(const std::string& hex) { return hex.substr(0, 2); }
 std::string rel_dir2(const std::string& hex) { return hex.substr(0, 2) + "/" + hex.substr(2, 2); }
 
+// link_anonymous - gives an O_TMPFILE file its first name. Through /proc/self/fd, which
+// needs no privilege (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH), else AT_EMPTY_PATH.
+int link_anonymous(int fd, const std::string& path) {
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+    const int e = errno;
+    if (e != ENOENT || ::access("/proc/self/fd", F_OK) == 0) {
+        errno = e;
+        return -1;
+    }
+    return ::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH);
+}
+
+// A writer's file is either anonymous (O_TMPFILE in root/tmp: no name until commit links
+// it into place, so a crash leaves nothing behind and creating it takes no lock on the
+// shared tmp/ folder) or, where the file system has no O_TMPFILE (NFS), a named, locked
+// temp file that commit renames (see the header).
 class fs_writer final : public writer_impl {
  public:
+    // temp_path empty: fd is an O_TMPFILE file.
     fs_writer(std::string root, std::string temp_path, int fd, std::uint64_t max_size)
         : root_(std::move(root)), temp_path_(std::move(temp_path)), fd_(fd), max_size_(max_size) {}
 
@@ -166,14 +184,19 @@ class fs_writer final : public writer_impl {
         if (auto r = ensure_dir(root_, d1); !r) return fail(r.error());
         if (auto r = ensure_dir(d1, d2); !r) return fail(r.error());
 
-        struct stat st {};
-        if (::lstat(final_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::uint64_t>(st.st_size) == size_) {
+        if (same_size_file(final_path)) {
             // Dedup: same name and size means same bytes (a file only ever reaches its
             // final name complete and fsynced). Refresh its mtime so a GC pass that saw it
             // unreferenced a moment ago treats it as new again.
             ::utimensat(AT_FDCWD, final_path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
-            ::unlink(temp_path_.c_str());
+            if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+        } else if (temp_path_.empty()) {
+            if (auto r = link_into_place(d2, final_path); !r) return fail(r.error());
+            if (auto r = fsync_dir(d2); !r) {
+                state_ = state::failed;   // the name exists now; only durability is unknown
+                fd_.reset();
+                return r.error();
+            }
         } else {
             // Absent (or damaged: wrong size/type) - put ours in place. A concurrent writer of
             // the same content may rename at the same moment; either file is correct.
@@ -193,7 +216,7 @@ class fs_writer final : public writer_impl {
 
     void abort() noexcept override {
         if (state_ != state::open) return;
-        ::unlink(temp_path_.c_str());
+        if (!temp_path_.empty()) ::unlink(temp_path_.c_str());   // an anonymous file just goes
         fd_.reset();
         buffer_.reset();
         state_ = state::aborted;
@@ -203,6 +226,29 @@ class fs_writer final : public writer_impl {
 
  private:
     enum class state { open, committed, aborted, failed };
+
+    bool same_size_file(const std::string& path) const {
+        struct stat st {};
+        return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+               static_cast<std::uint64_t>(st.st_size) == size_;
+    }
+
+    // link_into_place - names the anonymous file final_path. If a writer of the same
+    // content got there first, that file serves (dedup); a damaged file under the name
+    // (wrong size or type) is replaced atomically through a temporary second name.
+    result<void> link_into_place(const std::string& dir, const std::string& final_path) {
+        if (link_anonymous(fd_.get(), final_path) == 0) return {};
+        if (errno != EEXIST) return last_error();
+        if (same_size_file(final_path)) return {};
+        const std::string side = dir + "/.replace-" + random_hex16() + ".tmp";
+        if (link_anonymous(fd_.get(), side) != 0) return last_error();
+        if (::rename(side.c_str(), final_path.c_str()) != 0) {
+            auto ec = last_error();
+            ::unlink(side.c_str());
+            return ec;
+        }
+        return {};
+    }
 
     result<void> flush() {
         if (buffered_ == 0) return {};
@@ -258,7 +304,8 @@ class fs_reader final : public reader_impl {
 
 }  // namespace
 
-fs_store::fs_store(std::filesystem::path root) : root_(std::move(root)) {}
+fs_store::fs_store(std::filesystem::path root, temp_files temps)
+    : root_(std::move(root)), anonymous_temp_(temps == temp_files::anonymous) {}
 
 std::filesystem::path fs_store::path_of(const blob_id& id) const {
     const std::string hex = id.hex();
@@ -277,6 +324,16 @@ result<void> fs_store::prepare() {
 
 result<writer> fs_store::begin(std::uint64_t max_size) {
     if (auto r = prepare(); !r) return r.error();
+    if (anonymous_temp_.load(std::memory_order_relaxed)) {
+        const std::string tmp = (root_ / "tmp").string();
+        int fd = ::open(tmp.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, file_mode);
+        if (fd >= 0) return writer(std::make_unique<fs_writer>(root_.string(), std::string(), fd, max_size));
+        // No O_TMPFILE here (NFS, old kernels): named temp files from now on.
+        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+            anonymous_temp_.store(false, std::memory_order_relaxed);
+        else if (errno != ENOENT)
+            return last_error();
+    }
     std::string temp = (root_ / "tmp" / (random_hex16() + ".tmp")).string();
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file_mode);
     if (fd < 0 && errno == ENOENT) {

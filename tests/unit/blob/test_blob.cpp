@@ -172,7 +172,8 @@ TEST_CASE("sha256 matches the FIPS 180-4 example vectors at every fragment size"
 
 TEST_CASE("fs store round trip names the blob by its SHA-256 and lays it out as ab/cd/hex") {
     temp_dir dir;
-    blob::fs_store st(dir.path / "blobs");
+    const auto temps = GENERATE(blob::fs_store::temp_files::anonymous, blob::fs_store::temp_files::named);
+    blob::fs_store st(dir.path / "blobs", temps);
     for (std::size_t frag : {1u, 2u, 5u, 100u, 200000u}) {
         const std::string data = "abc";
         auto id = store_string(st, data, frag);
@@ -210,7 +211,8 @@ TEST_CASE("an empty blob can be stored and read") {
 
 TEST_CASE("storing the same content twice keeps one file and returns the same id") {
     temp_dir dir;
-    blob::fs_store st(dir.path);
+    const auto temps = GENERATE(blob::fs_store::temp_files::anonymous, blob::fs_store::temp_files::named);
+    blob::fs_store st(dir.path, temps);
     auto a = store_string(st, "same bytes");
     const fs::path p = st.path_of(a);
     set_mtime_ago(p, std::chrono::hours(48));
@@ -227,7 +229,8 @@ TEST_CASE("storing the same content twice keeps one file and returns the same id
 
 TEST_CASE("a damaged file at the blob's name is replaced on the next commit") {
     temp_dir dir;
-    blob::fs_store st(dir.path);
+    const auto temps = GENERATE(blob::fs_store::temp_files::anonymous, blob::fs_store::temp_files::named);
+    blob::fs_store st(dir.path, temps);
     auto id = store_string(st, "complete content");
     std::ofstream(st.path_of(id), std::ios::trunc) << "compl";   // simulate damage
     CHECK(store_string(st, "complete content") == id);
@@ -282,12 +285,14 @@ TEST_CASE("a missing blob is reported as not found without creating anything") {
 
 TEST_CASE("abort and destruction without commit leave nothing behind") {
     temp_dir dir;
-    blob::fs_store st(dir.path);
+    const auto temps = GENERATE(blob::fs_store::temp_files::anonymous, blob::fs_store::temp_files::named);
+    blob::fs_store st(dir.path, temps);
     {
         auto w = st.begin();
         REQUIRE(w);
         REQUIRE(w->write("half a message"));
-        CHECK(count_files(dir.path / "tmp") == 1);
+        // An anonymous (O_TMPFILE) temp file has no name at all.
+        CHECK(count_files(dir.path / "tmp") == (temps == blob::fs_store::temp_files::named ? 1u : 0u));
         w->abort();
         CHECK(count_files(dir.path / "tmp") == 0);
         auto again = w->write("more");
@@ -301,7 +306,7 @@ TEST_CASE("abort and destruction without commit leave nothing behind") {
         auto w = st.begin();
         REQUIRE(w);
         REQUIRE(w->write(std::string(300'000, 'x')));   // some of it reached the file
-        CHECK(count_files(dir.path / "tmp") == 1);
+        CHECK(count_files(dir.path / "tmp") == (temps == blob::fs_store::temp_files::named ? 1u : 0u));
     }
     CHECK(count_files(dir.path) == 0);
     CHECK_FALSE(*st.exists(blob::sha256::of(std::string(300'000, 'x'))));
@@ -368,7 +373,8 @@ TEST_CASE("a writer stops at its maximum size and discards what it had") {
 
 TEST_CASE("concurrent writers committing identical content all succeed") {
     temp_dir dir;
-    blob::fs_store st(dir.path);
+    const auto temps = GENERATE(blob::fs_store::temp_files::anonymous, blob::fs_store::temp_files::named);
+    blob::fs_store st(dir.path, temps);
     const std::string data = random_text(1'000'000, 11);
     constexpr int n = 8;
     std::vector<std::optional<blob::blob_id>> ids(n);
@@ -450,7 +456,7 @@ TEST_CASE("a 200 MiB blob streams in and out with bounded memory") {
 
 TEST_CASE("sweep_temp removes stale temp files of dead writers only") {
     temp_dir dir;
-    blob::fs_store st(dir.path);
+    blob::fs_store st(dir.path, blob::fs_store::temp_files::named);
     auto live = st.begin();   // also creates tmp/
     REQUIRE(live);
     REQUIRE(live->write("still writing"));

@@ -1,11 +1,14 @@
 // polder/blob/fs_store.hpp - the blob store on a local (or shared POSIX) filesystem.
 //
 // What it does: layout under root:
-//     tmp/<32 hex>.tmp          blobs being written (one per live writer)
+//     tmp/<32 hex>.tmp          named temp files of live writers (where O_TMPFILE is missing)
 //     ab/cd/abcd<60 more hex>   committed blobs, named by their SHA-256
 // A writer streams into a temp file through a small fixed buffer, hashing as it goes.
+// The temp file is anonymous (O_TMPFILE in tmp/) where the file system allows it, so it
+// has no name to clean up after a crash and creating it takes no lock on tmp/; elsewhere
+// (NFS) it is a named tmp/<32 hex>.tmp as below.
 // commit(): flush, fsync the file, create ab/ and ab/cd/ if needed (fsyncing their
-// parents), rename the temp into place, fsync ab/cd/. If the name already exists with the
+// parents), link (anonymous) or rename (named) the temp into place, fsync ab/cd/. If the name already exists with the
 // same size the temp is dropped and the existing file's mtime refreshed (dedup). Two
 // writers committing the same content at once both succeed: rename() over an identical
 // file is atomic and harmless. Temp files of crashed writers are removed by sweep_temp().
@@ -29,8 +32,13 @@ namespace polder::blob {
 // Thread-safe: any number of threads (and processes) may use one store at once.
 class fs_store final : public store {
  public:
+    // How writers make their temp files: anonymous (O_TMPFILE; falls back to named by
+    // itself where the file system refuses it) or named (tmp/<32 hex>.tmp, for tests of
+    // that path and for file systems that claim O_TMPFILE but mishandle it).
+    enum class temp_files { anonymous, named };
+
     // root need not exist yet: it and root/tmp are created by the first begin().
-    explicit fs_store(std::filesystem::path root);
+    explicit fs_store(std::filesystem::path root, temp_files temps = temp_files::anonymous);
 
     [[nodiscard]] result<writer> begin(std::uint64_t max_size = no_limit) override;
     [[nodiscard]] result<reader> open(const blob_id& id, std::uint64_t offset = 0,
@@ -56,6 +64,7 @@ class fs_store final : public store {
 
     std::filesystem::path root_;
     std::atomic<bool> prepared_{false};
+    std::atomic<bool> anonymous_temp_{true};   // O_TMPFILE works here (until it fails once)
 };
 
 }  // namespace polder::blob
