@@ -151,12 +151,8 @@ def inbox_subjects(sql, address):
     return [r[0] for r in rows]
 
 
-def refused_with(caldav, reason, count_before):
-    pattern = re.compile(r"itip_inbound_refused.*result[=\": ]+" + re.escape(reason))
-    return len([line for line in caldav.log().splitlines() if pattern.search(line)]) > count_before
-
-
 def refusals(caldav, reason):
+    """How many times polder-caldavd logged refusing an iTIP message for this reason."""
     pattern = re.compile(r"itip_inbound_refused.*result[=\": ]+" + re.escape(reason))
     return len([line for line in caldav.log().splitlines() if pattern.search(line)])
 
