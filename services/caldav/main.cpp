@@ -4,9 +4,12 @@
 // SECURITY: listeners: caldav.https (TLS) and caldav.http (plain; meant for loopback use
 // behind a TLS-terminating proxy or in development — credentials over it are refused
 // unless the peer is loopback and auth.allow_plaintext_on_loopback is set).
+// Background work: iMIP received by mail (src/itip_inbound.hpp).
 // STANDARDS: RFC 4791, RFC 6352, RFC 6578, RFC 6764 (see src/service.hpp).
+#include "itip_inbound.hpp"
 #include "service.hpp"
 
+#include "polder/db/config.hpp"
 #include "polder/http/server.hpp"
 #include "polder/service/service.hpp"
 
@@ -17,17 +20,17 @@ int main(int argc, char** argv) {
     // Objects the listeners use must outlive the runtime's sessions: held here.
     std::unique_ptr<auth::authenticator> authenticator;
     std::unique_ptr<caldav::service> dav;
+    std::unique_ptr<caldav::itip_inbound_task> inbound;
     return service::run(argc, argv, {
         .name = "caldavd",
         .common = [](const config::settings& s) -> const config::service_common& { return s.caldav.common; },
         .start = [&](service::context& ctx) -> result<void> {
             const auto& c = ctx.settings.caldav;
             authenticator = std::make_unique<auth::authenticator>(ctx.pool, ctx.settings.auth);
-            dav = std::make_unique<caldav::service>(
-                ctx.pool, *authenticator,
-                caldav::options{.max_resource_size = c.max_request_body,
-                                .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback,
-                                .blobs = &ctx.blobs});
+            const caldav::options dav_options{.max_resource_size = c.max_request_body,
+                                              .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback,
+                                              .blobs = &ctx.blobs};
+            dav = std::make_unique<caldav::service>(ctx.pool, *authenticator, dav_options);
             http::server_options opts;
             opts.service = "caldav";
             opts.tls = ctx.tls;
@@ -46,6 +49,11 @@ int main(int argc, char** argv) {
                     !r)
                     return r;
             }
+            // iTIP messages polder-smtpd received by mail for our users (itip_inbound.hpp).
+            inbound = std::make_unique<caldav::itip_inbound_task>(
+                ctx.pool, db::from_config(ctx.settings.database, "polder-caldavd-listen"), dav_options);
+            inbound->start(ctx.runtime.io().get_executor());
+            ctx.on_stop([t = inbound.get()] { t->stop(); });
             return {};
         },
         .health = {},

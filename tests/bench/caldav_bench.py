@@ -13,6 +13,9 @@
 #         calendar-data), of the week with getetag only, calendar-multiget of 100
 #         hrefs, PROPFIND Depth 1 (resourcetype, getcontenttype, getetag),
 #         initial sync-collection, and incremental sync-collection after 10 PUTs.
+#       With --fill-kind radicale|xandikos --fill-dir DIR [--fill-owner U:G] --put-count P,
+#       only the first P events are PUT (and timed); the others are written into the
+#       server's storage folder DIR directly (see fill_disk) before the queries.
 #       Prints "NAME metric median p90" lines (ms, or events/s for the PUT) and writes
 #       each distinct set of UIDs a query returned (every run is checked) to
 #       DIR/NAME.week.1, DIR/NAME.week.2 ..., DIR/NAME.week_etag.1 ..., DIR/NAME.year.1 ...
@@ -49,6 +52,7 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -425,6 +429,33 @@ def put_all(a, cal, events):
     return len(events) / took, (tail - 1) / (done[-1] - done[-tail])
 
 
+def fill_disk(a, cal, events):
+    """Write events straight into the server's storage (the anchors' fast fill).
+
+    Radicale (multifilesystem): one .ics per resource in the collection's folder, named as
+    its href; Radicale builds its item cache on the first read (the warm-up query).
+    Xandikos: the calendar is a git repository with a work tree (what MKCALENDAR made);
+    the files are added to its index and committed, as Xandikos itself does per PUT.
+    Everything is then handed to the server's user (--fill-owner)."""
+    folder = os.path.join(a.fill_dir, urllib.parse.unquote(cal).strip("/"))
+    real = os.path.realpath(folder)
+    if not real.startswith(os.path.realpath(a.fill_dir) + os.sep) or not os.path.isdir(real):
+        fail(f"fill: {folder} is not a collection folder under {a.fill_dir}")
+    for e in events:
+        with open(os.path.join(real, e.name), "wb") as f:
+            f.write(e.ics())
+    if a.fill_kind == "xandikos":
+        git = ["git", "-c", "safe.directory=*", "-c", "user.name=bench", "-c", "user.email=bench@bench.example",
+               "-C", real]
+        names = [e.name for e in events]
+        for i in range(0, len(names), 1000):     # bounded command lines
+            subprocess.run(git + ["add", "--"] + names[i:i + 1000], check=True, timeout=600)
+        subprocess.run(git + ["commit", "-q", "-m", f"benchmark fill: {len(names)} events"], check=True,
+                       timeout=600)
+    if a.fill_owner:
+        subprocess.run(["chown", "-R", a.fill_owner, real], check=True, timeout=600)
+
+
 def query_body(rng, data=True):
     prop = "<D:getetag/>" + ("<C:calendar-data/>" if data else "")
     return xml_body(f'<C:calendar-query {NS}><D:prop>{prop}</D:prop><C:filter>'
@@ -485,10 +516,16 @@ def run(a):
         med, p90 = stats(times)
         out.append(f"{a.name} {metric} {med:.2f} {p90:.2f}")
 
-    print(f"== {a.name}: PUT {len(events)} events with {a.clients} clients", file=sys.stderr)
-    rate, tail_rate = put_all(a, cal, events)
+    n_put = len(events) if not a.fill_kind or not a.put_count else min(a.put_count, len(events))
+    print(f"== {a.name}: PUT {n_put} events with {a.clients} clients", file=sys.stderr)
+    rate, tail_rate = put_all(a, cal, events[:n_put])
     out.append(f"{a.name} put {rate:.1f} {rate:.1f}")
     out.append(f"{a.name} put_tail {tail_rate:.1f} {tail_rate:.1f}")
+    out.append(f"info put_count_{a.name} {n_put}")
+    if n_put < len(events):
+        print(f"== {a.name}: writing the other {len(events) - n_put} events into its storage ({a.fill_kind})",
+              file=sys.stderr)
+        fill_disk(a, cal, events[n_put:])
 
     q = {"Content-Type": "application/xml", "Depth": "1"}
     uid_by_name = {e.name: e.uid for e in events}
@@ -619,7 +656,7 @@ def table(a):
     servers = [s for s in SERVERS if any(k[0] == s for k in values)]
     others = [s for s in servers if s != "polder"] if "polder" in servers else []
     w = 44
-    head = f"{'measure (median / p90)':<{w}}" + "".join(f"{s:>19}" for s in servers) + \
+    head = f"{'measure (median / p90)':<{w}}" + "".join(f"{s:>21}" for s in servers) + \
         "".join(f"{'p/' + o[:3]:>9}" for o in others)
     print(head)
     print("-" * len(head))
@@ -628,12 +665,17 @@ def table(a):
         for s in servers:
             v = values.get((s, key))
             cell = "-" if v is None else f"{v[0]:.1f}" if key.startswith("put") else f"{v[0]:.1f} / {v[1]:.1f}"
-            row += f"{cell:>19}"
+            row += f"{cell:>21}"
         p = values.get(("polder", key))
         for o in others:
             ov = values.get((o, key))
             row += f"{p[0] / ov[0]:>9.3f}" if p and ov and ov[0] else f"{'-':>9}"
         print(row)
+    for s_ in servers:
+        n = int(info.get(f"put_count_{s_}", info["events"]))
+        if n < int(info["events"]):
+            print(f"{s_}: the PUT rows are its first {n} events over HTTP; the other {int(info['events']) - n} "
+                  "were written into its storage directly, then every query ran on all of them.")
     print(f"Median and 90th percentile of {info.get('runs', '?')} runs after one warm-up run. "
           "Ratios are polder's median divided by the other's:")
     print("for events/s higher is better, for ms lower is better (0.05 = 20x faster).")
@@ -697,6 +739,11 @@ def main():
     r.add_argument("--runs", type=int, default=10)
     r.add_argument("--seed", type=int, default=20260323)
     r.add_argument("--uids-dir", required=True)
+    r.add_argument("--put-count", type=int, default=0,
+                   help="with --fill-kind: PUT (and time) only this many events, write the rest to disk")
+    r.add_argument("--fill-kind", choices=("radicale", "xandikos"))
+    r.add_argument("--fill-dir", help="the server's storage folder that URL path / maps to")
+    r.add_argument("--fill-owner", help="user:group the written files are given to")
     t = sub.add_parser("table")
     t.add_argument("results")
     t.add_argument("--uids-dir", required=True)
@@ -708,6 +755,8 @@ def main():
         fail("--events must be between 100 and 1000000")
     if a.cmd == "run" and not (1 <= a.clients <= 64 and 1 <= a.runs <= 1000):
         fail("--clients must be 1..64 and --runs 1..1000")
+    if a.cmd == "run" and a.fill_kind and (not a.fill_dir or a.put_count < 0):
+        fail("--fill-kind needs --fill-dir (and --put-count >= 0)")
     try:
         if a.cmd == "run":
             run(a)

@@ -14,8 +14,13 @@
 #     fails the run (exit status 1) after the table is printed. Xandikos 0.2.8 does not
 #     expand RRULEs in time-range filters (upstream jelmer/xandikos#8), so a run that
 #     includes it reports its missing recurring events and exits 1.
-# Radicale 3.1.8 gets slower per PUT as the calendar grows: filling 10,000 events takes it
-# more than an hour; --events 2000 runs all three in about 15 minutes.
+# Radicale 3.1.8 gets slower per PUT as the calendar grows: filling 10,000 events by PUT
+# takes it more than an hour. So Radicale and Xandikos get only the first --anchor-put
+# events (default 500; their PUT rate is measured on those) over HTTP and the rest is
+# written into their storage directly - Radicale: one .ics per event in its collection
+# folder; Xandikos: the files added to the calendar's git index and committed, as it does
+# per PUT - after which every query runs on all N events for all three servers. polder
+# always gets all N by PUT. --anchor-put 0 PUTs everything everywhere (the old way).
 # Each server gets the same discovery (/.well-known/caldav, current-user-principal,
 # calendar-home-set) and a fresh calendar made with MKCALENDAR. Authentication: polder
 # checks HTTP Basic against its Argon2id accounts (with its login cache), Radicale
@@ -25,7 +30,11 @@
 # All plain HTTP on 127.0.0.1, data on the same file system, servers started with TZ=UTC.
 #
 # Usage: tests/bench/caldav_bench.sh [BUILD_DIR] [--events N] [--clients N] [--runs N]
-#                                    [--servers polder,radicale,xandikos]
+#                                    [--servers polder,radicale,xandikos] [--anchor-put N]
+#                                    [--save DIR]
+#   --save DIR keeps results.txt and the answers (uids/) there, so runs of different
+#   servers can be tabulated together: cat the results files (one "info" header is
+#   enough), copy the uids/ folders into one, caldav_bench.py table FILE --uids-dir DIR.
 #   BUILD_DIR (or --build DIR) defaults to build/release (scripts/dev build); a
 #   Debug/sanitizer build works but measures that build. --servers picks a subset
 #   (without polder no build is needed).
@@ -55,6 +64,8 @@ EVENTS=10000
 CLIENTS=4
 RUNS=10
 SERVERS=polder,radicale,xandikos
+ANCHOR_PUT=500          # events Radicale and Xandikos get by PUT; the rest is written to their storage
+SAVE=                   # folder that keeps results.txt and the answers' UIDs after the run
 RUN_LIMIT=14400         # seconds for one server's whole workload (Radicale needs ~1.5 h for 10,000)
 while (($#)); do
     case $1 in
@@ -63,12 +74,15 @@ while (($#)); do
         --clients) CLIENTS=${2:?}; shift 2 ;;
         --runs) RUNS=${2:?}; shift 2 ;;
         --servers) SERVERS=${2:?}; shift 2 ;;
+        --anchor-put) ANCHOR_PUT=${2:?}; shift 2 ;;
+        --save) SAVE=${2:?}; shift 2 ;;
         -h|--help) usage ;;
         -*) echo "caldav_bench.sh: unknown option $1" >&2; usage ;;
         *) BUILD=$1; shift ;;
     esac
 done
 [[ $EVENTS =~ ^[1-9][0-9]{2,5}$ ]] || { echo "caldav_bench.sh: --events must be 100..999999" >&2; exit 2; }
+[[ $ANCHOR_PUT =~ ^[0-9]{1,6}$ ]] || { echo "caldav_bench.sh: --anchor-put must be a number (0 = PUT all)" >&2; exit 2; }
 for n in "$CLIENTS" "$RUNS"; do
     [[ $n =~ ^[1-9][0-9]{0,2}$ ]] || { echo "caldav_bench.sh: '$n' is not a number 1..999" >&2; exit 2; }
 done
@@ -95,7 +109,9 @@ if [[ -z ${POLDER_CALDAV_BENCH_INNER:-} ]]; then
         ((EUID == 0)) || { echo "caldav_bench.sh: need root to install ${missing[*]}" >&2; exit 1; }
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
     fi
-    args=(--build "$BUILD" --events "$EVENTS" --clients "$CLIENTS" --runs "$RUNS" --servers "$SERVERS")
+    args=(--build "$BUILD" --events "$EVENTS" --clients "$CLIENTS" --runs "$RUNS" --servers "$SERVERS"
+          --anchor-put "$ANCHOR_PUT")
+    [[ -z $SAVE ]] || args+=(--save "$(realpath -m "$SAVE")")
     if want polder; then
         exec "$ROOT/tests/harness/pg.sh" run -- env POLDER_CALDAV_BENCH_INNER=1 "$0" "${args[@]}"
     fi
@@ -282,11 +298,15 @@ if want xandikos; then
 fi
 
 # --- the workload ---------------------------------------------------------------------------
-run_workload() {   # NAME BASE_URL PID LOG
+run_workload() {   # NAME BASE_URL PID LOG [FILL_KIND FILL_DIR]
+    local fill=()
+    if [[ -n ${5:-} ]] && ((ANCHOR_PUT > 0)); then
+        fill=(--put-count "$ANCHOR_PUT" --fill-kind "$5" --fill-dir "$6" --fill-owner "$OWNER")
+    fi
     sync
     timeout --kill-after=10 "$RUN_LIMIT" "$PY" "$HERE/caldav_bench.py" run --name "$1" --url "$2" \
         --user "$USER_NAME" --password "$PASSWORD" --events "$EVENTS" --clients "$CLIENTS" \
-        --runs "$RUNS" --uids-dir "$work/uids" >>"$results" ||
+        --runs "$RUNS" --uids-dir "$work/uids" "${fill[@]}" >>"$results" ||
         { echo "caldav_bench.sh: the $1 workload failed; last lines of its log:" >&2; tail -n 20 "$4" >&2; return 1; }
     kill -0 "$3" 2>/dev/null || { echo "caldav_bench.sh: $1 (PID $3) died during the run" >&2; tail -n 30 "$4" >&2; return 1; }
 }
@@ -297,12 +317,20 @@ if want polder; then
     run_workload polder "http://127.0.0.1:$P_PORT" "$P_PID" "$work/polder/caldavd.log" || failed+=(polder)
 fi
 if want radicale; then
-    run_workload radicale "http://127.0.0.1:$R_PORT" "$R_PID" "$R/radicale.log" || failed+=(radicale)
+    run_workload radicale "http://127.0.0.1:$R_PORT" "$R_PID" "$R/radicale.log" \
+        radicale "$R/collections/collection-root" || failed+=(radicale)
 fi
 if want xandikos; then
-    run_workload xandikos "http://127.0.0.1:$X_PORT" "$X_PID" "$X/xandikos.log" || failed+=(xandikos)
+    run_workload xandikos "http://127.0.0.1:$X_PORT" "$X_PID" "$X/xandikos.log" \
+        xandikos "$X/data" || failed+=(xandikos)
 fi
 
+if [[ -n $SAVE ]]; then
+    mkdir -p "$SAVE/uids"
+    cp "$results" "$SAVE/results.txt"
+    cp "$work/uids/"* "$SAVE/uids/" 2>/dev/null || true
+    say "results and answers kept in $SAVE (tabulate several: caldav_bench.py table FILE --uids-dir DIR)"
+fi
 echo
 ( IFS=';'; echo "CalDAV benchmark: $(nproc) CPU(s), ${versions[*]}" | sed 's/;/, /g' )
 rc=0

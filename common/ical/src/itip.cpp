@@ -337,6 +337,70 @@ result<reply_outcome> apply_reply(calendar_object& organizer_copy, std::string_v
     return out;
 }
 
+result<std::size_t> apply_cancel(calendar_object& attendee_copy, std::string_view cancel_text, const limits& lim) {
+    auto parsed = calendar_object::parse(cancel_text, lim);
+    if (!parsed) return parsed.error();
+    auto& cp = parsed->get();
+    auto& org = attendee_copy.get();
+    icalcomponent* cvcal = cp.root.get();
+    icalcomponent* ovcal = org.root.get();
+    icalproperty* mp = icalcomponent_get_first_property(cvcal, ICAL_METHOD_PROPERTY);
+    if (!mp || icalproperty_get_method(mp) != ICAL_METHOD_CANCEL) return make_error_code(errc::invalid_argument);
+    if (cp.comps.empty() || cp.kind != org.kind || cp.uid != org.uid || org.comps.empty())
+        return make_error_code(errc::invalid_argument);
+    auto sequence = [](icalcomponent* c) {
+        return icalcomponent_get_first_property(c, ICAL_SEQUENCE_PROPERTY) ? icalcomponent_get_sequence(c) : 0;
+    };
+    auto rid_of = [](icalcomponent* c, icalcomponent* vcal) -> std::optional<utc_time> {
+        if (auto r = first_time(c, ICAL_RECURRENCEID_PROPERTY, vcal)) return to_utc(*r, nullptr);
+        return std::nullopt;
+    };
+    icalcomponent* master = nullptr;
+    for (icalcomponent* c : org.comps)
+        if (!rid_of(c, ovcal)) master = c;
+    // Validate everything first: an outdated or foreign component changes nothing.
+    for (icalcomponent* rc : cp.comps) {
+        const char* uid = icalcomponent_get_uid(rc);
+        if (!uid || org.uid != uid) return make_error_code(errc::invalid_argument);
+        icalcomponent* ref = master ? master : org.comps.front();
+        if (sequence(rc) < sequence(ref)) return make_error_code(errc::conflict);
+    }
+    auto mark = [&](icalcomponent* c, int seq) {
+        remove_all(c, ICAL_STATUS_PROPERTY);
+        icalcomponent_add_property(c, icalproperty_new_status(ICAL_STATUS_CANCELLED));
+        if (seq > sequence(c)) icalcomponent_set_sequence(c, seq);
+    };
+    std::size_t changed = 0;
+    for (icalcomponent* rc : cp.comps) {
+        const auto rid = rid_of(rc, cvcal);
+        if (!rid) {   // the whole object
+            for (icalcomponent* c : org.comps) mark(c, sequence(rc));
+            changed += org.comps.size();
+            continue;
+        }
+        icalcomponent* target = nullptr;
+        for (icalcomponent* c : org.comps)
+            if (rid_of(c, ovcal) == rid) target = c;
+        if (target) {
+            mark(target, sequence(rc));
+            ++changed;
+        } else if (master) {
+            // No override for that instance: it leaves the recurrence set (RFC 5545 EXDATE),
+            // written as the master's DTSTART is (DATE, floating or UTC).
+            const auto ds = first_time(master, ICAL_DTSTART_PROPERTY, ovcal);
+            icaltimetype t = utc_of(*rid);
+            if (ds && (ds->is_date() || ds->floating())) {
+                t = icaltime_from_timet_with_zone(static_cast<time_t>(*rid), ds->is_date(), icaltimezone_get_utc_timezone());
+                t.zone = nullptr;
+            }
+            icalcomponent_add_property(master, icalproperty_new_exdate(t));
+            ++changed;
+        }
+    }
+    refresh(org);
+    return changed;
+}
+
 std::optional<std::string> partstat_of(const calendar_object& obj, std::string_view address) {
     auto& im = obj.get();
     icalcomponent* master = nullptr;
@@ -372,6 +436,22 @@ void set_schedule_status(calendar_object& obj, std::string_view address, std::st
             icalproperty_remove_parameter_by_kind(a, ICAL_SCHEDULESTATUS_PARAMETER);
             if (icalparameter* q = icalparameter_new_from_string(value.c_str())) icalproperty_add_parameter(a, q);
         }
+}
+
+std::string method_of(const calendar_object& obj) {
+    icalproperty* mp = icalcomponent_get_first_property(obj.get().root.get(), ICAL_METHOD_PROPERTY);
+    if (!mp) return {};
+    switch (icalproperty_get_method(mp)) {
+    case ICAL_METHOD_PUBLISH: return "PUBLISH";
+    case ICAL_METHOD_REQUEST: return "REQUEST";
+    case ICAL_METHOD_REPLY: return "REPLY";
+    case ICAL_METHOD_ADD: return "ADD";
+    case ICAL_METHOD_CANCEL: return "CANCEL";
+    case ICAL_METHOD_REFRESH: return "REFRESH";
+    case ICAL_METHOD_COUNTER: return "COUNTER";
+    case ICAL_METHOD_DECLINECOUNTER: return "DECLINECOUNTER";
+    default: return "X";   // an extension method: never one the scheduling code acts on
+    }
 }
 
 std::string as_resource(const calendar_object& obj) {

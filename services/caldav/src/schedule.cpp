@@ -17,6 +17,7 @@
 #include <cctype>
 #include <chrono>
 #include <ctime>
+#include <variant>
 
 namespace polder::caldav::sched {
 
@@ -308,6 +309,166 @@ void on_delete(pqxx::work& tx, const actor& who, const options& o, const std::st
     if (!rep) return;
     if (organizer) deliver_reply(tx, who.org_id, *organizer, *rep, o);
     else send_imip(tx, who, o, *me, ix.organizer, *rep, ix.summary);
+}
+
+// --- iMIP received by mail ---
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+// sent_by - the mail's From: and envelope sender are both the calendar user `cua`.
+bool sent_by(const inbound_message& m, std::string_view cua) {
+    auto a = imip::mail_address(cua);
+    return a && iequal(*a, m.from_address) && iequal(*a, m.envelope_sender);
+}
+
+std::string lower_text(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+bool is_account_address(const std::vector<std::string>& own, std::string_view cua) {
+    return std::any_of(own.begin(), own.end(), [&](const std::string& a) { return ical::same_address(a, cua); });
+}
+
+ical::limits itip_limits(const options& o) {
+    ical::limits lim;
+    lim.max_size = static_cast<std::size_t>(std::min<std::uint64_t>(o.max_resource_size, 1u << 20));
+    return lim;
+}
+
+inbound_outcome refused(std::string why) { return {false, std::move(why)}; }
+
+inbound_outcome mail_reply(pqxx::work& tx, const inbound_message& m, const calendar_object& msg, const options& o) {
+    const auto ix = ical::index(msg);
+    if (ix.attendees.size() != 1) return refused("not_one_attendee");
+    const std::string attendee = ix.attendees.front().address;
+    if (!sent_by(m, attendee)) return refused("sender_mismatch");
+    if (m.via != "submission" && store::find_user(tx, m.org_id, attendee)) return refused("internal_attendee_by_mail");
+    auto loc = store::find_by_uid(tx, m.account_id, msg.uid());
+    if (!loc) return refused("unknown_uid");
+    auto copy = calendar_object::parse(loc->obj.data);
+    if (!copy) return refused("unreadable_copy");
+    const auto cix = ical::index(*copy);
+    if (cix.organizer.empty() || !is_account_address(store::user_addresses(tx, m.account_id), cix.organizer))
+        return refused("not_organizer");
+    const std::string key = lower_text(attendee);
+    std::optional<ical::utc_time> last;
+    auto stamp = tx.exec_params("SELECT dtstamp FROM cal.itip_reply_stamps WHERE account_id = $1 AND uid = $2 AND attendee = $3",
+                                m.account_id, msg.uid(), key);
+    if (!stamp.empty()) last = stamp[0][0].as<std::int64_t>();
+    auto applied = ical::apply_reply(*copy, m.itip, last, itip_limits(o));
+    if (!applied) {
+        if (is(applied.error(), errc::not_found)) return refused("not_invited");
+        if (is(applied.error(), errc::conflict)) return refused("outdated");
+        return refused("malformed_reply");
+    }
+    put_inbox(tx, m.account_id, m.org_id, msg);
+    if (applied->dtstamp > 0)
+        tx.exec_params("INSERT INTO cal.itip_reply_stamps (account_id, uid, attendee, dtstamp) VALUES ($1, $2, $3, $4) "
+                       "ON CONFLICT (account_id, uid, attendee) DO UPDATE SET dtstamp = "
+                       "greatest(cal.itip_reply_stamps.dtstamp, EXCLUDED.dtstamp)",
+                       m.account_id, msg.uid(), key, static_cast<std::int64_t>(applied->dtstamp));
+    if (!applied->changed) return {false, "unchanged"};
+    const std::string data = copy->to_string();
+    auto v = validate_body(data, true, loc->coll, o);
+    if (v.status) return refused("invalid_result");
+    // The organizer's Schedule-Tag stays (RFC 6638 3.2.10); the ETag and the collection's
+    // sync token change, so clients see the answer.
+    store::put_object(tx, loc->coll.id, loc->obj.name, v.uid, v.component, content_etag(data), data, v.times);
+    return {true, "applied"};
+}
+
+// organizer_checks - REQUEST/CANCEL: sent by the ORGANIZER, an organizer outside the
+// organisation, the account invited; the address it is invited under.
+std::variant<inbound_outcome, store::calendar_user> organizer_checks(pqxx::work& tx, const inbound_message& m,
+                                                                     const calendar_object& msg) {
+    const auto ix = ical::index(msg);
+    if (ix.organizer.empty()) return refused("no_organizer");
+    if (!sent_by(m, ix.organizer)) return refused("sender_mismatch");
+    // Users here schedule through CalDAV (their invitations are delivered directly).
+    if (store::find_user(tx, m.org_id, ix.organizer)) return refused("internal_organizer");
+    const auto own = store::user_addresses(tx, m.account_id);
+    std::optional<std::string> invited;
+    for (const auto& a : ical::scheduled_attendees(msg))
+        if (is_account_address(own, a)) {
+            invited = a;
+            break;
+        }
+    if (!invited) return refused("not_attendee");
+    auto u = store::find_user(tx, m.org_id, *invited);
+    if (!u || u->account_id != m.account_id) return refused("not_attendee");
+    if (store::find_resource(tx, m.account_id)) return refused("resource_by_mail");
+    if (auto existing = store::find_by_uid(tx, m.account_id, msg.uid())) {
+        auto old = calendar_object::parse(existing->obj.data);
+        if (!old) return refused("unreadable_copy");
+        const auto oix = ical::index(*old);
+        if (!ical::same_address(oix.organizer, ix.organizer)) return refused("organizer_mismatch");
+    }
+    return *u;
+}
+
+inbound_outcome mail_request(pqxx::work& tx, const inbound_message& m, const calendar_object& msg, const options& o) {
+    auto checked = organizer_checks(tx, m, msg);
+    if (auto* no = std::get_if<inbound_outcome>(&checked)) return *no;
+    const auto& u = std::get<store::calendar_user>(checked);
+    if (auto existing = store::find_by_uid(tx, m.account_id, msg.uid()))
+        if (auto old = calendar_object::parse(existing->obj.data))
+            if (ical::index(msg).sequence < ical::index(*old).sequence) return refused("outdated");
+    std::string invited;
+    const auto own = store::user_addresses(tx, m.account_id);
+    for (const auto& a : ical::scheduled_attendees(msg))
+        if (is_account_address(own, a)) {
+            invited = a;
+            break;
+        }
+    // As an invitation from inside: the recipient's VALARMs are the recipient's business,
+    // scheduling parameters never travel in iTIP (RFC 6638 7.1-7.3).
+    ical::itip_message im{invited, "REQUEST", m.itip};
+    auto d = deliver_request(tx, m.org_id, u, invited, im, o);
+    if (d.status != "1.2") return refused("not_stored_" + d.status);
+    return {true, "applied"};
+}
+
+inbound_outcome mail_cancel(pqxx::work& tx, const inbound_message& m, const calendar_object& msg, const options& o) {
+    auto checked = organizer_checks(tx, m, msg);
+    if (auto* no = std::get_if<inbound_outcome>(&checked)) return *no;
+    auto loc = store::find_by_uid(tx, m.account_id, msg.uid());
+    if (!loc) return refused("unknown_uid");
+    auto copy = calendar_object::parse(loc->obj.data);
+    if (!copy) return refused("unreadable_copy");
+    auto changed = ical::apply_cancel(*copy, m.itip, itip_limits(o));
+    if (!changed) return refused(is(changed.error(), errc::conflict) ? "outdated" : "malformed_cancel");
+    put_inbox(tx, m.account_id, m.org_id, msg);
+    const std::string data = copy->to_string();
+    auto v = validate_body(data, true, loc->coll, o);
+    if (v.status) return refused("invalid_result");
+    store::put_object(tx, loc->coll.id, loc->obj.name, v.uid, v.component, content_etag(data), data, v.times);
+    return {true, "applied"};
+}
+
+}  // namespace
+
+inbound_outcome apply_inbound(pqxx::work& tx, const inbound_message& m, const options& o) {
+    // RFC 7489 / RFC 7208: a sender domain that says the mail is not from it. (A message
+    // with no verdict was not checked: smtp.inbound_auth "off", or authenticated submission.)
+    if (m.dmarc && *m.dmarc == "fail") return refused("dmarc_fail");
+    if (m.spf && *m.spf == "fail") return refused("spf_fail");
+    auto msg = calendar_object::parse(m.itip, itip_limits(o));
+    if (!msg) return refused("malformed");
+    if (ical::method_of(*msg) != m.method) return refused("method_mismatch");
+    if (msg->kind() != ical::component_kind::vevent && msg->kind() != ical::component_kind::vtodo)
+        return refused("unsupported_component");
+    if (m.method == "REPLY") return mail_reply(tx, m, *msg, o);
+    if (m.method == "REQUEST") return mail_request(tx, m, *msg, o);
+    if (m.method == "CANCEL") return mail_cancel(tx, m, *msg, o);
+    return refused("unsupported_method");
 }
 
 }  // namespace polder::caldav::sched

@@ -66,4 +66,42 @@ bool may_schedule(std::string_view data);
 // new_schedule_tag - a fresh opaque Schedule-Tag value.
 std::string new_schedule_tag(std::string_view seed);
 
+// --- iMIP received by mail (schema/0203_cal_itip_inbound.sql, itip_inbound.hpp) ---
+
+// inbound_message - one cal.itip_inbound row: an iTIP message polder-smtpd delivered to
+// account_id, with what the MTA knew about its sender.
+struct inbound_message {
+    std::int64_t id = 0;
+    std::int64_t account_id = 0;
+    std::int64_t org_id = 0;
+    std::string method;            // REQUEST / REPLY / CANCEL (the mail's)
+    std::string itip;              // the iCalendar text
+    std::string envelope_sender;   // "" = null reverse-path
+    std::string from_address;      // first From: mailbox
+    std::string via;               // "mx" | "submission"
+    std::optional<std::string> spf, dmarc;   // nullopt: not checked
+};
+
+struct inbound_outcome {
+    bool applied = false;   // something in the account's calendars changed
+    std::string result;     // "applied", "unchanged", or why it was refused (a log word)
+};
+
+// apply_inbound - what the message may change, inside the caller's transaction:
+//   REPLY   from an attendee outside the organisation to an organizer here: that
+//           attendee's PARTSTAT on the organizer's copy (ical::apply_reply), the reply in
+//           the organizer's schedule inbox;
+//   REQUEST from an organizer outside to an attendee here: into the attendee's schedule
+//           inbox and default calendar (NEEDS-ACTION; an answer kept while SEQUENCE stays);
+//   CANCEL  from that organizer: the attendee's copy (or the instance) marked cancelled.
+// Refused (nothing changes; `result` says why): SPF or DMARC "fail"; a sender (From: and
+// envelope sender) other than the attendee the REPLY speaks for / the ORGANIZER of a
+// REQUEST or CANCEL; an attendee or organizer who is a user of this organisation (they
+// schedule through CalDAV; by mail from outside that is a forgery) unless it came through
+// authenticated submission; an unknown UID; a REPLY for an event the account does not
+// organise or that does not list the attendee; a REQUEST/CANCEL for a UID the account
+// holds from another organizer; an outdated SEQUENCE/DTSTAMP; malformed iCalendar;
+// a REQUEST to a room or equipment (booked only from inside).
+inbound_outcome apply_inbound(pqxx::work& tx, const inbound_message& m, const options& o);
+
 }  // namespace polder::caldav::sched

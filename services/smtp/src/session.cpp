@@ -13,6 +13,8 @@
 // stored with our Authentication-Results: on top and forged ones removed; smtp.inbound_auth
 // = "enforce" refuses DMARC p=reject failures (550 5.7.1) and files p=quarantine in Junk.
 // Local recipients with NOTIFY=SUCCESS get their sender a "delivered" report after commit.
+// A text/calendar part (iMIP, RFC 6047) is handed to polder-caldavd in the delivery's own
+// transaction (mailstore/itip_mail.hpp), with the sender facts its checks need.
 //
 // SECURITY: sequencing (STARTTLS before AUTH, AUTH before MAIL on submission, recipient
 // limits, error limits) is enforced by smtp::session_state; this file adds the policies
@@ -38,6 +40,7 @@
 #include "polder/blob/store.hpp"
 #include "polder/db/connection.hpp"
 #include "polder/log/log.hpp"
+#include "polder/mailstore/itip_mail.hpp"
 #include "polder/mailstore/mailstore.hpp"
 #include "polder/net/stream.hpp"
 #include "polder/smtp/proto/command.hpp"
@@ -724,11 +727,14 @@ awaitable<reply> session::finish_message(incoming& msg) {
     // Commit (fsync) and parse on the file I/O threads: neither an I/O thread nor a
     // database connection waits for the disk.
     result<mailstore::prepared_message> prepared = errc::unavailable;
+    std::optional<mailstore::itip_part> itip;   // iMIP for polder-caldavd (mailstore/itip_mail.hpp)
     try {
         prepared = co_await service::on_file_io(*sh_.file_io, [&]() -> result<mailstore::prepared_message> {
             auto id = verdict ? compose(sh_.blobs, msg, *verdict, src) : msg.writer.commit();
             if (!id) return id.error();
-            return mailstore::prepare_message(sh_.blobs, *id);
+            auto p = mailstore::prepare_message(sh_.blobs, *id);
+            if (p && !accounts_.empty()) itip = mailstore::extract_itip(sh_.blobs, *p);
+            return p;
         });
     } catch (const std::exception& e) {   // bad_alloc, or the process is stopping
         log::warn("smtp.store_error", {{"conn", info_.id}, {"op", "prepare"}, {"error", std::string(e.what())}});
@@ -768,9 +774,26 @@ awaitable<reply> session::finish_message(incoming& msg) {
     }
     const unsigned max_age = sh_.cfg.smtp.queue_max_age_seconds;
     // Local deliveries and the queue rows commit together: the 250 covers both.
+    mailstore::itip_origin itip_from;
+    if (itip) {
+        const auto& mail = *st_.mail();
+        if (mail.reverse_path) itip_from.envelope_sender = mail.reverse_path->local_value + "@" + mail.reverse_path->domain;
+        itip_from.via = identity_ ? "submission" : "mx";
+        if (verdict) {
+            itip_from.spf = verdict->spf;
+            itip_from.dmarc = verdict->dmarc;
+        }
+    }
     auto delivered = co_await transact_grouped("deliver", [&](pqxx::work& tx) {
         mailstore::delivery_result d;
         if (!rcpts.empty()) d = mailstore::ops::deliver(tx, *prepared, rcpts, now);
+        if (itip) {
+            // The calendar hand-off commits with the INBOX copy, for the accounts that got it.
+            std::vector<std::int64_t> got;
+            for (const auto& r : d.recipients)
+                if (!r.error) got.push_back(r.account_id);
+            mailstore::queue_itip(tx, *itip, *prepared, got, itip_from);
+        }
         if (out) enqueue(tx, *out, outbound_, max_age);
         return d;
     });

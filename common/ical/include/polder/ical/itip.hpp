@@ -1,5 +1,6 @@
 // polder/ical/itip.hpp - iTIP messages for CalDAV scheduling: the organizer's REQUEST and
-// CANCEL per attendee, an attendee's REPLY, and applying a REPLY to the organizer's copy.
+// CANCEL per attendee, an attendee's REPLY, applying a REPLY to the organizer's copy, and
+// applying an outside organizer's CANCEL (received by mail) to an attendee's copy.
 // The scheduling service decides when to call these (RFC 6638 3.2) and delivers the
 // messages (schedule inbox or iMIP); this module only builds and applies iCalendar.
 //
@@ -74,6 +75,15 @@ struct reply_outcome {
                                                 std::optional<utc_time> last_dtstamp = std::nullopt,
                                                 const limits& lim = {});
 
+// apply_cancel - an organizer's CANCEL on an attendee's copy (iMIP from outside): a
+// component without RECURRENCE-ID marks every component STATUS:CANCELLED; one with
+// RECURRENCE-ID marks that override, or adds an EXDATE to the master when there is none.
+// Returns the number of components changed. Errors: invalid_argument (not METHOD:CANCEL,
+// malformed, other UID or component type), conflict (SEQUENCE older than the copy's),
+// limit_exceeded.
+[[nodiscard]] result<std::size_t> apply_cancel(calendar_object& attendee_copy, std::string_view cancel_text,
+                                               const limits& lim = {});
+
 // --- helpers of the scheduling service (CalDAV implicit scheduling, RFC 6638 3.2) ---
 
 // partstat_of - the PARTSTAT of `address` on the master component (or the first one);
@@ -87,6 +97,10 @@ std::size_t set_partstat(calendar_object& obj, std::string_view address, std::st
 // set_schedule_status - SCHEDULE-STATUS (RFC 6638 7.3, e.g. "1.2") on the organizer's
 // copy, for `address` on every component where it attends.
 void set_schedule_status(calendar_object& obj, std::string_view address, std::string_view status);
+
+// method_of - the object's METHOD in upper case ("REQUEST", "REPLY", ...), "" when it has
+// none, "X" for an extension method.
+std::string method_of(const calendar_object& obj);
 
 // as_resource - an iTIP message (or any object) without METHOD: what is stored as a
 // calendar object resource (RFC 4791 4.1 forbids METHOD there).
