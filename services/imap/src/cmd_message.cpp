@@ -177,6 +177,23 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             default: return false;   // RFC822 is the whole message too
         }
     });
+    // Only UID, FLAGS, MODSEQ, sizes, INTERNALDATE and whole-message sections: what the
+    // view's remembered bodies can answer without the database.
+    const bool whole_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {
+        switch (x.item) {
+            case fetch_item::uid:
+            case fetch_item::flags:
+            case fetch_item::modseq:
+            case fetch_item::rfc822_size:
+            case fetch_item::internaldate:
+            case fetch_item::rfc822: return true;
+            case fetch_item::body_section:
+            case fetch_item::binary:
+            case fetch_item::binary_size:
+                return x.section.part.empty() && x.section.text == proto::section_text::none;
+            default: return false;
+        }
+    });
     bool unknown_cte = false;
     constexpr std::size_t chunk = 500;
     // Section bytes of consecutive messages are read in one trip to the blob threads, up
@@ -199,7 +216,22 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
         std::vector<std::uint32_t> part(uids->begin() + static_cast<std::ptrdiff_t>(start),
                                         uids->begin() + static_cast<std::ptrdiff_t>(std::min(uids->size(), start + chunk)));
         std::vector<mailstore::message_meta> metas;
-        if (needs_meta) {
+        const bool own = sel_->mailbox.owner_account_id == user_->account_id;
+        bool from_view = needs_meta && own && whole_only &&
+                         std::all_of(part.begin(), part.end(), [&](std::uint32_t u) { return sel_->bodies.count(u) > 0; });
+        if (from_view) {
+            metas.reserve(part.size());
+            for (auto u : part) {
+                const auto& b = sel_->bodies.at(u);
+                mailstore::message_meta mm;
+                mm.uid = u;
+                mm.blob = b.blob;
+                mm.size = b.size;
+                mm.internaldate = b.internaldate;
+                mm.parsed.size = b.size;
+                metas.push_back(std::move(mm));
+            }
+        } else if (needs_meta) {
             auto r = co_await d_.store.fetch(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
                                              to_uid_set(part), needs);
             if (!r) {
@@ -207,6 +239,10 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                 co_return;
             }
             metas = std::move(*r);
+            if (own && sel_)
+                for (const auto& mm : metas)
+                    if (sel_->bodies.size() < max_cached_bodies && find(mm.uid))
+                        sel_->bodies.emplace(mm.uid, selected_state::body_ref{mm.blob, mm.size, mm.internaldate});
         }
         std::size_t mi = 0;
         std::size_t k = 0;

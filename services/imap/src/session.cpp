@@ -535,6 +535,7 @@ void session::expunged(std::vector<std::uint32_t> uids) {
         if (!s) continue;
         if (!qresync_) w_.expunge(s);
         v.erase(v.begin() + (s - 1));
+        sel_->bodies.erase(uid);
         gone.push_back(uid);
     }
     if (qresync_ && !gone.empty()) w_.vanished(gone, false);

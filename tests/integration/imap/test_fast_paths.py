@@ -103,3 +103,28 @@ def test_search_header_matches_only_the_named_field(connect, user):
     assert ok(c.search(None, "HEADER", "X-Project", '"group-07"')) == [b"2"]
     assert ok(c.search(None, "HEADER", "X-Project", '""')) == [b"1 2"]
     assert ok(c.search(None, "HEADER", "Subject", '"nowhere"')) == [b""]
+
+
+def test_whole_message_fetch_after_a_header_fetch_returns_the_exact_bytes(connect, user):
+    c = connect(user)
+    msgs = [message(f"whole {i}", body=f"body {i}\r\n" * (i + 1)) for i in range(5)]
+    for m in msgs:
+        ok(c.append("INBOX", None, None, m))
+    assert c.select("INBOX")[0] == "OK"
+    ok(c.fetch("1:*", "(UID BODY.PEEK[HEADER])"))   # the view now remembers these bodies
+    for i, m in enumerate(msgs):
+        data = ok(c.uid("FETCH", str(i + 1), "(BODY.PEEK[] RFC822.SIZE INTERNALDATE)"))
+        assert data[0][1] == m
+        assert f"RFC822.SIZE {len(m)}".encode() in data[0][0] and b"INTERNALDATE" in data[0][0]
+        data = ok(c.uid("FETCH", str(i + 1), "(BODY.PEEK[]<2.5>)"))
+        assert data[0][1] == m[2:7]
+    # Expunged by another session: once announced here, it is gone from this view too.
+    other = connect(user)
+    assert other.select("INBOX")[0] == "OK"
+    ok(other.uid("STORE", "2", "+FLAGS", "(\\Deleted)"))
+    ok(other.expunge())
+    ok(c.noop())
+    data = ok(c.uid("FETCH", "2", "(BODY.PEEK[])"))
+    assert not any(isinstance(d, tuple) for d in data), data
+    data = ok(c.uid("FETCH", "3", "(BODY.PEEK[])"))
+    assert data[0][1] == msgs[2]
