@@ -18,10 +18,12 @@ login_cache::login_cache(options opts) : opts_(opts) {
 }
 
 std::string login_cache::key(std::string_view address, std::string_view secret) const {
-    std::string data;
-    data.reserve(address.size() + 1 + secret.size());
+    // The address's length first: with a mere separator, ("a", "b\0c") and ("a\0b", "c")
+    // would be the same input.
+    std::string data = std::to_string(address.size());
+    data.reserve(data.size() + 1 + address.size() + secret.size());
+    data.push_back(':');
     data.append(address);
-    data.push_back('\0');
     data.append(secret);
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     unsigned int len = 0;

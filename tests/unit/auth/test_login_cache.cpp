@@ -31,7 +31,7 @@ TEST_CASE("login cache finds only the exact address and secret of a cached succe
     CHECK_FALSE(cache.find("anna@example.org", "Secret").has_value());
     CHECK_FALSE(cache.find("anna@example.org", "secret ").has_value());
     CHECK_FALSE(cache.find("bert@example.org", "secret").has_value());
-    // The NUL separator: ("a", "b\0c") and ("a\0b", "c") are different keys.
+    // ("a", "b\0c") and ("a\0b", "c") are different keys (no separator ambiguity).
     cache.insert("a", std::string("b\0c", 3), who(1));
     CHECK_FALSE(cache.find(std::string("a\0b", 3), "c").has_value());
 }

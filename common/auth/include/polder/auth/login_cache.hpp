@@ -11,13 +11,14 @@
 // SECURITY: only successful logins are inserted (callers insert after
 // authenticator::login succeeded); a failed login is never cached, so every wrong
 // password still goes through throttling, the audit trail and a full verification. The
-// key is HMAC-SHA256(per-process random key, address NUL secret): the table holds no
-// password and no unsalted hash of one, and a memory dump cannot be used to test guesses
-// offline without the key. An entry lives `lifetime` (default 60 s): a changed password,
-// a disabled account or a revoked app password stops working within that time (there is
-// no change notification for accounts to invalidate earlier). A cache hit skips the
-// login's audit event and throttle check (the secret is known to be right). Bounded: at
-// most `max_entries`; when full, expired entries go, then everything.
+// key is HMAC-SHA256 under a per-process random key of length(address) ":" address
+// secret: the table holds no password and no unsalted hash of one, and a memory dump
+// cannot be used to test guesses offline without the key. An entry lives `lifetime`
+// (default 60 s): a changed password, a disabled account or a revoked app password stops
+// working within that time (there is no change notification for accounts to invalidate
+// earlier). A cache hit skips the login's audit event and throttle check (the secret is
+// known to be right). Bounded: at most `max_entries`; when full, expired entries go,
+// then everything.
 // STANDARDS: RFC 2104 (HMAC), FIPS 180-4 (SHA-256).
 #pragma once
 
