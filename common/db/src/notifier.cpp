@@ -334,6 +334,16 @@ notifier_state::outcome notifier_state::sync_channels(PGconn* c, bool after_reco
         }
     }
     for (auto& p : posts) p();
+    // execute() drained the wake-ups that arrived during its round trip: a subscription
+    // added meanwhile (its channel not listened yet) would otherwise wait, never ready,
+    // for some later unrelated wake-up. Wake the loop so it goes round again.
+    bool missed = false;
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& [id, s] : subscribers)
+            if (!listened.contains(s.channel)) missed = true;
+    }
+    if (missed) wake();
     return outcome::ok;
 }
 

@@ -1,6 +1,7 @@
 // mail_store.cpp - the awaitable mail store: each operation is one transaction on the
-// db::pool (run on a database thread, never on an I/O thread); blob reading and MIME
-// parsing happen once, before the (possibly retried) transaction body.
+// db::pool (run on a database thread, never on an I/O thread) - for reads and single-
+// statement writes an autocommit one, without BEGIN/COMMIT round trips; blob reading and
+// MIME parsing happen once, before the (possibly retried) transaction body.
 // SECURITY: database exceptions become error codes here (details logged, not returned);
 // rollback_error carries a domain error out of a transaction that must not commit.
 // STANDARDS: see mailstore.hpp.
@@ -21,6 +22,15 @@ result<blob::blob_id> store_bytes(blob::store& blobs, std::string_view raw) {
     if (!w) return w.error();
     if (auto r = w->write(raw); !r) return r.error();
     return w->commit();
+}
+
+result<prepared_message> prepare_bytes(const blob::blob_id& id, std::string_view raw) {
+    if (raw.size() > max_message_size) return errc::limit_exceeded;
+    prepared_message p;
+    p.blob = id;
+    p.size = raw.size();
+    p.info = mime::parse(raw);
+    return p;
 }
 
 result<prepared_message> prepare_message(blob::store& blobs, const blob::blob_id& id) {
@@ -70,6 +80,43 @@ awaitable<result<T>> guarded(db::pool& pool, std::string_view op, F f) {
     }
 }
 
+// autocommit - runs f(pqxx::transaction_base&) -> result<T> in autocommit mode
+// (pqxx::nontransaction): each statement is its own transaction. For an operation that
+// only reads, that is what a BEGIN ... COMMIT around the statements gave too at READ
+// COMMITTED (every statement takes a fresh snapshot either way), minus the two round trips
+// of BEGIN and COMMIT; a write must then be ONE statement (atomic by itself). With
+// retry_broken (reads only), a connection that broke is retried once on a fresh one:
+// nothing was written, so running it again cannot apply anything twice.
+template <class T, class F>
+awaitable<result<T>> autocommit(db::pool& pool, std::string_view op, bool retry_broken, F f) {
+    for (int attempt = 1;; ++attempt) {
+        std::exception_ptr failure;
+        bool broken = false;
+        try {
+            co_return co_await pool.run([&f](pqxx::connection& c) {
+                pqxx::nontransaction tx(c);
+                return f(static_cast<pqxx::transaction_base&>(tx));
+            });
+        } catch (const pqxx::broken_connection&) {
+            failure = std::current_exception();
+            broken = true;
+        } catch (const std::exception&) {
+            failure = std::current_exception();
+        }
+        if (broken && retry_broken && attempt < 2) continue;
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            co_return from_exception<T>(e, op);
+        }
+    }
+}
+
+template <class T, class F>
+awaitable<result<T>> guarded_read(db::pool& pool, std::string_view op, F f) {
+    co_return co_await autocommit<T>(pool, op, true, std::move(f));
+}
+
 }  // namespace
 
 awaitable<result<delivery_result>> mail_store::deliver(blob::blob_id blob, std::vector<recipient> rcpts,
@@ -90,8 +137,16 @@ awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::str
     });
 }
 
+awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::string name, prepared_message msg,
+                                                    std::vector<std::string> flags, std::int64_t internaldate,
+                                                    std::optional<std::uint64_t> claim_if_modseq) {
+    co_return co_await guarded<append_result>(pool_, "append", [&](pqxx::work& tx) {
+        return ops::append(tx, actor, name, msg, flags, internaldate, claim_if_modseq);
+    });
+}
+
 awaitable<result<std::vector<mailbox_info>>> mail_store::list_mailboxes(std::int64_t actor) {
-    co_return co_await guarded<std::vector<mailbox_info>>(pool_, "list", [&](pqxx::work& tx) {
+    co_return co_await guarded_read<std::vector<mailbox_info>>(pool_, "list", [&](pqxx::transaction_base& tx) {
         return ops::list_mailboxes(tx, actor);
     });
 }
@@ -118,36 +173,43 @@ awaitable<result<void>> mail_store::subscribe(std::int64_t actor, std::string na
 }
 
 awaitable<result<void>> mail_store::check_append(std::int64_t actor, std::string name, std::uint64_t size) {
-    co_return co_await guarded<void>(pool_, "check_append",
-                                     [&](pqxx::work& tx) { return ops::check_append(tx, actor, name, size); });
+    co_return co_await guarded_read<void>(pool_, "check_append",
+                                          [&](pqxx::transaction_base& tx) { return ops::check_append(tx, actor, name, size); });
 }
 
 awaitable<result<mailbox_status>> mail_store::status(std::int64_t actor, std::string name) {
-    co_return co_await guarded<mailbox_status>(pool_, "status", [&](pqxx::work& tx) { return ops::status(tx, actor, name); });
+    co_return co_await guarded_read<mailbox_status>(pool_, "status", [&](pqxx::transaction_base& tx) { return ops::status(tx, actor, name); });
 }
 
 awaitable<result<select_snapshot>> mail_store::select(std::int64_t actor, std::string name) {
-    co_return co_await guarded<select_snapshot>(pool_, "select", [&](pqxx::work& tx) { return ops::select(tx, actor, name); });
+    co_return co_await guarded_read<select_snapshot>(pool_, "select", [&](pqxx::transaction_base& tx) { return ops::select(tx, actor, name); });
 }
 
 awaitable<result<changes>> mail_store::changes_since(std::int64_t actor, std::int64_t mailbox,
                                                      std::uint32_t uidvalidity, std::uint64_t since_modseq) {
-    co_return co_await guarded<changes>(pool_, "changes", [&](pqxx::work& tx) {
+    co_return co_await guarded_read<changes>(pool_, "changes", [&](pqxx::transaction_base& tx) {
         return ops::changes_since(tx, actor, mailbox, uidvalidity, since_modseq);
     });
 }
 
 awaitable<result<std::uint32_t>> mail_store::claim_recent(std::int64_t actor, std::int64_t mailbox,
                                                          std::uint32_t uidvalidity) {
+    auto fast = co_await autocommit<std::optional<std::uint32_t>>(
+        pool_, "recent", false, [&](pqxx::transaction_base& tx) -> result<std::optional<std::uint32_t>> {
+            return ops::claim_recent_own(tx, actor, mailbox, uidvalidity);
+        });
+    if (!fast) co_return fast.error();
+    if (*fast) co_return **fast;
     co_return co_await guarded<std::uint32_t>(pool_, "recent", [&](pqxx::work& tx) {
         return ops::claim_recent(tx, actor, mailbox, uidvalidity);
     });
 }
 
 awaitable<result<std::vector<message_meta>>> mail_store::fetch(std::int64_t actor, std::int64_t mailbox,
-                                                               std::uint32_t uidvalidity, uid_set uids) {
-    co_return co_await guarded<std::vector<message_meta>>(pool_, "fetch", [&](pqxx::work& tx) {
-        return ops::fetch(tx, actor, mailbox, uidvalidity, uids);
+                                                               std::uint32_t uidvalidity, uid_set uids,
+                                                               fetch_needs needs) {
+    co_return co_await guarded_read<std::vector<message_meta>>(pool_, "fetch", [&](pqxx::transaction_base& tx) {
+        return ops::fetch(tx, actor, mailbox, uidvalidity, uids, needs);
     });
 }
 
@@ -155,6 +217,17 @@ awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std:
                                                         std::uint32_t uidvalidity, uid_set uids, flag_mode mode,
                                                         std::vector<std::string> flags,
                                                         std::optional<std::uint64_t> unchangedsince) {
+    if (!unchangedsince) {
+        // The common case in one statement and one round trip (no BEGIN, no COMMIT: the
+        // statement commits by itself before its answer arrives, so durability is the same).
+        auto fast = co_await autocommit<std::optional<store_result>>(
+            pool_, "store", false,
+            [&](pqxx::transaction_base& tx) -> result<std::optional<store_result>> {
+                return ops::store_flags_own(tx, actor, mailbox, uidvalidity, uids, mode, flags);
+            });
+        if (!fast) co_return fast.error();
+        if (*fast) co_return std::move(**fast);
+    }
     co_return co_await guarded<store_result>(pool_, "store", [&](pqxx::work& tx) {
         return ops::store_flags(tx, actor, mailbox, uidvalidity, uids, mode, flags, unchangedsince);
     });
@@ -176,19 +249,18 @@ awaitable<result<std::vector<std::uint32_t>>> mail_store::expunge(std::int64_t a
 
 awaitable<result<std::vector<std::uint32_t>>> mail_store::search(std::int64_t actor, std::int64_t mailbox,
                                                                  std::uint32_t uidvalidity, search_criterion criteria) {
-    co_return co_await guarded<std::vector<std::uint32_t>>(pool_, "search", [&](pqxx::work& tx) {
+    co_return co_await guarded_read<std::vector<std::uint32_t>>(pool_, "search", [&](pqxx::transaction_base& tx) {
         return ops::search(tx, actor, mailbox, uidvalidity, criteria);
     });
 }
 
 awaitable<result<std::vector<std::pair<std::uint32_t, std::uint32_t>>>> mail_store::search_relevancy(
     std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity, search_criterion criteria) {
-    co_return co_await guarded<std::vector<std::pair<std::uint32_t, std::uint32_t>>>(
-        pool_, "search", [&](pqxx::work& tx) { return ops::search_relevancy(tx, actor, mailbox, uidvalidity, criteria); });
+    co_return co_await guarded_read<std::vector<std::pair<std::uint32_t, std::uint32_t>>>(pool_, "search", [&](pqxx::transaction_base& tx) { return ops::search_relevancy(tx, actor, mailbox, uidvalidity, criteria); });
 }
 
 awaitable<result<quota_info>> mail_store::quota(std::int64_t actor) {
-    co_return co_await guarded<quota_info>(pool_, "quota", [&](pqxx::work& tx) { return ops::quota(tx, actor); });
+    co_return co_await guarded_read<quota_info>(pool_, "quota", [&](pqxx::transaction_base& tx) { return ops::quota(tx, actor); });
 }
 
 awaitable<result<void>> mail_store::set_acl(std::int64_t actor, std::string mailbox, std::string grantee,
@@ -199,7 +271,7 @@ awaitable<result<void>> mail_store::set_acl(std::int64_t actor, std::string mail
 }
 
 awaitable<result<std::vector<acl_entry>>> mail_store::get_acl(std::int64_t actor, std::string mailbox) {
-    co_return co_await guarded<std::vector<acl_entry>>(pool_, "getacl", [&](pqxx::work& tx) {
+    co_return co_await guarded_read<std::vector<acl_entry>>(pool_, "getacl", [&](pqxx::transaction_base& tx) {
         return ops::get_acl(tx, actor, mailbox);
     });
 }

@@ -56,7 +56,7 @@ std::string json_text(const nlohmann::json& j) {
 }
 
 // actor_rights - the actor's rights on a mailbox owned by `owner` (all when own).
-std::string actor_rights(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::int64_t owner) {
+std::string actor_rights(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox, std::int64_t owner) {
     if (owner == actor) return std::string(all_rights);
     auto r = db::exec_cached1(tx, rights_sql, mailbox, actor);
     auto n = normalize_rights(r[0].c_str());
@@ -81,7 +81,7 @@ mailbox_info info_from_row(const pqxx::row& r) {
 const std::string mailbox_cols =
     "m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.noselect, " + has_children_sql;
 
-bool is_subscribed(pqxx::work& tx, std::int64_t actor, const std::string& name) {
+bool is_subscribed(pqxx::transaction_base& tx, std::int64_t actor, const std::string& name) {
     return !db::exec_cached(tx, "SELECT 1 FROM mail.subscriptions WHERE account_id = $1 AND name = $2", actor, name)
                 .empty();
 }
@@ -120,7 +120,7 @@ std::string display_name(std::int64_t actor, std::int64_t owner, const std::stri
 }
 
 // check_mailbox - the mailbox by id, for the actor, with uidvalidity and rights checked.
-result<mailbox_info> check_mailbox(pqxx::work& tx, std::int64_t actor, std::int64_t id, std::uint32_t uidvalidity,
+result<mailbox_info> check_mailbox(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t id, std::uint32_t uidvalidity,
                                    std::string_view needed) {
     // One round trip for the common case (the actor's own mailbox): the row, the owner's
     // address and whether the actor subscribes to the name it sees (display_name's rule).
@@ -138,6 +138,29 @@ result<mailbox_info> check_mailbox(pqxx::work& tx, std::int64_t actor, std::int6
     m.name = display_name(actor, m.owner_account_id, rows[0][7].as<std::string>(), m.name);
     m.subscribed = rows[0][8].as<bool>();
     return m;
+}
+
+// resolve_own - resolve() for a name in the actor's own namespace, in one statement, with
+// the owner's quota columns; `subscribed` is not filled. nullopt for a shared or invalid
+// name: resolve() decides those. An owner holds every right, so `needed` always holds.
+struct own_mailbox {
+    mailbox_info info;
+    std::optional<std::uint64_t> quota_bytes;
+    std::uint64_t used_bytes = 0;
+};
+std::optional<result<own_mailbox>> resolve_own(pqxx::transaction_base& tx, std::int64_t actor, std::string_view raw) {
+    auto s = split(raw);
+    if (!s || s->shared) return std::nullopt;
+    auto rows = db::exec_cached(tx, "SELECT " + mailbox_cols + ", a.quota_bytes, a.used_bytes FROM mail.mailboxes m "
+                                    "JOIN directory.accounts a ON a.id = m.account_id WHERE m.account_id = $1 AND m.name = $2",
+                                actor, s->name);
+    if (rows.empty()) return result<own_mailbox>(errc::not_found);
+    own_mailbox o;
+    o.info = info_from_row(rows[0]);
+    o.info.rights = std::string(all_rights);
+    if (!rows[0][7].is_null()) o.quota_bytes = rows[0][7].as<std::uint64_t>();
+    o.used_bytes = rows[0][8].as<std::uint64_t>();
+    return result<own_mailbox>(std::move(o));
 }
 
 // lock_accounts - FOR UPDATE on the accounts (ascending id: one global lock order).
@@ -291,7 +314,7 @@ const std::string fts_vector =
     "to_tsvector('dutch', left(m.body_text, 262144)) || to_tsvector('english', left(m.body_text, 262144))";
 }  // namespace
 
-std::optional<std::int64_t> find_owner(pqxx::work& tx, std::int64_t actor, const std::string& address) {
+std::optional<std::int64_t> find_owner(pqxx::transaction_base& tx, std::int64_t actor, const std::string& address) {
     auto rows = db::exec_cached(tx, 
         "SELECT o.id FROM directory.accounts o JOIN directory.accounts me ON me.org_id = o.org_id "
         "WHERE me.id = $1 AND o.address = $2", actor, address);
@@ -424,7 +447,7 @@ delivery_result deliver(pqxx::work& tx, const prepared_message& msg, const std::
     return out;
 }
 
-result<std::vector<mailbox_info>> list_mailboxes(pqxx::work& tx, std::int64_t actor) {
+result<std::vector<mailbox_info>> list_mailboxes(pqxx::transaction_base& tx, std::int64_t actor) {
     std::vector<mailbox_info> out;
     std::set<std::string> subs;
     for (const auto& r : db::exec_cached(tx, "SELECT name FROM mail.subscriptions WHERE account_id = $1", actor))
@@ -456,7 +479,7 @@ result<std::vector<mailbox_info>> list_mailboxes(pqxx::work& tx, std::int64_t ac
     return out;
 }
 
-result<mailbox_info> resolve(pqxx::work& tx, std::int64_t actor, std::string_view raw, std::string_view needed) {
+result<mailbox_info> resolve(pqxx::transaction_base& tx, std::int64_t actor, std::string_view raw, std::string_view needed) {
     auto s = split(raw);
     if (!s) return is(s.error(), errc::invalid_argument) ? s.error() : make_error_code(errc::not_found);
     std::int64_t owner = actor;
@@ -598,7 +621,7 @@ result<void> subscribe(pqxx::work& tx, std::int64_t actor, std::string_view raw,
     return {};
 }
 
-result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_view name) {
+result<mailbox_status> status(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name) {
     auto m = resolve(tx, actor, name, "r");
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
@@ -622,7 +645,7 @@ result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_vi
     return st;
 }
 
-result<select_snapshot> select(pqxx::work& tx, std::int64_t actor, std::string_view name) {
+result<select_snapshot> select(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name) {
     auto m = resolve(tx, actor, name, "r");
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
@@ -631,6 +654,7 @@ result<select_snapshot> select(pqxx::work& tx, std::int64_t actor, std::string_v
     auto rows = db::exec_cached(tx, "SELECT mb.uidnext, mb.highestmodseq, mm.uid, mm.flags, mm.modseq FROM mail.mailboxes mb "
                                "LEFT JOIN mail.mailbox_messages mm ON mm.mailbox_id = mb.id WHERE mb.id = $1 "
                                "ORDER BY mm.uid", m->id);
+    if (rows.empty()) return errc::not_found;   // deleted since resolve (each read is its own statement)
     std::set<std::string> keywords;
     for (const auto& r : rows) {
         snap.uidnext = r[0].as<std::uint64_t>();
@@ -646,64 +670,101 @@ result<select_snapshot> select(pqxx::work& tx, std::int64_t actor, std::string_v
     return snap;
 }
 
-result<changes> changes_since(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                               std::uint64_t since) {
-    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
-    if (!m) return m.error();
     auto s = static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX));
-    auto rows = db::exec_cached(tx, 
+    // One statement, one snapshot, and in the common case one round trip: the check that
+    // the actor owns the mailbox with this UIDVALIDITY ($3, $4) gates the rows; kind 3
+    // (not the owner's own, or UIDVALIDITY changed) sends it through check_mailbox.
+    const std::string sql =
+        "WITH mb AS (SELECT uidnext, highestmodseq, account_id = $3::bigint AND uidvalidity = $4::bigint AS own "
+        "FROM mail.mailboxes WHERE id = $1) "
         "SELECT 0, uid, flags, modseq FROM mail.mailbox_messages WHERE mailbox_id = $1 AND modseq > $2 "
+        "AND (SELECT own FROM mb) "
         "UNION ALL SELECT 1, uid, NULL, modseq FROM mail.expunged WHERE mailbox_id = $1 AND modseq > $2 "
-        "UNION ALL SELECT 2, uidnext, NULL, highestmodseq FROM mail.mailboxes WHERE id = $1", mailbox, s);
+        "AND (SELECT own FROM mb) "
+        "UNION ALL SELECT CASE WHEN own THEN 2 ELSE 3 END, uidnext, NULL, highestmodseq FROM mb";
+    auto rows = db::exec_cached(tx, sql, mailbox, s, actor, static_cast<std::int64_t>(uidvalidity));
+    bool own = false;
+    for (const auto& r : rows)
+        if (r[0].as<int>() == 2) own = true;
+    if (!own) {
+        auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+        if (!m) return m.error();
+        rows = db::exec_cached(tx, sql, mailbox, s, m->owner_account_id, static_cast<std::int64_t>(uidvalidity));
+    }
     changes c;
+    bool seen = false;
     for (const auto& r : rows) {
         auto kind = r[0].as<int>();
         if (kind == 2) {
+            seen = true;
             c.uidnext = r[1].as<std::uint64_t>();
             c.highestmodseq = r[3].as<std::uint64_t>();
         } else if (kind == 1) {
             c.expunged.push_back(static_cast<std::uint32_t>(r[1].as<std::int64_t>()));
-        } else {
+        } else if (kind == 0) {
             c.changed.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
                                  r[3].as<std::uint64_t>()});
         }
     }
+    if (!seen) return errc::not_found;   // changed between check_mailbox and the read
     std::sort(c.expunged.begin(), c.expunged.end());
     std::sort(c.changed.begin(), c.changed.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     return c;
 }
 
-result<std::vector<message_meta>> fetch(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
-                                        std::uint32_t uidvalidity, const uid_set& uids) {
-    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
-    if (!m) return m.error();
+result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
+                                        std::uint32_t uidvalidity, const uid_set& uids, fetch_needs needs) {
     auto set = make_uid_set(uids);
-    if (!set) return set.error();
-    std::vector<std::string> params{std::to_string(mailbox)};
-    int next = 2;
+    if (!set) {
+        auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+        if (!m) return m.error();
+        return set.error();
+    }
+    // One round trip in the common case: the mailbox check - the actor's own mailbox, still
+    // with this UIDVALIDITY - rides along with the rows ($2, $3). When it fails (a shared
+    // mailbox, or gone), check_mailbox decides with the full rights check and the rows are
+    // read again as the owner's. The JSON columns nobody asked for are not sent.
+    std::vector<std::string> params{std::to_string(mailbox), std::to_string(actor), std::to_string(uidvalidity),
+                                    needs.envelope ? "t" : "f", needs.body ? "t" : "f"};
+    int next = 6;
     auto cond = uid_condition(*set, params, next);
-    auto rows = db::exec_cached(tx, 
+    const std::string sql =
+        "SELECT mb.own, x.* FROM (SELECT b.account_id = $2::bigint AND b.uidvalidity = $3::bigint AS own "
+        "FROM mail.mailboxes b WHERE b.id = $1::bigint) mb LEFT JOIN LATERAL ("
         "SELECT mm.uid, mm.message_id, encode(m.blob_sha256, 'hex'), mm.size, extract(epoch FROM mm.internaldate)::bigint, "
-        "mm.flags, mm.modseq, m.envelope::text, m.bodystructure::text, NULL, "
+        "mm.flags, mm.modseq, CASE WHEN $4::boolean THEN m.envelope::text END, "
+        "CASE WHEN $5::boolean THEN m.bodystructure::text END, "
         "extract(epoch FROM m.sent_date)::bigint, m.sort_subject, m.sort_from, m.sort_to, m.sort_cc, "
         "m.message_id_hdr, m.in_reply_to, m.references_ids "
         "FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
-        "WHERE mm.mailbox_id = $1::bigint AND " + cond + " ORDER BY mm.uid LIMIT " +
-            std::to_string(max_rows_per_call / 10 + 1),
-        pqxx::prepare::make_dynamic_params(params));
+        "WHERE mb.own AND mm.mailbox_id = $1::bigint AND " + cond + " ORDER BY mm.uid LIMIT " +
+        std::to_string(max_rows_per_call / 10 + 1) + ") x ON TRUE ORDER BY x.uid";
+    auto rows = db::exec_cached(tx, sql, pqxx::prepare::make_dynamic_params(params));
+    if (rows.empty()) return errc::not_found;
+    if (!rows[0][0].as<bool>()) {
+        auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+        if (!m) return m.error();
+        params[1] = std::to_string(m->owner_account_id);
+        rows = db::exec_cached(tx, sql, pqxx::prepare::make_dynamic_params(params));
+        if (rows.empty() || !rows[0][0].as<bool>()) return errc::not_found;   // changed meanwhile
+    }
     if (rows.size() > max_rows_per_call / 10) return errc::limit_exceeded;
     std::vector<message_meta> out;
+    out.reserve(rows.size());
     for (const auto& r : rows) {
+        if (r[1].is_null()) continue;   // the mailbox row alone: no message matched
         message_meta mm;
-        mm.uid = static_cast<std::uint32_t>(r[0].as<std::int64_t>());
-        mm.message_row = r[1].as<std::int64_t>();
-        auto id = blob::blob_id::from_hex(r[2].c_str());
+        mm.uid = static_cast<std::uint32_t>(r[1].as<std::int64_t>());
+        mm.message_row = r[2].as<std::int64_t>();
+        auto id = blob::blob_id::from_hex(r[3].c_str());
         if (!id) return errc::internal;
         mm.blob = *id;
-        mm.size = r[3].as<std::uint64_t>();
-        mm.internaldate = r[4].as<std::int64_t>();
-        mm.flags = flags_of(r[5]);
-        mm.modseq = r[6].as<std::uint64_t>();
+        mm.size = r[4].as<std::uint64_t>();
+        mm.internaldate = r[5].as<std::int64_t>();
+        mm.flags = flags_of(r[6]);
+        mm.modseq = r[7].as<std::uint64_t>();
         if (!r[10].is_null()) mm.sent_date = r[10].as<std::int64_t>();
         mm.sort_subject = r[11].as<std::string>();
         mm.sort_from = r[12].as<std::string>();
@@ -714,10 +775,10 @@ result<std::vector<message_meta>> fetch(pqxx::work& tx, std::int64_t actor, std:
         mm.references = flags_of(r[17]);
         try {
             mm.parsed.size = mm.size;
-            nlohmann::json::parse(r[7].c_str()).get_to(mm.parsed.env);
-            nlohmann::json::parse(r[8].c_str()).get_to(mm.parsed.body);
+            if (!r[8].is_null()) nlohmann::json::parse(r[8].c_str()).get_to(mm.parsed.env);
+            if (!r[9].is_null()) nlohmann::json::parse(r[9].c_str()).get_to(mm.parsed.body);
             // header_fields (for SEARCH HEADER, in SQL) is not read: FETCH filters header
-            // fields on the raw bytes, and parsing that JSON was the costliest of the three.
+            // fields on the raw bytes.
         } catch (const nlohmann::json::exception&) {
             return errc::internal;   // stored by this module: corrupt data, not client input
         }
@@ -737,9 +798,29 @@ result<std::uint32_t> claim_recent(pqxx::work& tx, std::int64_t actor, std::int6
     return static_cast<std::uint32_t>(std::min<std::int64_t>(r[0].as<std::int64_t>() + 1, UINT32_MAX));
 }
 
+std::optional<std::uint32_t> claim_recent_own(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
+                                              std::uint32_t uidvalidity) {
+    // claim_recent's read-then-update as one statement: the subquery locks the row (FOR
+    // UPDATE: a concurrent claimer waits and then sees this claim's result) and yields
+    // the old recent_uid, the UPDATE moves it to uidnext - 1.
+    auto rows = db::exec_cached(
+        tx, "UPDATE mail.mailboxes mb SET recent_uid = mb.uidnext - 1 FROM (SELECT id, recent_uid FROM mail.mailboxes "
+            "WHERE id = $1 AND account_id = $2 AND uidvalidity = $3 FOR UPDATE) o WHERE mb.id = o.id RETURNING o.recent_uid",
+        mailbox, actor, static_cast<std::int64_t>(uidvalidity));
+    if (rows.empty()) return std::nullopt;
+    return static_cast<std::uint32_t>(std::min<std::int64_t>(rows[0][0].as<std::int64_t>() + 1, UINT32_MAX));
+}
+
 result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_view name, const prepared_message& msg,
-                             const std::vector<std::string>& flags, std::int64_t internaldate) {
-    auto m = resolve(tx, actor, name, "i");
+                             const std::vector<std::string>& flags, std::int64_t internaldate,
+                             std::optional<std::uint64_t> claim_if_modseq) {
+    result<mailbox_info> m = errc::not_found;
+    if (auto own = resolve_own(tx, actor, name)) {
+        if (!*own) return own->error();
+        m = std::move((*own)->info);
+    } else {
+        m = resolve(tx, actor, name, "i");
+    }
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
     auto f = normalize_flags(flags);
@@ -753,17 +834,45 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     auto q = lock_accounts(tx, {m->owner_account_id});
     if (!q.count(m->owner_account_id) || !fits(q[m->owner_account_id], msg.size)) return errc::quota_exceeded;
     auto row = insert_message(tx, msg);
-    auto a = allocate(tx, m->id, 1);
-    if (!a) throw rollback_error(errc::conflict);
-    db::exec_cached(tx, "INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
-                   "VALUES ($1, $2, $3, $4, mail.flags_union('{}', $5::text[]), $6, to_timestamp($7::bigint))",
-                   m->id, static_cast<std::int64_t>(a->first_uid), row, static_cast<std::int64_t>(msg.size),
-                   pg_text_array(allowed), static_cast<std::int64_t>(a->modseq), internaldate);
-    notify_mailbox(tx, m->owner_account_id, m->id);
-    return append_result{m->id, a->uidvalidity, static_cast<std::uint32_t>(a->first_uid)};
+    // allocate(), the mailbox entry and the NOTIFY in one statement (one round trip); no
+    // row back means the mailbox's UIDs are exhausted (uidnext would pass 2^32). The NOTIFY
+    // names the new modseq: this is a one-step change (see notify_channel). With $9 (the
+    // appending session's view modseq): when nothing else changed since that view, the
+    // session claims the new message as \Recent here, as its resync would have done.
+    auto rows = db::exec_cached(
+        tx, "WITH a AS (UPDATE mail.mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, "
+            "recent_uid = CASE WHEN highestmodseq = $9::bigint THEN uidnext ELSE recent_uid END "
+            "WHERE id = $1 AND uidnext + 1 <= $8::bigint "
+            "RETURNING uidnext - 1 AS uid, highestmodseq, uidvalidity, recent_uid = uidnext - 1 AS claimed), "
+            "i AS (INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
+            "SELECT $1, a.uid, $2, $3, mail.flags_union('{}', $4::text[]), a.highestmodseq, to_timestamp($5::bigint) "
+            "FROM a RETURNING uid, flags), "
+            "n AS (SELECT pg_notify($6::text, $7::text || ':' || a.highestmodseq::text) FROM a "
+            "WHERE EXISTS (SELECT 1 FROM i)) "
+            "SELECT a.uid, a.highestmodseq, a.uidvalidity, i.flags, a.claimed FROM a JOIN i ON i.uid = a.uid "
+            "LEFT JOIN n ON TRUE",
+        m->id, row, static_cast<std::int64_t>(msg.size), pg_text_array(allowed), internaldate,
+        notify_channel(m->owner_account_id), std::to_string(m->id), static_cast<std::int64_t>(uid_limit),
+        claim_if_modseq ? static_cast<std::int64_t>(std::min<std::uint64_t>(*claim_if_modseq, INT64_MAX))
+                        : std::int64_t{-1});
+    if (rows.empty()) throw rollback_error(errc::conflict);
+    append_result out;
+    out.mailbox_id = m->id;
+    out.uidvalidity = static_cast<std::uint32_t>(rows[0][2].as<std::int64_t>());
+    out.uid = static_cast<std::uint32_t>(rows[0][0].as<std::int64_t>());
+    out.modseq = rows[0][1].as<std::uint64_t>();
+    out.flags = flags_of(rows[0][3]);
+    out.recent = rows[0][4].as<bool>();
+    return out;
 }
 
-result<void> check_append(pqxx::work& tx, std::int64_t actor, std::string_view name, std::uint64_t size) {
+result<void> check_append(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name, std::uint64_t size) {
+    if (auto own = resolve_own(tx, actor, name)) {   // one statement for the actor's own mailbox
+        if (!*own) return own->error();
+        if ((*own)->info.noselect) return errc::invalid_argument;
+        if (!fits({(*own)->quota_bytes, (*own)->used_bytes}, size)) return errc::quota_exceeded;
+        return {};
+    }
     auto m = resolve(tx, actor, name, "i");
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
@@ -833,6 +942,46 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
     return out;
 }
 
+std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
+                                            std::uint32_t uidvalidity, const uid_set& uids, flag_mode mode,
+                                            const std::vector<std::string>& flags) {
+    auto f = normalize_flags(flags);
+    if (!f) return std::nullopt;
+    auto set = make_uid_set(uids);
+    if (!set) return std::nullopt;
+    // $1 mailbox, $2 the NOTIFY channel, $3 the flags, $4 the actor (who must own the
+    // mailbox: an owner holds every right), $5 its UIDVALIDITY, then the UID set.
+    std::vector<std::string> params{std::to_string(mailbox), notify_channel(actor), pg_text_array(*f),
+                                    std::to_string(actor), std::to_string(uidvalidity)};
+    int next = 6;
+    auto cond = uid_condition(*set, params, next);
+    std::string expr = mode == flag_mode::add      ? "mail.flags_union(mm.flags, $3::text[])"
+                       : mode == flag_mode::remove ? "mail.flags_minus(mm.flags, $3::text[])"
+                                                   : "mail.flags_union('{}'::text[], $3::text[])";
+    // store_flags' statement with the mailbox check inside: b locks and bumps the mailbox
+    // only when the actor owns it and UIDVALIDITY still matches, u runs only when b did.
+    // No row at all means "not the fast case" (not the actor's own, or gone).
+    auto rows = db::exec_cached(
+        tx, "WITH b AS (UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1::bigint "
+            "AND account_id = $4::bigint AND uidvalidity = $5::bigint RETURNING highestmodseq), "
+            "u AS (UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = (SELECT highestmodseq FROM b) "
+            "WHERE mm.mailbox_id = $1::bigint AND EXISTS (SELECT 1 FROM b) AND " + cond +
+            " AND mm.flags IS DISTINCT FROM " + expr + " RETURNING mm.uid, mm.flags, mm.modseq), "
+            "n AS (SELECT pg_notify($2::text, $1::bigint::text || ':' || (SELECT highestmodseq FROM b)::text) "
+            "WHERE EXISTS (SELECT 1 FROM u)) "
+            "SELECT b.highestmodseq, u.uid, u.flags, u.modseq FROM b LEFT JOIN u ON TRUE LEFT JOIN n ON TRUE",
+        pqxx::prepare::make_dynamic_params(params));
+    if (rows.empty()) return std::nullopt;
+    store_result out;
+    for (const auto& r : rows) {
+        if (r[1].is_null()) continue;
+        out.updated.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
+                               r[3].as<std::uint64_t>()});
+    }
+    std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    return out;
+}
+
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                          const uid_set& uids, std::string_view destination, bool move) {
     auto src = check_mailbox(tx, actor, mailbox, uidvalidity, move ? "rte" : "r");
@@ -868,23 +1017,55 @@ result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbo
 
 result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
                                            std::uint32_t uidvalidity, const std::optional<uid_set>& only) {
-    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "re");
-    if (!m) return m.error();
-    lock_accounts(tx, {m->owner_account_id});
-    std::vector<std::string> params;
-    std::string cond = "'\\Deleted' = ANY(mm.flags)";
+    std::optional<uid_set> set;
     if (only) {
-        auto set = make_uid_set(*only);
-        if (!set) return set.error();
+        auto checked = make_uid_set(*only);
+        if (!checked) {
+            auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "re");
+            if (!m) return m.error();
+            return checked.error();
+        }
+        set = std::move(*checked);
+    }
+    // The actor's own mailbox (the common case): the check and the account lock (quota
+    // usage changes; accounts are locked before mailboxes, as everywhere) in one statement.
+    std::int64_t owner = actor;
+    auto own = db::exec_cached(tx, "SELECT a.id FROM directory.accounts a JOIN mail.mailboxes m ON m.account_id = a.id "
+                                   "WHERE m.id = $1 AND a.id = $2 AND m.uidvalidity = $3 FOR UPDATE OF a",
+                               mailbox, actor, static_cast<std::int64_t>(uidvalidity));
+    if (own.empty()) {
+        auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "re");
+        if (!m) return m.error();
+        owner = m->owner_account_id;
+        lock_accounts(tx, {owner});
+    }
+    // remove_rows() and the NOTIFY as one statement: b bumps the modseq (and locks the
+    // mailbox row first: the DELETE waits for it through EXISTS), gone deletes, t leaves
+    // the tombstones, n notifies when something went.
+    std::vector<std::string> params{std::to_string(mailbox), notify_channel(owner)};
+    std::string cond = "'\\Deleted' = ANY(mm.flags)";
+    if (set) {
         int next = 3;
         cond += " AND " + uid_condition(*set, params, next);
     }
-    auto gone = remove_rows(tx, mailbox, cond, params);
-    if (!gone.empty()) notify_mailbox(tx, m->owner_account_id, mailbox);
+    auto rows = db::exec_cached(
+        tx, "WITH b AS (UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1::bigint "
+            "RETURNING highestmodseq), "
+            "gone AS (DELETE FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND EXISTS (SELECT 1 FROM b) "
+            "AND " + cond + " RETURNING mm.uid), "
+            "t AS (INSERT INTO mail.expunged (mailbox_id, uid, modseq) SELECT $1::bigint, uid, "
+            "(SELECT highestmodseq FROM b) FROM gone RETURNING uid), "
+            "n AS (SELECT pg_notify($2::text, $1::bigint::text) WHERE EXISTS (SELECT 1 FROM t)) "
+            "SELECT t.uid FROM t LEFT JOIN n ON TRUE",
+        pqxx::prepare::make_dynamic_params(params));
+    std::vector<std::uint32_t> gone;
+    gone.reserve(rows.size());
+    for (const auto& r : rows) gone.push_back(static_cast<std::uint32_t>(r[0].as<std::int64_t>()));
+    std::sort(gone.begin(), gone.end());
     return gone;
 }
 
-std::size_t index_fts(pqxx::work& tx, std::size_t limit) {
+std::size_t index_fts(pqxx::transaction_base& tx, std::size_t limit) {
     auto r = db::exec_cached(tx,
         "WITH todo AS (SELECT id FROM mail.messages WHERE fts IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
         "UPDATE mail.messages m SET fts = " + fts_vector + " FROM todo WHERE m.id = todo.id",
@@ -892,7 +1073,7 @@ std::size_t index_fts(pqxx::work& tx, std::size_t limit) {
     return static_cast<std::size_t>(r.affected_rows());
 }
 
-std::size_t index_fts_mailbox(pqxx::work& tx, std::int64_t mailbox, std::size_t limit) {
+std::size_t index_fts_mailbox(pqxx::transaction_base& tx, std::int64_t mailbox, std::size_t limit) {
     auto r = db::exec_cached(tx,
         "WITH todo AS (SELECT x.id FROM mail.messages x JOIN mail.mailbox_messages mm ON mm.message_id = x.id "
         "WHERE mm.mailbox_id = $1 AND x.fts IS NULL LIMIT $2 FOR UPDATE OF x SKIP LOCKED) "
@@ -901,26 +1082,48 @@ std::size_t index_fts_mailbox(pqxx::work& tx, std::int64_t mailbox, std::size_t 
     return static_cast<std::size_t>(r.affected_rows());
 }
 
-result<std::vector<std::uint32_t>> search(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+result<std::vector<std::uint32_t>> search(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
                                           std::uint32_t uidvalidity, const search_criterion& criteria) {
-    auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
-    if (!m) return m.error();
-    auto cond = build_search_condition(criteria, 2);
-    if (!cond) return cond.error();
-    // FUZZY keys match the full-text vector: index this mailbox's pending messages first
-    // (bounded; any left over still match by their exact substring).
-    if (!cond->rank.empty()) index_fts_mailbox(tx, mailbox, max_fts_on_search);
-    std::vector<std::string> params{std::to_string(mailbox)};
+    auto cond = build_search_condition(criteria, 4);
+    if (!cond) {
+        auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+        if (!m) return m.error();
+        return cond.error();
+    }
+    // FUZZY keys match the full-text vector: after the rights check, index this mailbox's
+    // pending messages first (bounded; any left over still match by exact substring).
+    if (!cond->rank.empty()) {
+        auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+        if (!m) return m.error();
+        index_fts_mailbox(tx, mailbox, max_fts_on_search);
+    }
+    // One round trip in the common case, as in fetch(): the check that the actor owns the
+    // mailbox and UIDVALIDITY still matches ($2, $3) rides along; otherwise check_mailbox
+    // decides and the search runs again as the owner's.
+    std::vector<std::string> params{std::to_string(mailbox), std::to_string(actor), std::to_string(uidvalidity)};
     params.insert(params.end(), cond->params.begin(), cond->params.end());
-    auto rows = tx.exec_params("SELECT mm.uid FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
-                               "WHERE mm.mailbox_id = $1::bigint AND (" + cond->sql + ") ORDER BY mm.uid",
-                               pqxx::prepare::make_dynamic_params(params));
+    const std::string sql =
+        "SELECT mb.own, x.uid FROM (SELECT b.account_id = $2::bigint AND b.uidvalidity = $3::bigint AS own "
+        "FROM mail.mailboxes b WHERE b.id = $1::bigint) mb LEFT JOIN LATERAL (SELECT mm.uid "
+        "FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
+        "WHERE mb.own AND mm.mailbox_id = $1::bigint AND (" + cond->sql + ")) x ON TRUE ORDER BY x.uid";
+    auto rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    if (rows.empty()) return errc::not_found;
+    if (!rows[0][0].as<bool>()) {
+        auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
+        if (!m) return m.error();
+        params[1] = std::to_string(m->owner_account_id);
+        rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+        if (rows.empty() || !rows[0][0].as<bool>()) return errc::not_found;   // changed meanwhile
+    }
     std::vector<std::uint32_t> out;
-    for (const auto& r : rows) out.push_back(static_cast<std::uint32_t>(r[0].as<std::int64_t>()));
+    out.reserve(rows.size());
+    for (const auto& r : rows)
+        if (!r[1].is_null()) out.push_back(static_cast<std::uint32_t>(r[1].as<std::int64_t>()));
     return out;
 }
 
-result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pqxx::work& tx, std::int64_t actor,
+result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pqxx::transaction_base& tx, std::int64_t actor,
                                                                           std::int64_t mailbox,
                                                                           std::uint32_t uidvalidity,
                                                                           const search_criterion& criteria) {
@@ -944,7 +1147,7 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pq
     return out;
 }
 
-result<quota_info> quota(pqxx::work& tx, std::int64_t actor) {
+result<quota_info> quota(pqxx::transaction_base& tx, std::int64_t actor) {
     auto rows = db::exec_cached(tx, 
         "SELECT a.quota_bytes, a.used_bytes, (SELECT count(*) FROM mail.mailbox_messages mm JOIN mail.mailboxes m "
         "ON m.id = mm.mailbox_id WHERE m.account_id = a.id) FROM directory.accounts a WHERE a.id = $1", actor);
@@ -989,7 +1192,7 @@ result<void> set_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbo
     return {};
 }
 
-result<std::vector<acl_entry>> get_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbox) {
+result<std::vector<acl_entry>> get_acl(pqxx::transaction_base& tx, std::int64_t actor, std::string_view mailbox) {
     auto m = resolve(tx, actor, mailbox, "a");
     if (!m) return m.error();
     std::vector<acl_entry> out;

@@ -61,9 +61,13 @@ public:
                         return errc::invalid_argument;
                 auto name = param(c.field);
                 auto value = param(c.text);
-                return "EXISTS (SELECT 1 FROM jsonb_array_elements(m.header_fields) AS h(f) WHERE lower(h.f->>0) = "
+                // header_values (schema 0103) holds every field value lower-cased as the
+                // check below does: without the string there, no field can match, and the
+                // walk over the JSON runs only for the messages that may (CASE fixes the order).
+                return "CASE WHEN strpos(m.header_values, lower(" + value + "::text)) > 0 THEN "
+                       "EXISTS (SELECT 1 FROM jsonb_array_elements(m.header_fields) AS h(f) WHERE lower(h.f->>0) = "
                        "lower(" + name + "::text) AND strpos(lower(coalesce(h.f->>1, '')), lower(" + value +
-                       "::text)) > 0)";
+                       "::text)) > 0) ELSE false END";
             }
             case search_key::from: return contains_text("m.from_text", c.text);
             case search_key::to: return contains_text("m.to_text", c.text);

@@ -2,18 +2,12 @@
 // SECURITY and STANDARDS: see the header.
 #include "polder/service/http_login.hpp"
 
-#include "polder/blob/sha256.hpp"
 #include "polder/http/basic_auth.hpp"
 
 namespace polder::service {
 
 using http::field;
 using http::status;
-
-namespace {
-constexpr auto cache_lifetime = std::chrono::seconds(60);
-constexpr std::size_t cache_entries = 10000;
-}  // namespace
 
 http_login::http_login(auth::authenticator& auth, options opts) : auth_(auth), opts_(std::move(opts)) {}
 
@@ -37,16 +31,7 @@ awaitable<std::optional<auth::principal>> http_login::check(http::request& req, 
         challenge("malformed Basic credentials");
         co_return std::nullopt;
     }
-    const std::string key = blob::sha256::of(creds->user_id + std::string(1, '\0') + creds->password).hex();
-    const auto now = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(mutex_);
-        auto it = cache_.find(key);
-        if (it != cache_.end()) {
-            if (it->second.expires > now) co_return it->second.who;
-            cache_.erase(it);
-        }
-    }
+    if (auto cached = cache_.find(creds->user_id, creds->password)) co_return std::move(*cached);
     auto who = co_await auth_.login(creds->user_id, creds->password, conn.peer_address, opts_.service);
     if (!who) {
         if (polder::is(who.error(), errc::throttled)) {
@@ -59,11 +44,7 @@ awaitable<std::optional<auth::principal>> http_login::check(http::request& req, 
         }
         co_return std::nullopt;
     }
-    {
-        std::lock_guard lock(mutex_);
-        if (cache_.size() >= cache_entries) cache_.clear();
-        cache_[key] = {*who, now + cache_lifetime};
-    }
+    cache_.insert(creds->user_id, creds->password, *who);
     co_return *who;
 }
 

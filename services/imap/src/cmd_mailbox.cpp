@@ -415,18 +415,46 @@ awaitable<void> session::cmd_append(const proto::command& cmd) {
                                                   : std::chrono::duration_cast<std::chrono::seconds>(
                                                         std::chrono::system_clock::now().time_since_epoch())
                                                         .count();
-    auto blob = co_await d_.on_blob_thread([&] { return mailstore::store_bytes(d_.store.blobs(), msg.data); });
-    if (!blob) {
-        reply_error(cmd.tag, blob.error(), "APPEND");
+    // Written durably, then parsed from the bytes in memory (not read back from the blob).
+    auto prepared = co_await d_.on_blob_thread([&]() -> result<mailstore::prepared_message> {
+        auto blob = mailstore::store_bytes(d_.store.blobs(), msg.data);
+        if (!blob) return blob.error();
+        return mailstore::prepare_bytes(*blob, msg.data);
+    });
+    if (!prepared) {
+        reply_error(cmd.tag, prepared.error(), "APPEND");
         co_return;
     }
     std::string().swap(msg.data);
-    auto r = co_await d_.store.append(user_->account_id, a.mailbox, *blob, flags, internaldate);
+    // Appending to the selected mailbox: an IMAP4rev1 session claims the new message as
+    // \Recent in the same statement when nothing else changed since its view.
+    std::optional<std::uint64_t> claim;
+    if (sel_ && !sel_->read_only && !rev2_) claim = sel_->highestmodseq;
+    auto r = co_await d_.store.append(user_->account_id, a.mailbox, std::move(*prepared), flags, internaldate, claim);
     if (!r) {
         reply_error(cmd.tag, r.error(), "APPEND", true);
         co_return;
     }
-    if (sel_ && r->mailbox_id == sel_->mailbox.id) co_await sync(true);
+    if (sel_ && r->mailbox_id == sel_->mailbox.id) {
+        auto& v = sel_->messages;
+        if (r->modseq == sel_->highestmodseq + 1 && (v.empty() || v.back().uid < r->uid)) {
+            // Exactly one change since this view, and it is this APPEND: the view is
+            // complete with the new message, so no resync round trip (what sync() would
+            // announce: expunges seen earlier, EXISTS, and RECENT for IMAP4rev1).
+            announce_expunges();
+            v.push_back({r->uid, r->flags, r->modseq, r->recent});
+            sel_->highestmodseq = r->modseq;
+            sel_->uidnext = std::max<std::uint64_t>(sel_->uidnext, std::uint64_t{r->uid} + 1);
+            w_.exists(static_cast<std::uint32_t>(v.size()));
+            if (!rev2_) {
+                std::uint32_t recent = 0;
+                for (const auto& m : v) recent += m.recent ? 1 : 0;
+                w_.recent(recent);
+            }
+        } else {
+            co_await sync(true);
+        }
+    }
     std::array<std::uint32_t, 1> uids{r->uid};
     w_.tagged(cmd.tag, response_status::ok, response_code::appenduid(r->uidvalidity, uids), "APPEND completed");
 }

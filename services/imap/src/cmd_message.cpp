@@ -59,6 +59,25 @@ result<std::string> read_range(blob::store& blobs, const blob::blob_id& id, std:
     return out;
 }
 
+struct blob_range {
+    const blob::blob_id* blob = nullptr;
+    std::uint64_t begin = 0;
+    std::uint64_t length = 0;
+};
+
+// read_ranges - the bytes of each range, in order (runs on a blob thread); the first
+// failure fails all of them.
+result<std::vector<std::string>> read_ranges(blob::store& blobs, const std::vector<blob_range>& ranges) {
+    std::vector<std::string> out;
+    out.reserve(ranges.size());
+    for (const auto& r : ranges) {
+        auto bytes = read_range(blobs, *r.blob, r.begin, r.length);
+        if (!bytes) return bytes.error();
+        out.push_back(std::move(*bytes));
+    }
+    return out;
+}
+
 proto::fetch_attribute attribute(fetch_item item) {
     proto::fetch_attribute a;
     a.item = item;
@@ -140,115 +159,214 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
     bool needs_meta = std::any_of(atts.begin(), atts.end(), [](const auto& x) {
         return x.item != fetch_item::flags && x.item != fetch_item::uid && x.item != fetch_item::modseq;
     });
+    // Only what the attributes use is read from the stored parse: decoding the envelope
+    // and body structure JSON of every message was most of a large header FETCH.
+    mailstore::fetch_needs needs;
+    needs.envelope = has_item(fetch_item::envelope);
+    needs.body = std::any_of(atts.begin(), atts.end(), [](const auto& x) {
+        switch (x.item) {
+            case fetch_item::body_section:
+            case fetch_item::binary:
+            case fetch_item::binary_size:
+                // The whole message (BODY[], BINARY[]) is [0, size): no structure needed.
+                return !x.section.part.empty() || x.section.text != proto::section_text::none;
+            case fetch_item::body:
+            case fetch_item::bodystructure:
+            case fetch_item::rfc822_header:
+            case fetch_item::rfc822_text: return true;
+            default: return false;   // RFC822 is the whole message too
+        }
+    });
+    // Only UID, FLAGS, MODSEQ, sizes, INTERNALDATE and whole-message sections: what the
+    // view's remembered bodies can answer without the database.
+    const bool whole_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {
+        switch (x.item) {
+            case fetch_item::uid:
+            case fetch_item::flags:
+            case fetch_item::modseq:
+            case fetch_item::rfc822_size:
+            case fetch_item::internaldate:
+            case fetch_item::rfc822: return true;
+            case fetch_item::body_section:
+            case fetch_item::binary:
+            case fetch_item::binary_size:
+                return x.section.part.empty() && x.section.text == proto::section_text::none;
+            default: return false;
+        }
+    });
     bool unknown_cte = false;
-    bool failed = false;
     constexpr std::size_t chunk = 500;
-    for (std::size_t start = 0; start < uids->size() && !failed; start += chunk) {
+    // Section bytes of consecutive messages are read in one trip to the blob threads, up
+    // to batch_bytes (a larger message goes alone), instead of one trip per message: the
+    // two thread switches per message cost more than reading a small header.
+    constexpr std::uint64_t batch_bytes = 1024 * 1024;
+    struct pending {
+        std::uint32_t uid = 0;
+        const mailstore::message_meta* meta = nullptr;
+        std::vector<std::optional<std::string>> data;
+    };
+    struct section_read {
+        std::size_t message = 0;   // index in the batch
+        std::size_t att = 0;
+        section_plan plan;
+        bool direct = true;
+        blob_range range;
+    };
+    for (std::size_t start = 0; start < uids->size(); start += chunk) {
         std::vector<std::uint32_t> part(uids->begin() + static_cast<std::ptrdiff_t>(start),
                                         uids->begin() + static_cast<std::ptrdiff_t>(std::min(uids->size(), start + chunk)));
         std::vector<mailstore::message_meta> metas;
-        if (needs_meta) {
+        const bool own = sel_->mailbox.owner_account_id == user_->account_id;
+        bool from_view = needs_meta && own && whole_only &&
+                         std::all_of(part.begin(), part.end(), [&](std::uint32_t u) { return sel_->bodies.count(u) > 0; });
+        if (from_view) {
+            metas.reserve(part.size());
+            for (auto u : part) {
+                const auto& b = sel_->bodies.at(u);
+                mailstore::message_meta mm;
+                mm.uid = u;
+                mm.blob = b.blob;
+                mm.size = b.size;
+                mm.internaldate = b.internaldate;
+                mm.parsed.size = b.size;
+                metas.push_back(std::move(mm));
+            }
+        } else if (needs_meta) {
             auto r = co_await d_.store.fetch(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
-                                             to_uid_set(part));
+                                             to_uid_set(part), needs);
             if (!r) {
                 reply_error(cmd.tag, r.error(), "FETCH");
                 co_return;
             }
             metas = std::move(*r);
+            if (own && sel_)
+                for (const auto& mm : metas)
+                    if (sel_->bodies.size() < max_cached_bodies && find(mm.uid))
+                        sel_->bodies.emplace(mm.uid, selected_state::body_ref{mm.blob, mm.size, mm.internaldate});
         }
         std::size_t mi = 0;
-        for (auto u : part) {
-            const mailstore::message_meta* meta = nullptr;
-            if (needs_meta) {
-                while (mi < metas.size() && metas[mi].uid < u) ++mi;
-                if (mi >= metas.size() || metas[mi].uid != u) continue;   // expunged meanwhile
-                meta = &metas[mi];
+        std::size_t k = 0;
+        while (k < part.size()) {
+            std::vector<pending> batch;
+            std::vector<section_read> reads;
+            std::uint64_t bytes = 0;
+            for (; k < part.size() && (batch.empty() || bytes < batch_bytes); ++k) {
+                auto u = part[k];
+                const mailstore::message_meta* meta = nullptr;
+                if (needs_meta) {
+                    while (mi < metas.size() && metas[mi].uid < u) ++mi;
+                    if (mi >= metas.size() || metas[mi].uid != u) continue;   // expunged meanwhile
+                    meta = &metas[mi];
+                }
+                if (!find(u)) continue;
+                pending p;
+                p.uid = u;
+                p.meta = meta;
+                p.data.resize(atts.size());
+                for (std::size_t i = 0; i < atts.size() && meta; ++i) {
+                    const auto& att = atts[i];
+                    proto::fetch_attribute eff = att;
+                    switch (att.item) {
+                        case fetch_item::rfc822: eff = attribute(fetch_item::body_section); break;
+                        case fetch_item::rfc822_header: eff = attribute(fetch_item::body_section); eff.section.text = proto::section_text::header; break;
+                        case fetch_item::rfc822_text: eff = attribute(fetch_item::body_section); eff.section.text = proto::section_text::text; break;
+                        case fetch_item::body_section:
+                        case fetch_item::binary:
+                        case fetch_item::binary_size: break;
+                        default: continue;
+                    }
+                    auto plan = plan_section(meta->parsed, eff);
+                    if (!plan) {
+                        p.data[i] = std::string();
+                        continue;
+                    }
+                    if (plan->decode && !known_encoding(plan->encoding)) {
+                        unknown_cte = true;
+                        continue;
+                    }
+                    section_read sr;
+                    sr.message = batch.size();
+                    sr.att = i;
+                    sr.direct = !plan->filter_fields && !plan->decode;
+                    sr.range = {&meta->blob, plan->range.begin, plan->range.size()};
+                    if (sr.direct && eff.partial) {
+                        // Read only the requested window of the part.
+                        auto off = std::min<std::uint64_t>(eff.partial->offset, sr.range.length);
+                        sr.range.begin += off;
+                        sr.range.length = std::min<std::uint64_t>(sr.range.length - off, eff.partial->length);
+                    }
+                    sr.plan = std::move(*plan);
+                    bytes += sr.range.length;
+                    reads.push_back(std::move(sr));
+                }
+                batch.push_back(std::move(p));
             }
-            auto* m = find(u);
-            if (!m) continue;
-            auto seq = seq_of(u);
-            // Section data is read before the response starts, so an error never leaves
+            // Section data is read before the responses start, so an error never leaves
             // half a FETCH response on the wire.
-            std::vector<std::optional<std::string>> data(atts.size());
-            for (std::size_t i = 0; i < atts.size() && meta; ++i) {
-                const auto& att = atts[i];
-                proto::fetch_attribute eff = att;
-                switch (att.item) {
-                    case fetch_item::rfc822: eff = attribute(fetch_item::body_section); break;
-                    case fetch_item::rfc822_header: eff = attribute(fetch_item::body_section); eff.section.text = proto::section_text::header; break;
-                    case fetch_item::rfc822_text: eff = attribute(fetch_item::body_section); eff.section.text = proto::section_text::text; break;
-                    case fetch_item::body_section:
-                    case fetch_item::binary:
-                    case fetch_item::binary_size: break;
-                    default: continue;
-                }
-                auto plan = plan_section(meta->parsed, eff);
-                if (!plan) {
-                    data[i] = std::string();
-                    continue;
-                }
-                if (plan->decode && !known_encoding(plan->encoding)) {
-                    unknown_cte = true;
-                    continue;
-                }
-                auto begin = plan->range.begin;
-                auto length = plan->range.size();
-                const bool direct = !plan->filter_fields && !plan->decode;
-                if (direct && eff.partial) {
-                    // Read only the requested window of the part.
-                    auto off = std::min<std::uint64_t>(eff.partial->offset, length);
-                    begin += off;
-                    length = std::min<std::uint64_t>(length - off, eff.partial->length);
-                }
-                auto bytes = co_await d_.on_blob_thread([&] { return read_range(d_.store.blobs(), meta->blob, begin, length); });
-                if (!bytes) {
-                    reply_error(cmd.tag, bytes.error(), "FETCH");
+            if (!reads.empty()) {
+                std::vector<blob_range> ranges;
+                ranges.reserve(reads.size());
+                for (const auto& r : reads) ranges.push_back(r.range);
+                auto got = co_await d_.on_blob_thread([&] { return read_ranges(d_.store.blobs(), ranges); });
+                if (!got) {
+                    reply_error(cmd.tag, got.error(), "FETCH");
                     co_return;
                 }
-                std::string value = std::move(*bytes);
-                if (plan->filter_fields)
-                    value = filter_header_fields(value, att.section.fields,
-                                                 att.section.text == proto::section_text::header_fields_not);
-                if (plan->decode) value = decode_transfer_encoding(value, plan->encoding);
-                if (!direct && eff.partial) value = std::string(apply_partial(value, eff.partial));
-                data[i] = std::move(value);
-            }
-            auto f = w_.fetch(seq);
-            bool flags_written = false;
-            for (std::size_t i = 0; i < atts.size(); ++i) {
-                const auto& att = atts[i];
-                switch (att.item) {
-                    case fetch_item::flags: {
-                        auto flags = m->flags;
-                        if (m->recent) flags.push_back("\\Recent");
-                        f.flags(flags);
-                        flags_written = true;
-                        break;
-                    }
-                    case fetch_item::uid: f.uid(u); break;
-                    case fetch_item::modseq: f.modseq(m->modseq); break;
-                    case fetch_item::internaldate: f.internaldate(proto::from_unix(meta->internaldate, 0)); break;
-                    case fetch_item::rfc822_size: f.rfc822_size(meta->size); break;
-                    case fetch_item::envelope: f.envelope(to_envelope(meta->parsed.env)); break;
-                    case fetch_item::body: f.body(to_body_structure(meta->parsed.body)); break;
-                    case fetch_item::bodystructure: f.bodystructure(to_body_structure(meta->parsed.body)); break;
-                    case fetch_item::binary_size:
-                        if (data[i]) f.binary_size(att, data[i]->size());
-                        break;
-                    default:
-                        if (data[i]) f.section(att, std::string_view(*data[i]));
-                        break;
+                for (std::size_t j = 0; j < reads.size(); ++j) {
+                    const auto& r = reads[j];
+                    const auto& att = atts[r.att];
+                    std::string value = std::move((*got)[j]);
+                    if (r.plan.filter_fields)
+                        value = filter_header_fields(value, att.section.fields,
+                                                     att.section.text == proto::section_text::header_fields_not);
+                    if (r.plan.decode) value = decode_transfer_encoding(value, r.plan.encoding);
+                    if (!r.direct && att.partial) value = std::string(apply_partial(value, att.partial));
+                    batch[r.message].data[r.att] = std::move(value);
                 }
             }
-            if (seen_now.count(u) && !flags_written) {
-                auto flags = m->flags;
-                if (m->recent) flags.push_back("\\Recent");
-                f.flags(flags);
-            }
-            f.finish();
-            if (out_.size() > 256 * 1024 && !co_await flush()) {
-                logout_ = true;
-                co_return;
+            for (auto& p : batch) {
+                auto u = p.uid;
+                const auto* meta = p.meta;
+                auto* m = find(u);
+                if (!m) continue;
+                auto& data = p.data;
+                auto f = w_.fetch(seq_of(u));
+                bool flags_written = false;
+                for (std::size_t i = 0; i < atts.size(); ++i) {
+                    const auto& att = atts[i];
+                    switch (att.item) {
+                        case fetch_item::flags: {
+                            auto flags = m->flags;
+                            if (m->recent) flags.push_back("\\Recent");
+                            f.flags(flags);
+                            flags_written = true;
+                            break;
+                        }
+                        case fetch_item::uid: f.uid(u); break;
+                        case fetch_item::modseq: f.modseq(m->modseq); break;
+                        case fetch_item::internaldate: f.internaldate(proto::from_unix(meta->internaldate, 0)); break;
+                        case fetch_item::rfc822_size: f.rfc822_size(meta->size); break;
+                        case fetch_item::envelope: f.envelope(to_envelope(meta->parsed.env)); break;
+                        case fetch_item::body: f.body(to_body_structure(meta->parsed.body)); break;
+                        case fetch_item::bodystructure: f.bodystructure(to_body_structure(meta->parsed.body)); break;
+                        case fetch_item::binary_size:
+                            if (data[i]) f.binary_size(att, data[i]->size());
+                            break;
+                        default:
+                            if (data[i]) f.section(att, std::string_view(*data[i]));
+                            break;
+                    }
+                }
+                if (seen_now.count(u) && !flags_written) {
+                    auto flags = m->flags;
+                    if (m->recent) flags.push_back("\\Recent");
+                    f.flags(flags);
+                }
+                f.finish();
+                if (out_.size() > 256 * 1024 && !co_await flush()) {
+                    logout_ = true;
+                    co_return;
+                }
             }
         }
     }

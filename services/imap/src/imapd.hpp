@@ -1,5 +1,5 @@
 // imapd.hpp - what every IMAP session of the process shares: settings, the mail store,
-// the authenticator, the one LISTEN/NOTIFY connection, a small thread pool for blob file
+// the authenticator with its short cache of successful logins, the one LISTEN/NOTIFY connection, a small thread pool for blob file
 // I/O, and the count of logged-in sessions per account.
 //
 // SECURITY: the per-account session limit (imap.max_sessions_per_account) bounds what one
@@ -9,6 +9,7 @@
 #pragma once
 
 #include "polder/auth/login.hpp"
+#include "polder/auth/login_cache.hpp"
 #include "polder/config/config.hpp"
 #include "polder/db/notifier.hpp"
 #include "polder/mailstore/mailstore.hpp"
@@ -29,6 +30,7 @@ public:
     const config::settings& settings;
     mailstore::mail_store store;
     auth::authenticator authenticator;
+    auth::login_cache login_cache;   // successful logins, 60 s (see login_cache.hpp)
     db::notifier notifier;
     asio::thread_pool blob_io{2};
     std::shared_ptr<net::tls_context> tls;

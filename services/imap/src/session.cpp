@@ -441,7 +441,15 @@ awaitable<void> session::cmd_authenticate(const proto::command& cmd) {
 }
 
 awaitable<void> session::finish_login(const std::string& tag, std::string address, std::string secret) {
-    auto who = co_await d_.authenticator.login(std::move(address), std::move(secret), info_.peer_address, "imap");
+    // A login that succeeded within the last minute with exactly these credentials costs
+    // no Argon2id verification (auth::login_cache); failures are never cached.
+    result<auth::principal> who = errc::auth_failed;
+    if (auto cached = d_.login_cache.find(address, secret)) {
+        who = std::move(*cached);
+    } else {
+        who = co_await d_.authenticator.login(address, secret, info_.peer_address, "imap");
+        if (who) d_.login_cache.insert(address, secret, *who);
+    }
     if (!who) {
         if (is(who.error(), errc::auth_failed) || is(who.error(), errc::throttled))
             w_.tagged(tag, response_status::no, response_code{code_kind::authenticationfailed},
@@ -527,6 +535,7 @@ void session::expunged(std::vector<std::uint32_t> uids) {
         if (!s) continue;
         if (!qresync_) w_.expunge(s);
         v.erase(v.begin() + (s - 1));
+        sel_->bodies.erase(uid);
         gone.push_back(uid);
     }
     if (qresync_ && !gone.empty()) w_.vanished(gone, false);

@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace polder::imap {
@@ -62,7 +63,18 @@ private:
         std::uint64_t uidnext = 1;
         std::vector<std::uint32_t> pending_expunges;   // seen in the store, not yet announced
         std::vector<std::string> keywords;
+        // What never changes for a UID of this mailbox (the blob, its size, INTERNALDATE),
+        // remembered from FETCHes of the actor's own mailbox, so a later FETCH of whole
+        // messages needs no database round trip (as Dovecot serves them from its index).
+        // Bounded by max_cached_bodies; entries go with EXPUNGE and with the view.
+        struct body_ref {
+            blob::blob_id blob;
+            std::uint64_t size = 0;
+            std::int64_t internaldate = 0;
+        };
+        std::unordered_map<std::uint32_t, body_ref> bodies;
     };
+    static constexpr std::size_t max_cached_bodies = 10000;   // about 1 MiB at most per session
 
     // IDLE runs a second coroutine that writes updates while serve() reads DONE.
     struct idle_control {

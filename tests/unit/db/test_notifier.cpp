@@ -47,7 +47,44 @@ awaitable<void> pause(std::chrono::milliseconds d) {
     co_await t.async_wait(use_awaitable);
 }
 
+// listen_one - one subscription, kept in `keep`; counts the listens that became ready.
+awaitable<void> listen_one(db::notifier& n, std::string channel, std::vector<db::subscription>& keep, int& done) {
+    try {
+        auto sub = co_await n.listen(channel, [](std::string) {});
+        keep.push_back(std::move(sub));
+        ++done;
+    } catch (const std::exception&) {
+        // stop() fails a listen that never became ready; the CHECK below reports it.
+    }
+}
+
 }  // namespace
+
+TEST_CASE("notifier makes every one of many simultaneous listens ready, also those arriving during a LISTEN") {
+    // Regression: a listen that arrived while the thread's LISTEN round trip was in flight
+    // had its wake-up drained by that round trip and waited for an unrelated one (a
+    // polder-imapd LOGIN hung when several sessions logged in at once).
+    db::test::temp_database tdb("ntf_many");
+    asio::io_context io;
+    db::notifier n(io.get_executor(), tdb.options());
+    n.start();
+    int done = 0;
+    std::vector<db::subscription> keep;
+    run_io(io, [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        for (int round = 0; round < 20; ++round) {
+            for (int i = 0; i < 10; ++i) {
+                std::string channel = "many_" + std::to_string(round) + "_" + std::to_string(i);
+                asio::co_spawn(ex, listen_one(n, std::move(channel), keep, done), asio::detached);
+            }
+            co_await pause(1ms);
+        }
+        CHECK(co_await wait_until([&] { return done == 200; }));
+        keep.clear();
+        n.stop();
+    }());
+    CHECK(done == 200);
+}
 
 TEST_CASE("notifier delivers a NOTIFY to a coroutine on its executor") {
     db::test::temp_database tdb("ntf_deliver");

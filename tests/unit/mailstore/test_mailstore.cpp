@@ -564,3 +564,141 @@ TEST_CASE("delivery notifies a listener on the account's channel after commit") 
     REQUIRE(delivered_to != 0);
     CHECK(payload == std::to_string(delivered_to));   // delivery: several modseqs, no ":modseq"
 }
+
+TEST_CASE("the one-statement STORE and recent claim apply to one's own mailbox only and change nothing otherwise") {
+    world w;
+    auto info = w.account("info");
+    auto anna = w.account("anna");
+    for (int i = 0; i < 3; ++i) w.append(info, "INBOX", message("M" + std::to_string(i), "x"));
+    auto snap = w.select(info, "INBOX");
+    auto mb = snap.mailbox.id;
+    auto uv = snap.mailbox.uidvalidity;
+    auto fast = w.tx([&](pqxx::work& t) {
+        return ops::store_flags_own(t, info, mb, uv, {{2, 3}}, flag_mode::add, {"\\seen", "$Work"});
+    });
+    REQUIRE(fast.has_value());
+    REQUIRE(fast->updated.size() == 2);
+    CHECK(fast->updated[0].uid == 2);
+    CHECK(fast->updated[0].flags == std::vector<std::string>{"$Work", "\\Seen"});
+    CHECK(fast->updated[0].modseq == snap.highestmodseq + 1);
+    // Nothing to change: no rows, but still "handled" (an empty result, not nullopt).
+    auto same = w.tx([&](pqxx::work& t) { return ops::store_flags_own(t, info, mb, uv, {{2, 2}}, flag_mode::add, {"\\Seen"}); });
+    REQUIRE(same.has_value());
+    CHECK(same->updated.empty());
+    // Not the owner, a stale UIDVALIDITY, or invalid flags: nullopt, and nothing changed.
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::set_acl(t, info, "INBOX", "anna@gemeente.nl", "lrsw"); }).has_value());
+    auto before = w.select(info, "INBOX");
+    CHECK_FALSE(w.tx([&](pqxx::work& t) {
+        return ops::store_flags_own(t, anna, mb, uv, {{1, 1}}, flag_mode::add, {"\\Flagged"});
+    }).has_value());
+    CHECK_FALSE(w.tx([&](pqxx::work& t) {
+        return ops::store_flags_own(t, info, mb, uv + 1, {{1, 1}}, flag_mode::add, {"\\Flagged"});
+    }).has_value());
+    CHECK_FALSE(w.tx([&](pqxx::work& t) {
+        return ops::store_flags_own(t, info, mb, uv, {{1, 1}}, flag_mode::add, {"\\Recent"});
+    }).has_value());
+    auto after = w.select(info, "INBOX");
+    CHECK(after.highestmodseq == before.highestmodseq);
+    CHECK(after.messages[0].flags.empty());
+    // The grantee's STORE still works through the checked path.
+    auto shared = w.tx([&](pqxx::work& t) {
+        return ops::store_flags(t, anna, mb, uv, {{1, 1}}, flag_mode::add, {"\\Flagged"});
+    });
+    REQUIRE(shared.has_value());
+    CHECK(shared->updated.size() == 1);
+    // \Recent: the first claim gets uids 1..3, the next nothing; a stranger's claim is not handled.
+    auto first = w.tx([&](pqxx::work& t) { return ops::claim_recent_own(t, info, mb, uv); });
+    REQUIRE(first.has_value());
+    CHECK(*first == 1);
+    auto second = w.tx([&](pqxx::work& t) { return ops::claim_recent_own(t, info, mb, uv); });
+    REQUIRE(second.has_value());
+    CHECK(*second == 4);
+    CHECK_FALSE(w.tx([&](pqxx::work& t) { return ops::claim_recent_own(t, anna, mb, uv); }).has_value());
+    CHECK_FALSE(w.tx([&](pqxx::work& t) { return ops::claim_recent_own(t, info, mb, uv + 1); }).has_value());
+}
+
+TEST_CASE("an APPEND from a session with a current view claims its message as recent, a stale view does not") {
+    world w;
+    auto a = w.account("anna");
+    w.append(a, "INBOX", message("first", "x"));
+    auto snap = w.select(a, "INBOX");
+    auto p = w.prepare(message("second", "y"));
+    auto r = w.tx([&](pqxx::work& t) {
+        return ops::append(t, a, "INBOX", p, {"\\seen", "$Work"}, 1772442000, snap.highestmodseq);
+    });
+    REQUIRE(r.has_value());
+    CHECK(r->uid == 2);
+    CHECK(r->modseq == snap.highestmodseq + 1);
+    CHECK(r->recent);
+    CHECK(r->flags == std::vector<std::string>{"$Work", "\\Seen"});
+    // The claim moved past uid 2: the next claimer gets only what comes after it.
+    auto next = w.tx([&](pqxx::work& t) { return ops::claim_recent(t, a, snap.mailbox.id, snap.mailbox.uidvalidity); });
+    REQUIRE(next.has_value());
+    CHECK(*next == 3);
+    // A view that missed a change (its modseq is old): no claim; a resync decides.
+    auto q = w.prepare(message("third", "z"));
+    auto stale = w.tx([&](pqxx::work& t) { return ops::append(t, a, "INBOX", q, {}, 1772442000, snap.highestmodseq); });
+    REQUIRE(stale.has_value());
+    CHECK_FALSE(stale->recent);
+    CHECK(stale->modseq == r->modseq + 1);
+    auto last = w.tx([&](pqxx::work& t) { return ops::claim_recent(t, a, snap.mailbox.id, snap.mailbox.uidvalidity); });
+    REQUIRE(last.has_value());
+    CHECK(*last == 3);
+}
+
+TEST_CASE("search HEADER matches a value only in the named field, whatever the case, for owner and grantee alike") {
+    world w;
+    auto info = w.account("info");
+    auto anna = w.account("anna");
+    auto with_header = [](const std::string& subject, const std::string& extra) {
+        return "From: Ann <ann@example.org>\r\nTo: Bob <bob@gemeente.nl>\r\nSubject: " + subject + "\r\n" + extra +
+               "Date: Mon, 2 Mar 2026 10:00:00 +0100\r\n\r\nbody\r\n";
+    };
+    w.append(info, "INBOX", with_header("Report group-01", "X-Project: Harbour\r\n"));
+    w.append(info, "INBOX", with_header("Report group-02", "X-Project: group-01\r\n"));
+    w.append(info, "INBOX", with_header("Other", ""));
+    auto snap = w.select(info, "INBOX");
+    auto run = [&](std::int64_t who, const search_criterion& c) {
+        auto r = w.tx([&](pqxx::work& t) { return ops::search(t, who, snap.mailbox.id, snap.mailbox.uidvalidity, c); });
+        REQUIRE(r.has_value());
+        return *r;
+    };
+    using v = std::vector<std::uint32_t>;
+    CHECK(run(info, search_header("Subject", "GROUP-01")) == v{1});    // not message 2: only its X-Project has it
+    CHECK(run(info, search_header("x-project", "group-01")) == v{2});
+    CHECK(run(info, search_header("X-Project", "harb")) == v{1});
+    CHECK(run(info, search_header("X-Project", "")) == v{1, 2});        // "" matches every message with the field
+    CHECK(run(info, search_header("Subject", "absent")).empty());
+    CHECK(run(info, search_not(search_header("Subject", "report"))) == v{3});
+    // A grantee gets the same answers through the checked path; a stranger nothing.
+    CHECK(is(w.tx([&](pqxx::work& t) {
+                 return ops::search(t, anna, snap.mailbox.id, snap.mailbox.uidvalidity, search_header("Subject", "x"));
+             }).error(),
+             errc::not_found));
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::set_acl(t, info, "INBOX", "anna@gemeente.nl", "lr"); }).has_value());
+    CHECK(run(anna, search_header("Subject", "group-01")) == v{1});
+    auto wrong = w.tx([&](pqxx::work& t) {
+        return ops::search(t, info, snap.mailbox.id, snap.mailbox.uidvalidity + 1, search_header("Subject", "x"));
+    });
+    CHECK(is(wrong.error(), errc::not_found));
+    // FETCH of a grantee (checked path) and what it decodes.
+    auto metas = w.tx([&](pqxx::work& t) {
+        fetch_needs needs;
+        needs.envelope = false;
+        return ops::fetch(t, anna, snap.mailbox.id, snap.mailbox.uidvalidity, {{1, 3}}, needs);
+    });
+    REQUIRE(metas.has_value());
+    REQUIRE(metas->size() == 3);
+    CHECK((*metas)[0].parsed.env.subject == std::nullopt);            // not asked for
+    CHECK((*metas)[0].parsed.body.body_start > 0);                     // asked for: the section ranges
+    auto all = w.tx([&](pqxx::work& t) { return ops::fetch(t, info, snap.mailbox.id, snap.mailbox.uidvalidity, {{2, 2}}); });
+    REQUIRE(all.has_value());
+    REQUIRE(all->size() == 1);
+    CHECK((*all)[0].parsed.env.subject == std::optional<std::string>("Report group-02"));
+    auto changes = w.tx([&](pqxx::work& t) {
+        return ops::changes_since(t, anna, snap.mailbox.id, snap.mailbox.uidvalidity, 0);
+    });
+    REQUIRE(changes.has_value());
+    CHECK(changes->changed.size() == 3);
+    CHECK(changes->highestmodseq == snap.highestmodseq);
+}

@@ -5,8 +5,13 @@
 // Two layers with the same operations:
 //   * functions on a pqxx::work (namespace polder::mailstore::ops) - blocking, composable
 //     inside a caller's transaction, used by the class below and by polderctl/tests;
+//     those that only read take any pqxx::transaction_base;
 //   * class mail_store - awaitable wrappers that run each operation in ONE transaction
-//     on the db::pool, so an I/O thread never blocks on PostgreSQL.
+//     on the db::pool, so an I/O thread never blocks on PostgreSQL. Read-only operations
+//     run in autocommit mode (no BEGIN/COMMIT round trips; at READ COMMITTED each
+//     statement had its own snapshot anyway), and the hot ones - FETCH, SEARCH, the
+//     changes since a modseq, a plain flag STORE, the \Recent claim - are one statement
+//     for the actor's own mailbox, falling back to the full rights check otherwise.
 // Every operation that changes a mailbox sends pg_notify on channel mail_<owner account
 // id> with payload "<mailbox id>" inside its transaction, so sessions in any process
 // (IDLE, concurrent SELECTs) learn of it after COMMIT. Sessions watching a shared mailbox
@@ -64,7 +69,7 @@ inline constexpr std::size_t max_fts_on_search = 20000;
 
 // notify_channel - "mail_<account id>". A change to a mailbox NOTIFYs its owner's channel
 // after commit with the payload "<mailbox id>", or "<mailbox id>:<modseq>" when the change
-// is exactly one modseq (a flag STORE), so a session that already knows every change up to
+// is exactly one modseq (a flag STORE, an APPEND), so a session that already knows every change up to
 // that modseq - typically the one that made it - can skip the resync.
 std::string notify_channel(std::int64_t account_id);
 
@@ -129,6 +134,13 @@ struct message_meta {
     mime::message_info parsed;
 };
 
+// fetch_needs - which parts of the stored parse fetch() decodes into message_meta::parsed
+// (decoding the JSON is the costly part of a large FETCH; what is not needed stays empty).
+struct fetch_needs {
+    bool envelope = true;   // parsed.env (ENVELOPE)
+    bool body = true;       // parsed.body (BODY, BODYSTRUCTURE, every section)
+};
+
 // The result of parsing a message once; produced by prepare_message.
 struct prepared_message {
     blob::blob_id blob;
@@ -139,6 +151,9 @@ struct prepared_message {
 // prepare_message - reads the blob (at most max_message_size) and parses it once.
 // Errors: errc::not_found (no such blob), errc::limit_exceeded, blob store errors.
 [[nodiscard]] result<prepared_message> prepare_message(blob::store& blobs, const blob::blob_id& id);
+// prepare_bytes - the same from bytes already in memory that are the blob `id` (APPEND has
+// them: no second read of what was just written). Errors: errc::limit_exceeded.
+[[nodiscard]] result<prepared_message> prepare_bytes(const blob::blob_id& id, std::string_view raw);
 // store_bytes - writes raw bytes as a durable blob (for tests and small callers).
 [[nodiscard]] result<blob::blob_id> store_bytes(blob::store& blobs, std::string_view raw);
 
@@ -161,6 +176,9 @@ struct append_result {
     std::int64_t mailbox_id = 0;
     std::uint32_t uidvalidity = 0;
     std::uint32_t uid = 0;
+    std::uint64_t modseq = 0;           // of the new entry (the mailbox's new HIGHESTMODSEQ)
+    std::vector<std::string> flags;     // as stored (normalized, those the actor may set)
+    bool recent = false;                // claimed as \Recent (claim_if_modseq matched)
 };
 
 enum class flag_mode { add, remove, replace };
@@ -195,60 +213,76 @@ namespace ops {
 delivery_result deliver(pqxx::work& tx, const prepared_message& msg, const std::vector<recipient>& rcpts,
                         std::int64_t internaldate);
 
-result<std::vector<mailbox_info>> list_mailboxes(pqxx::work& tx, std::int64_t actor);
+result<std::vector<mailbox_info>> list_mailboxes(pqxx::transaction_base& tx, std::int64_t actor);
 // resolve - the mailbox named as the actor sees it, if the actor holds `needed` rights.
-result<mailbox_info> resolve(pqxx::work& tx, std::int64_t actor, std::string_view name, std::string_view needed);
+result<mailbox_info> resolve(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name, std::string_view needed);
 result<std::int64_t> create_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view name,
                                     std::optional<std::string> special_use = {});
 result<void> delete_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view name);
 result<void> rename_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view from, std::string_view to);
 result<void> subscribe(pqxx::work& tx, std::int64_t actor, std::string_view name, bool on);
-result<mailbox_status> status(pqxx::work& tx, std::int64_t actor, std::string_view name);
-result<select_snapshot> select(pqxx::work& tx, std::int64_t actor, std::string_view name);
+result<mailbox_status> status(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name);
+result<select_snapshot> select(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name);
 // The mailbox-id operations re-check the actor's rights and that the mailbox still has
 // `uidvalidity` (deleted and recreated -> errc::not_found).
-result<changes> changes_since(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
+result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                               std::uint64_t since_modseq);
-result<std::vector<message_meta>> fetch(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
-                                        std::uint32_t uidvalidity, const uid_set& uids);
+result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
+                                        std::uint32_t uidvalidity, const uid_set& uids, fetch_needs needs = {});
 // claim_recent - IMAP4rev1 \Recent: the first session to call it after new messages
 // arrived gets them as recent. Returns the lowest UID that is \Recent for this session
 // (every UID >= it); the next caller starts after them.
 result<std::uint32_t> claim_recent(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity);
+// claim_recent_own - claim_recent in one statement for the actor's own mailbox (atomic by
+// itself); nullopt, with nothing changed, when it is not the actor's or UIDVALIDITY changed.
+std::optional<std::uint32_t> claim_recent_own(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
+                                              std::uint32_t uidvalidity);
+// append - with claim_if_modseq (an IMAP4rev1 session appending to the mailbox it has
+// selected, passing its view's modseq): when the mailbox's modseq was exactly that before
+// the append, the new message is claimed as \Recent for that session in the same
+// statement (append_result::recent), so the session needs no resync to learn of it.
 result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_view name, const prepared_message& msg,
-                             const std::vector<std::string>& flags, std::int64_t internaldate);
+                             const std::vector<std::string>& flags, std::int64_t internaldate,
+                             std::optional<std::uint64_t> claim_if_modseq = {});
 // check_append - would an APPEND of `size` octets to `name` be refused? The checks of
 // append() (mailbox exists for the actor with the insert right, selectable, the owner's
 // quota) without storing anything, so IMAP can answer NO before the client uploads the
 // message (RFC 9051 6.3.12). The final check still happens in append().
-result<void> check_append(pqxx::work& tx, std::int64_t actor, std::string_view name, std::uint64_t size);
+result<void> check_append(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name, std::uint64_t size);
 result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                  const uid_set& uids, flag_mode mode, const std::vector<std::string>& flags,
                                  std::optional<std::uint64_t> unchangedsince = {});
+// store_flags_own - store_flags without UNCHANGEDSINCE in ONE statement, for the actor's
+// own mailbox: complete in itself (atomic, its own transaction in autocommit mode). nullopt
+// when that case does not apply - not the actor's mailbox, UIDVALIDITY changed, mailbox
+// gone, invalid flags or UIDs - and nothing was changed: store_flags then decides.
+std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
+                                            std::uint32_t uidvalidity, const uid_set& uids, flag_mode mode,
+                                            const std::vector<std::string>& flags);
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                          const uid_set& uids, std::string_view destination, bool move);
 // expunge - \Deleted messages (restricted to `only` when given: UID EXPUNGE).
 result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
                                            std::uint32_t uidvalidity, const std::optional<uid_set>& only);
-result<std::vector<std::uint32_t>> search(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox,
+result<std::vector<std::uint32_t>> search(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
                                           std::uint32_t uidvalidity, const search_criterion& criteria);
 // search_relevancy - like search, with each UID's RFC 6203 relevancy score (1..100): from
 // the rank of the FUZZY BODY/TEXT keys, 100 for every match when there are none.
-result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pqxx::work& tx, std::int64_t actor,
+result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pqxx::transaction_base& tx, std::int64_t actor,
                                                                           std::int64_t mailbox,
                                                                           std::uint32_t uidvalidity,
                                                                           const search_criterion& criteria);
 // index_fts - computes the full-text vector of up to `limit` messages that have none yet
 // (schema 0105), oldest first, skipping rows another indexer holds; returns how many.
-std::size_t index_fts(pqxx::work& tx, std::size_t limit);
+std::size_t index_fts(pqxx::transaction_base& tx, std::size_t limit);
 // index_fts_mailbox - the same for the pending messages of one mailbox.
-std::size_t index_fts_mailbox(pqxx::work& tx, std::int64_t mailbox, std::size_t limit);
-result<quota_info> quota(pqxx::work& tx, std::int64_t actor);
+std::size_t index_fts_mailbox(pqxx::transaction_base& tx, std::int64_t mailbox, std::size_t limit);
+result<quota_info> quota(pqxx::transaction_base& tx, std::int64_t actor);
 // ACL (RFC 4314): needs 'a' on the mailbox. Grantee: an account address or a group name
 // of the owner's organisation; anything else is errc::not_found. Empty rights = remove.
 result<void> set_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbox, std::string_view grantee,
                      std::string_view rights);
-result<std::vector<acl_entry>> get_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbox);
+result<std::vector<acl_entry>> get_acl(pqxx::transaction_base& tx, std::int64_t actor, std::string_view mailbox);
 }  // namespace ops
 
 // mail_store - the awaitable API. Each call is one transaction on the pool.
@@ -265,6 +299,11 @@ public:
     awaitable<result<append_result>> append(std::int64_t actor, std::string name, blob::blob_id blob,
                                             std::vector<std::string> flags, std::int64_t internaldate);
 
+    // append - the same with the message parsed already (prepare_bytes).
+    awaitable<result<append_result>> append(std::int64_t actor, std::string name, prepared_message msg,
+                                            std::vector<std::string> flags, std::int64_t internaldate,
+                                            std::optional<std::uint64_t> claim_if_modseq = {});
+
     awaitable<result<void>> check_append(std::int64_t actor, std::string name, std::uint64_t size);
     awaitable<result<std::vector<mailbox_info>>> list_mailboxes(std::int64_t actor);
     awaitable<result<std::int64_t>> create_mailbox(std::int64_t actor, std::string name,
@@ -278,7 +317,7 @@ public:
                                              std::uint64_t since_modseq);
     awaitable<result<std::uint32_t>> claim_recent(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity);
     awaitable<result<std::vector<message_meta>>> fetch(std::int64_t actor, std::int64_t mailbox,
-                                                       std::uint32_t uidvalidity, uid_set uids);
+                                                       std::uint32_t uidvalidity, uid_set uids, fetch_needs needs = {});
     awaitable<result<store_result>> store_flags(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                                 uid_set uids, flag_mode mode, std::vector<std::string> flags,
                                                 std::optional<std::uint64_t> unchangedsince = {});

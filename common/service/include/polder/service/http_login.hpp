@@ -11,14 +11,16 @@
 // SECURITY: credentials are refused over plain HTTP unless the peer is loopback and
 // allow_plaintext_on_loopback is set (403); a missing, malformed or wrong password is
 // 401 with a challenge; throttling (errc::throttled) is 429 with Retry-After, a database
-// outage 503. The cache holds only successful logins, keyed by SHA-256(user NUL
-// password), for 60 seconds and at most 10,000 entries (cleared when full); a changed or
-// revoked password therefore stops working within a minute.
+// outage 503. The cache (auth::login_cache, shared with polder-imapd) holds only
+// successful logins, keyed by HMAC-SHA256 of user and password under a per-process random
+// key, for 60 seconds and at most 10,000 entries; a changed or revoked password therefore
+// stops working within a minute.
 // STANDARDS: RFC 7617 (Basic), RFC 6585 4 (429), RFC 9110 10.2.3 (Retry-After).
 #pragma once
 
 #include "polder/asio/asio.hpp"
 #include "polder/auth/login.hpp"
+#include "polder/auth/login_cache.hpp"
 #include "polder/http/request.hpp"
 #include "polder/http/response.hpp"
 
@@ -44,15 +46,9 @@ public:
     awaitable<std::optional<auth::principal>> check(http::request& req, http::response& refusal);
 
 private:
-    struct cached {
-        auth::principal who;
-        std::chrono::steady_clock::time_point expires;
-    };
-
     auth::authenticator& auth_;
     options opts_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, cached> cache_;
+    auth::login_cache cache_;
 };
 
 }  // namespace polder::service
