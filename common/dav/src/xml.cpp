@@ -17,7 +17,9 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include <cstdint>
 #include <mutex>
+#include <string_view>
 
 namespace polder::dav {
 
@@ -80,6 +82,18 @@ std::string to_string(const xmlChar* s) {
     return s ? std::string(reinterpret_cast<const char*>(s)) : std::string();
 }
 
+// namespace_name - a namespace declaration's value as the document meant it. Without
+// entity substitution libxml2 hands over an "&" written as "&amp;" (or "&#38;") in an
+// xmlns attribute as the five characters "&#38;" (it decodes every other reference), so
+// that is turned back into "&"; otherwise serializing the tree would escape it once more
+// and each round trip would change the namespace (found by fuzz_dav_xml).
+std::string namespace_name(const xmlChar* href) {
+    std::string s = to_string(href);
+    for (std::size_t at = s.find("&#38;"); at != std::string::npos; at = s.find("&#38;", at + 1))
+        s.replace(at, 5, "&");
+    return s;
+}
+
 struct converter {
     const xml_limits& limits;
     std::size_t elements = 0;
@@ -95,11 +109,11 @@ struct converter {
             return false;
         }
         out.type = xml_element::kind::element;
-        out.name.ns = node->ns ? to_string(node->ns->href) : std::string();
+        out.name.ns = node->ns ? namespace_name(node->ns->href) : std::string();
         out.name.local = to_string(node->name);
         for (xmlAttrPtr a = node->properties; a; a = a->next) {
             xml_attribute attr;
-            attr.name.ns = a->ns ? to_string(a->ns->href) : std::string();
+            attr.name.ns = a->ns ? namespace_name(a->ns->href) : std::string();
             attr.name.local = to_string(a->name);
             xmlChar* v = xmlNodeListGetString(node->doc, a->children, 1);
             attr.value = to_string(v);

@@ -167,3 +167,40 @@ TEST_CASE("error body names the precondition") {
     CHECK(root->is("DAV:", "error"));
     CHECK(root->child("DAV:", "propfind-finite-depth"));
 }
+
+TEST_CASE("xml parser refuses characters XML forbids, also when converted from a declared encoding") {
+    // UTF-16LE with a byte order mark: <a>X</a> where X is U+FFFF (a noncharacter) or,
+    // for comparison, U+00E9.
+    auto utf16 = [](char16_t x) {
+        std::string d = "\xFF\xFE";
+        for (char16_t c : std::u16string(u"<a>") + x + u"</a>") {
+            d.push_back(static_cast<char>(c & 0xFF));
+            d.push_back(static_cast<char>(c >> 8));
+        }
+        return d;
+    };
+    std::string reason;
+    auto good = parse_xml(utf16(u'\u00e9'), reason);
+    REQUIRE(good.has_value());
+    CHECK(serialize(*good).find("\xC3\xA9") != std::string::npos);   // converted to UTF-8
+    reason.clear();
+    CHECK_FALSE(parse_xml(utf16(u'\uffff'), reason).has_value());
+    CHECK_FALSE(reason.empty());
+    reason.clear();
+    CHECK_FALSE(parse_xml("<a b=\"&#xFFFE;\"/>", reason).has_value());   // a character reference XML forbids
+}
+
+TEST_CASE("xml parser keeps an ampersand in a namespace name, and serializing round-trips it") {
+    std::string reason;
+    auto doc = parse_xml("<a xmlns=\"urn:x?a=1&amp;b=2\"><b xmlns:q=\"urn:y&#38;z\" q:c=\"1\"/></a>", reason);
+    REQUIRE(doc.has_value());
+    CHECK(doc->name.ns == "urn:x?a=1&b=2");
+    REQUIRE(doc->children.size() == 1);
+    REQUIRE(doc->children[0].attributes.size() == 1);
+    CHECK(doc->children[0].attributes[0].name.ns == "urn:y&z");
+    const std::string once = serialize(*doc);
+    auto again = parse_xml(once, reason);
+    REQUIRE(again.has_value());
+    CHECK(serialize(*again) == once);
+    CHECK(again->name.ns == "urn:x?a=1&b=2");
+}
