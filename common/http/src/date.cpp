@@ -174,6 +174,23 @@ std::string format_http_date(std::int64_t t) {
     return buf;
 }
 
+std::string format_rfc3339(std::int64_t t) {
+    if (t < min_seconds) t = min_seconds;
+    if (t > max_seconds) t = max_seconds;
+    std::int64_t days = t / 86400;
+    std::int64_t rem = t % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        --days;
+    }
+    const civil c = civil_from_days(days);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(c.year), c.month, c.day,
+                  static_cast<unsigned>(rem / 3600), static_cast<unsigned>(rem / 60 % 60),
+                  static_cast<unsigned>(rem % 60));
+    return buf;
+}
+
 std::optional<std::int64_t> parse_http_date(std::string_view text) {
     // Surrounding whitespace is not part of the field value (RFC 9110 5.5).
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);

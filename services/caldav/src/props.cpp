@@ -55,15 +55,6 @@ std::string privileges(bool writable, bool calendar) {
     return x;
 }
 
-std::string rfc3339(std::int64_t unix_seconds) {
-    std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 const dav::qname q_calendar_color{std::string(apple_ical_ns), "calendar-color"};
 const dav::qname q_calendar_order{std::string(apple_ical_ns), "calendar-order"};
 const dav::qname q_getctag{std::string(calendarserver_ns), "getctag"};
@@ -217,7 +208,7 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
                 if (r.directory) return dav::escape_text("\"dir-" + std::to_string(r.fingerprint) + "\"");
                 return dav::escape_text("\"c" + std::to_string(r.coll->id) + "-" + std::to_string(r.coll->modseq) + "\"");
             }
-            if (l == "creationdate" && r.coll) return rfc3339(r.coll->created);
+            if (l == "creationdate" && r.coll) return http::format_rfc3339(r.coll->created);
         }
         if (r.path.is_object() && r.obj) {
             if (l == "getetag") return dav::escape_text(etag_of(*r.obj));
@@ -226,7 +217,7 @@ std::optional<std::string> live_value(const resource& r, const dav::qname& n, co
                                                       : std::string("text/vcard; charset=utf-8"));
             if (l == "getcontentlength") return std::to_string(r.obj->size);
             if (l == "getlastmodified") return http::format_http_date(r.obj->modified);
-            if (l == "creationdate") return rfc3339(r.obj->modified);
+            if (l == "creationdate") return http::format_rfc3339(r.obj->modified);
         }
         return std::nullopt;
     }

@@ -36,7 +36,7 @@ std::optional<std::string> live_value(const dav::qname& q, const node& n, const 
         if (l == "resourcetype") return n.collection ? std::string("<D:collection/>") : std::string();
         if (l == "getetag") return dav::escape_text(n.etag);
         if (l == "getlastmodified") return http::format_http_date(n.modified);
-        if (l == "creationdate") return rfc3339(n.created);
+        if (l == "creationdate") return http::format_rfc3339(n.created);
         if (l == "displayname") return dav::escape_text(n.path == pc.sp.root ? pc.sp.display : n.name);
         if (l == "getcontentlength") return n.collection ? std::nullopt : std::optional(std::to_string(n.size));
         if (l == "getcontenttype") return n.collection ? std::nullopt : std::optional(dav::escape_text(n.content_type));

@@ -281,15 +281,6 @@ std::string service::activelock_xml(const lock& l, const space& sp) const {
     return x;
 }
 
-std::string rfc3339(std::int64_t unix_seconds) {
-    std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 std::string content_type_for(std::string_view name, std::string_view client_type) {
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 40> types{{
         {"txt", "text/plain; charset=utf-8"}, {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},

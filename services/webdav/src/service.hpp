@@ -185,7 +185,5 @@ inline http::response empty_response(http::status code) {
 // content_type_for - the media type from a file name's extension, else the
 // client's Content-Type when well-formed, else application/octet-stream.
 std::string content_type_for(std::string_view name, std::string_view client_type);
-// rfc3339 - "2026-11-23T10:00:00Z" for DAV:creationdate.
-std::string rfc3339(std::int64_t unix_seconds);
 
 }  // namespace polder::webdav

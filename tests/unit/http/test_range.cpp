@@ -145,6 +145,9 @@ TEST_CASE("http dates parse in all three formats and format as IMF-fixdate") {
     CHECK(format_http_date(t) == "Sun, 06 Nov 1994 08:49:37 GMT");
     CHECK(format_http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
     CHECK(format_http_date(951782400) == "Tue, 29 Feb 2000 00:00:00 GMT");
+    CHECK(format_rfc3339(t) == "1994-11-06T08:49:37Z");
+    CHECK(format_rfc3339(951782400 + 86399) == "2000-02-29T23:59:59Z");
+    CHECK(format_rfc3339(-1) == "1969-12-31T23:59:59Z");
     CHECK(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT") == 951782400);
     for (std::int64_t s : {std::int64_t{0}, std::int64_t{1}, std::int64_t{86399}, std::int64_t{1700000000},
                            std::int64_t{4102444800}, std::int64_t{-86400}})
