@@ -176,7 +176,8 @@ void server::impl::accepted(listener_state* ls, tcp::socket sock) {
     info.tls = ls->cfg.tls;
     info.idle_timeout = lim.idle_timeout;
 
-    std::string key = peer_limit_key(addr);
+    // An empty key: the listener does not count per peer (listener_config::per_ip_limit).
+    std::string key = ls->cfg.per_ip_limit ? peer_limit_key(addr) : std::string();
     std::string_view refusal;
     std::shared_ptr<connection_control> ctrl;
     {
@@ -185,9 +186,9 @@ void server::impl::accepted(listener_state* ls, tcp::socket sock) {
         std::size_t from_peer = it == per_ip.end() ? 0 : it->second;
         if (stopping->load()) refusal = "shutting_down";
         else if (sessions.size() >= lim.max_connections) refusal = "total";
-        else if (from_peer >= lim.max_connections_per_ip) refusal = "per_ip";
+        else if (!key.empty() && from_peer >= lim.max_connections_per_ip) refusal = "per_ip";
         else {
-            ++per_ip[key];
+            if (!key.empty()) ++per_ip[key];
             ctrl = std::make_shared<connection_control>(sock.get_executor(), stopping);
             sessions.emplace(info.id, ctrl);
         }
@@ -271,7 +272,11 @@ void server::impl::session_ended(std::uint64_t id, const std::string& key, liste
     {
         std::lock_guard lock(mu);
         sessions.erase(id);
-        if (auto it = per_ip.find(key); it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+        if (key.empty()) {
+            // not counted per peer
+        } else if (auto it = per_ip.find(key); it != per_ip.end() && --it->second == 0) {
+            per_ip.erase(it);
+        }
         last = stopping->load() && sessions.empty();
     }
     ls->active->dec();

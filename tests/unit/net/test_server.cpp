@@ -222,6 +222,38 @@ TEST_CASE("server refuses the connection over the per-IP limit with the listener
     CHECK(counter_value("polder_connections_total", {{"listener", "t_perip"}}) == 3);
 }
 
+TEST_CASE("a listener without the per-IP limit (the admin port) neither counts nor is refused by it") {
+    net::limits lim;
+    lim.max_connections_per_ip = 1;
+    running_server rs(lim);
+    net::listener_config svc{.name = "t_svc", .address = "127.0.0.1", .port = 0};
+    net::listener_config adm{.name = "t_adm", .address = "127.0.0.1", .port = 0};
+    adm.per_ip_limit = false;
+    REQUIRE(rs.srv.listen(svc, echo_handler()));
+    REQUIRE(rs.srv.listen(adm, echo_handler()));
+    const auto svc_port = rs.srv.bound_port("t_svc");
+    const auto adm_port = rs.srv.bound_port("t_adm");
+    rs.start();
+
+    asio::io_context io;
+    run_coro(io, [&]() -> awaitable<void> {
+        std::string b1, b2, b3, b4;
+        auto a1 = co_await connect("127.0.0.1", adm_port);   // admin connections first
+        auto a2 = co_await connect("127.0.0.1", adm_port);
+        REQUIRE((a1 && a2));
+        { auto l_ = co_await line(*a1, b1); CHECK(l_.starts_with("hello")); }
+        { auto l_ = co_await line(*a2, b2); CHECK(l_.starts_with("hello")); }
+        auto c1 = co_await connect("127.0.0.1", svc_port);   // the client's one slot is free
+        REQUIRE(c1.has_value());
+        { auto l_ = co_await line(*c1, b3); CHECK(l_.starts_with("hello")); }
+        auto a3 = co_await connect("127.0.0.1", adm_port);   // and the slot taken blocks no check
+        REQUIRE(a3.has_value());
+        { auto l_ = co_await line(*a3, b4); CHECK(l_.starts_with("hello")); }
+    }());
+    CHECK(counter_value("polder_connections_refused_total", {{"listener", "t_adm"}, {"reason", "per_ip"}}) == 0);
+    CHECK(counter_value("polder_connections_refused_total", {{"listener", "t_svc"}, {"reason", "per_ip"}}) == 0);
+}
+
 TEST_CASE("server refuses connections over the total limit") {
     net::limits lim;
     lim.max_connections = 1;

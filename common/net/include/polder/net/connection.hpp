@@ -38,6 +38,10 @@ struct listener_config {
     std::uint16_t port = 0;             // 0 binds an ephemeral port; see server::bound_port
     tls_mode tls = tls_mode::none;
     refusal_hook on_refused = {};       // optional
+    // per_ip_limit - false for the admin port: health checks and metrics scrapes from a
+    // monitoring host must not take the per-IP slots of the service's clients on that
+    // host, nor be refused when clients fill them (max_connections still applies).
+    bool per_ip_limit = true;
 };
 
 struct limits {
