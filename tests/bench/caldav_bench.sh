@@ -57,6 +57,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/bench
 PY=/usr/bin/python3
+BENCH=caldav_bench.sh
+source "$HERE/lib.sh"
 
 usage() { sed -n '/^# Usage:/,/^#   Quick try:/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD=$ROOT/build/release
@@ -104,11 +106,7 @@ if [[ -z ${POLDER_CALDAV_BENCH_INNER:-} ]]; then
     missing=()
     want radicale && { [[ -x /usr/bin/radicale ]] || missing+=(radicale); }
     want xandikos && { [[ -x /usr/bin/xandikos ]] || missing+=(xandikos); }
-    if ((${#missing[@]})); then
-        echo "caldav_bench.sh: installing ${missing[*]}" >&2
-        ((EUID == 0)) || { echo "caldav_bench.sh: need root to install ${missing[*]}" >&2; exit 1; }
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
-    fi
+    bench_install "${missing[@]}"
     args=(--build "$BUILD" --events "$EVENTS" --clients "$CLIENTS" --runs "$RUNS" --servers "$SERVERS"
           --anchor-put "$ANCHOR_PUT")
     [[ -z $SAVE ]] || args+=(--save "$(realpath -m "$SAVE")")
@@ -121,52 +119,8 @@ fi
 # --- inner run ------------------------------------------------------------------
 USER_NAME=bench@bench.example
 PASSWORD="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-RUN_AS=()
-if ((EUID == 0)); then
-    id polder >/dev/null 2>&1 || { echo "caldav_bench.sh: system user polder missing" >&2; exit 1; }
-    RUN_AS=(setpriv --reuid=polder --regid=polder --clear-groups)
-    OWNER=polder:polder
-else
-    OWNER=$(id -u):$(id -g)
-fi
-
-work=$(mktemp -d /tmp/polder-caldav-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    local rc=$?
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say() { printf '== %s\n' "$*" >&2; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-started_ok() {   # NAME PID LOG
-    kill -0 "$2" 2>/dev/null && return 0
-    echo "caldav_bench.sh: $1 exited while starting:" >&2
-    tail -n 30 "$3" >&2 || true
-    return 1
-}
-# wait_http NAME PID LOG URL - until something answers HTTP at URL (any status), at most 60 s.
-wait_http() {
-    for _ in $(seq 600); do
-        curl -s -o /dev/null --max-time 2 "$4" && return 0
-        started_ok "$1" "$2" "$3" || return 1
-        sleep 0.1
-    done
-    echo "caldav_bench.sh: $1 does not answer at $4" >&2
-    tail -n 30 "$3" >&2 || true
-    return 1
-}
+bench_run_as
+bench_workdir polder-caldav-bench
 mkdir -p "$work/uids"
 results=$work/results.txt
 printf 'info events %s\ninfo clients %s\ninfo runs %s\ninfo seed 20260323\n' \
@@ -178,8 +132,9 @@ if want polder; then
     : "${POLDER_TEST_PGHOST:?}" "${POLDER_TEST_PGPORT:?}" "${POLDER_TEST_PGUSER:?}"
     say "starting polder-caldavd ($BUILD)"
     db=bench_caldav_$$
-    psql -q -h "$POLDER_TEST_PGHOST" -p "$POLDER_TEST_PGPORT" -U "$POLDER_TEST_PGUSER" -d postgres \
-        -c "CREATE DATABASE $db" >/dev/null
+    # A 201 must mean "on disk", as Radicale's fsynced files do.
+    bench_durable_pg
+    bench_createdb "$db"
     mkdir -p "$work/polder/blobs"
     chown -R "$OWNER" "$work/polder"
     P_PORT=$(free_port)

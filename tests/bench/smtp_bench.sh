@@ -39,6 +39,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/bench
 PY=/usr/bin/python3
+BENCH=smtp_bench.sh
+source "$HERE/lib.sh"
 
 usage() { sed -n '16,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD=$ROOT/build/release
@@ -78,21 +80,7 @@ if [[ -z ${POLDER_SMTP_BENCH_INNER:-} ]]; then
     [[ -x /usr/sbin/smtp-source && -x /usr/sbin/postfix ]] || missing+=(postfix)
     [[ -x /usr/sbin/dovecot ]] || missing+=(dovecot-core)
     [[ -x /usr/lib/dovecot/lmtp ]] || missing+=(dovecot-lmtpd)
-    if ((${#missing[@]})); then
-        echo "smtp_bench.sh: installing ${missing[*]}" >&2
-        ((EUID == 0)) || { echo "smtp_bench.sh: need root to install ${missing[*]}" >&2; exit 1; }
-        policy_added=
-        if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-            # invoke-rc.d asks this script; 101 = "action forbidden": no service starts.
-            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-            chmod 755 /usr/sbin/policy-rc.d
-            policy_added=1
-            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-        fi
-        echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y --no-install-recommends "${missing[@]}" >&2
-        if [[ -n $policy_added ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-    fi
+    bench_install --preseed "postfix postfix/main_mailer_type select No configuration" "${missing[@]}"
     POLDER_SMTP_BENCH_INNER=1 exec "$ROOT/tests/harness/pg.sh" run -- \
         env POLDER_SMTP_BENCH_INNER=1 "$0" --build "$BUILD" --sessions "$SESSIONS" \
         --messages "$MESSAGES" --size "$SIZE" --sample "$SAMPLE"
@@ -105,52 +93,12 @@ RCPT=bench@$DOMAIN
 SENDER=sender@source.example
 # smtp-source must manage at least 20 messages/s; anything slower is a failure here.
 RUN_LIMIT=$((120 + MESSAGES / 20))
-RUN_AS=()
-if ((EUID == 0)); then
-    id polder >/dev/null 2>&1 || { echo "smtp_bench.sh: system user polder missing" >&2; exit 1; }
-    RUN_AS=(setpriv --reuid=polder --regid=polder --clear-groups)
-    OWNER=polder:polder
-else
-    echo "smtp_bench.sh: run as root (Postfix's master and Dovecot need it to drop privileges)" >&2
-    exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/polder-smtp-bench.XXXXXX")   # beside pg.sh's cluster
-chmod 755 "$work"
-pids=()
+bench_run_as --root
+bench_workdir polder-smtp-bench
 PF=$work/postfix
 postfix_started=
-cleanup() {
-    local rc=$?
+bench_on_exit() {
     if [[ -n $postfix_started ]]; then timeout 30 postfix -c "$PF" stop >/dev/null 2>&1 || true; fi
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say() { printf '== %s\n' "$*" >&2; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-# wait_port PORT NAME PID LOG - until something accepts TCP on 127.0.0.1:PORT, at most 60 s.
-wait_port() {
-    for _ in $(seq 600); do
-        "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" \
-            2>/dev/null && return 0
-        if ! kill -0 "$3" 2>/dev/null; then
-            echo "smtp_bench.sh: $2 exited while starting:" >&2; tail -n 30 "$4" >&2 || true; return 1
-        fi
-        sleep 0.1
-    done
-    echo "smtp_bench.sh: $2 does not listen on port $1" >&2; tail -n 30 "$4" >&2 || true
-    return 1
 }
 # source_run PORT LOG - smtp-source's bulk run; fails unless it finishes in time.
 source_run() {
@@ -166,21 +114,9 @@ source_run() {
 # --- polder-smtpd -------------------------------------------------------------------
 say "starting polder-smtpd ($BUILD)"
 db=bench_smtp_$$
-pg() { psql -qtA -v ON_ERROR_STOP=1 -h "$POLDER_TEST_PGHOST" -p "$POLDER_TEST_PGPORT" -U "$POLDER_TEST_PGUSER" "$@"; }
-# pg.sh's throwaway cluster runs without fsync (tests need speed, not durability). A 250
-# here must mean "on disk", as Postfix's queue file and Dovecot's maildir fsync do, so
-# this cluster gets PostgreSQL's durable defaults back (postgresql.auto.conf overrides
-# pg.sh's settings; all three are reloadable).
-pg -d postgres -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
-    -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
-for _ in $(seq 50); do
-    [[ $(pg -d postgres -c "SELECT current_setting('fsync') || current_setting('synchronous_commit')") == onon ]] && break
-    sleep 0.1
-done
-[[ $(pg -d postgres -c "SELECT current_setting('fsync') || current_setting('synchronous_commit') || current_setting('full_page_writes')") == ononon ]] ||
-    { echo "smtp_bench.sh: could not turn PostgreSQL's fsync on" >&2; exit 1; }
-pg -d postgres -c "CHECKPOINT" >/dev/null
-pg -d postgres -c "CREATE DATABASE $db" >/dev/null
+# A 250 here must mean "on disk", as Postfix's queue file and Dovecot's maildir fsync do.
+bench_durable_pg
+bench_createdb "$db"
 mkdir -p "$work/polder/blobs"
 chown -R "$OWNER" "$work/polder"
 P_PORT=$(free_port)
