@@ -8,20 +8,11 @@
 # STANDARDS: RFC 6047, RFC 6638 7.3 (SCHEDULE-STATUS 1.1), RFC 5546.
 import email
 import email.policy
-import socket
-import threading
 import time
 
 import pytest
 
-aiosmtpd = pytest.importorskip("aiosmtpd.controller")
-
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from smtp_peer import smtp_peer  # tests/integration/smtp_peer.py
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):
@@ -34,35 +25,15 @@ def wait_for(predicate, timeout=10.0, what="condition"):
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
-class Sink:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages = []   # (mail_from, [rcpts], bytes)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if not address.endswith("@partner.example"):
-            return "550 5.1.1 not here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 Accepted by the test sink"
-
-    def received_for(self, address):
-        with self.lock:
-            return [m for m in self.messages if address in m[1]]
+def partner_only(address):
+    """The sink is the partner's mail server: other domains are not its business."""
+    return None if address.endswith("@partner.example") else "550 5.1.1 not here"
 
 
 @pytest.fixture(scope="module")
 def sink():
-    handler = Sink()
-    handler.port = free_port()
-    controller = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with smtp_peer(accept=partner_only, reply="250 2.0.0 Accepted by the test sink") as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +66,7 @@ def test_an_external_attendee_gets_the_invitation_and_the_cancellation_by_mail(d
     line = [x for x in data.decode().replace("\r\n ", "").splitlines() if x.endswith(guest)][0]
     assert "SCHEDULE-STATUS=1.1" in line
     got = wait_for(lambda: sink.received_for(guest), timeout=30, what="the iMIP invitation at the sink")
-    mail_from, _, raw = got[0]
+    mail_from, raw = got[0].mail_from, got[0].content
     assert mail_from == cal_org.alice
     msg, part = calendar_part(raw)
     assert msg["From"].addresses[0].addr_spec == cal_org.alice
@@ -117,7 +88,7 @@ def test_a_non_ascii_summary_is_encoded_in_the_subject(dav, cal_org, relay, sink
     assert dav("PUT", cal_org.cal(obj="imip-2.ics"),
                invitation("imip-2", cal_org.alice, guest, summary="Overleg café Ĳsselstein"))[0] == 201
     got = wait_for(lambda: sink.received_for(guest), timeout=30, what="the second invitation")
-    raw = got[0][2]
+    raw = got[0].content
     header = raw.split(b"\r\n\r\n", 1)[0]
     assert all(b < 0x80 for b in header)   # 7-bit headers (RFC 2047 encoded words)
     msg, _ = calendar_part(raw)

@@ -29,9 +29,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "smtp"))
 from dns_zone import DnsZone  # noqa: E402
-from test_imip import Sink, calendar_part, free_port, wait_for  # noqa: E402
-
-aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+from smtp_peer import smtp_peer  # noqa: E402
+from test_imip import calendar_part, wait_for  # noqa: E402
 
 PARTNER = "partner.example"     # SPF pass, DMARC pass
 FORGED = "forged.example"       # SPF fails from 127.0.0.1, DMARC p=none: fail, still delivered
@@ -48,22 +47,14 @@ def zone():
     z.stop()
 
 
-class AnySink(Sink):
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if not (address.endswith("@" + PARTNER) or address.endswith("@" + FORGED)):
-            return "550 5.1.1 not here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
+def partner_or_forged(address):
+    return None if address.endswith("@" + PARTNER) or address.endswith("@" + FORGED) else "550 5.1.1 not here"
 
 
 @pytest.fixture(scope="module")
 def sink():
-    handler = AnySink()
-    handler.port = free_port()
-    controller = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with smtp_peer(accept=partner_or_forged, reply="250 2.0.0 Accepted by the test sink") as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")

@@ -8,39 +8,18 @@
 import json
 import re
 import smtplib
-import threading
 
 import dkim
 import pytest
-from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, free_port, message, wait_for
-
-
-class Remote:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 OK"
-
-    def received_for(self, address):
-        with self.lock:
-            return [m[1] for m in self.messages if address in m[0]]
+from conftest import PASSWORD, message, wait_for
+from smtp_peer import smtp_peer
 
 
 @pytest.fixture(scope="module")
 def remote():
-    handler = Remote()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port
-    yield handler
-    controller.stop()
+    with smtp_peer() as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +69,7 @@ def test_outbound_mail_carries_an_rsa_signature_that_verifies(relay, remote, tls
     assert published(polderctl.ok("domain", "dkim", "show", world.domain).stdout) == (name, value)
 
     send(relay, tls, world, "signed@remote.example", "dkim rsa")
-    content = wait_for(lambda: remote.received_for("signed@remote.example"), timeout=20, what="delivery")[0]
+    content = wait_for(lambda: remote.received_for("signed@remote.example"), timeout=20, what="delivery")[0].content
     assert content.startswith(b"DKIM-Signature: ")
     assert b"Return-Path:" not in content   # RFC 5321 4.4: added at final delivery only
     sig = signature_tags(content)
@@ -116,7 +95,7 @@ def test_a_rotated_key_signs_from_then_on_and_the_old_one_stays_inactive(relay, 
     assert sql("SELECT count(*) FROM audit.events WHERE event = 'admin.domain.dkim.generate'")[0][0] == 2
 
     send(relay, tls, world, "rotated@remote.example", "dkim rotated")
-    content = wait_for(lambda: remote.received_for("rotated@remote.example"), timeout=20, what="delivery")[0]
+    content = wait_for(lambda: remote.received_for("rotated@remote.example"), timeout=20, what="delivery")[0].content
     assert signature_tags(content)[b"s"] == b"rsa2"
     assert verify(content, name, value)
 

@@ -13,30 +13,14 @@ import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, blob_bytes, free_port, message, wait_for
+from conftest import PASSWORD, blob_bytes, message, wait_for
+from smtp_peer import smtp_peer
 
 
-class Remote:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.lower().startswith("hold"):
-            return "452 4.2.2 Mailbox busy"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 Queued remotely"
-
-    def received_for(self, address):
-        with self.lock:
-            return [m for m in self.messages if address in m[0]]
+def hold(address):
+    """hold@ recipients are refused for now, so their mail stays queued (DELAY notices)."""
+    return "452 4.2.2 Mailbox busy" if address.lower().startswith("hold") else None
 
 
 class DsnPeer:
@@ -99,13 +83,8 @@ class DsnPeer:
 
 @pytest.fixture(scope="module")
 def remote():
-    handler = Remote()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port
-    yield handler
-    controller.stop()
+    with smtp_peer(accept=hold, reply="250 2.0.0 Queued remotely") as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")

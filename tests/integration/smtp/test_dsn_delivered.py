@@ -6,38 +6,18 @@
 # SECURITY: loopback only. STANDARDS: RFC 3461 (4.1, 4.3, 6.2), RFC 3464 (2.3.3), RFC 5321 4.5.5.
 
 import smtplib
-import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, blob_bytes, free_port, message, wait_for
-
-
-class Remote:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages = []   # (mail_from, rcpts, content)
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 OK"
-
-    def received_for(self, address):
-        with self.lock:
-            return [m for m in self.messages if address in m[1]]
+from conftest import PASSWORD, blob_bytes, message, wait_for
+from smtp_peer import smtp_peer
 
 
 @pytest.fixture(scope="module")
 def remote():
-    handler = Remote()
-    handler.port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with smtp_peer() as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +70,7 @@ def test_a_remote_sender_gets_the_notice_queued_with_the_null_reverse_path(svc, 
                    [], ["NOTIFY=SUCCESS,FAILURE"])
     assert len(inbox(world.bob)) == before + 1
     got = wait_for(lambda: remote.received_for("ann@remote.example"), timeout=20, what="the queued notice")
-    mail_from, rcpts, content = got[0]
+    mail_from, rcpts, content = got[0].mail_from, got[0].rcpts, got[0].content
     assert mail_from == "<>" and rcpts == ["ann@remote.example"]   # RFC 3461 6.2: MAIL FROM:<>
     text = content.decode()
     assert "Action: delivered" in text and f"Final-Recipient: rfc822; {world.bob}" in text
@@ -104,4 +84,4 @@ def test_no_notice_without_notify_success_or_for_the_null_sender(svc, tls, world
                    [], ["NOTIFY=SUCCESS"])
     time.sleep(1.5)   # a notice is made before the 250; the queue would need about a second
     assert notices(svc, inbox, world.alice, before) == []
-    assert not [m for m in remote.messages if b"null sender" in m[2]]
+    assert not [m for m in remote.messages if b"null sender" in m.content]

@@ -8,38 +8,18 @@
 # STANDARDS: RFC 5321 5.1, RFC 7505, RFC 3464 (the bounces), RFC 3463 (5.1.2, 5.1.10, 5.4.6).
 
 import smtplib
-import threading
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, blob_bytes, free_port, message, wait_for
+from conftest import PASSWORD, blob_bytes, message, wait_for
 from dns_zone import DnsZone
-
-
-class Sink:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages = []   # (mail_from, [rcpts], data)
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 Accepted by the test MX"
-
-    def received_for(self, address):
-        with self.lock:
-            return [m for m in self.messages if address in m[1]]
+from smtp_peer import smtp_peer
 
 
 @pytest.fixture(scope="module")
 def sink():
-    handler = Sink()
-    handler.port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with smtp_peer(reply="250 2.0.0 Accepted by the test MX") as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +74,7 @@ def bounce_for(service, inbox, world, before, rcpt):
 def test_mail_to_a_foreign_domain_goes_to_its_mx_host(mx_relay, sink, zone, tls, world, sql):
     data = submit(mx_relay, tls, world, "someone@mx.example", "mx delivery")
     got = wait_for(lambda: sink.received_for("someone@mx.example"), timeout=30, what="delivery to the MX host")
-    assert got[0][0] == world.alice and got[0][2].endswith(data)
+    assert got[0].mail_from == world.alice and got[0].content.endswith(data)
     assert zone.asked("mx.example", "MX") and zone.asked("mx1.mx.example", "A")
     wait_for(lambda: not sql("SELECT 1 FROM mail.smtp_queue_rcpt WHERE recipient = 'someone@mx.example'"),
              what="queue row removed")

@@ -12,22 +12,20 @@ import urllib.request
 import threading
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, blob_bytes, free_port, message, wait_for
+from conftest import PASSWORD, blob_bytes, message, wait_for
+from smtp_peer import smtp_peer
 
 
-class Remote:
-    """aiosmtpd handler: ok@ accepts, perm@ refuses with 550, temp@ refuses once with 451,
-    hold@ always refuses with 452."""
+class Refusals:
+    """RCPT policy of the remote: ok@ accepts, perm@ refuses with 550, temp@ refuses once
+    with 451, hold@ always refuses with 452."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.messages = []        # (mail_from, [rcpts], data bytes)
         self.temp_refusals = 0
-        self.tls = []             # per message: was the session upgraded with STARTTLS
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+    def __call__(self, address):
         local = address.split("@")[0].lower()
         if local.startswith("perm"):
             return "550 5.1.1 No such user here"
@@ -38,43 +36,23 @@ class Remote:
                 self.temp_refusals += 1
                 if self.temp_refusals == 1:
                     return "451 4.3.0 Try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-            self.tls.append(session.ssl is not None)
-        return "250 2.0.0 Queued remotely"
-
-    def received_for(self, address):
-        with self.lock:
-            return [m for m in self.messages if address in m[1]]
+        return None
 
 
 @pytest.fixture(scope="module")
 def remote():
-    handler = Remote()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port
-    yield handler
-    controller.stop()
+    with smtp_peer(accept=Refusals(), reply="250 2.0.0 Queued remotely") as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")
 def tls_remote(tls_files):
     """A next hop that requires STARTTLS before MAIL (aiosmtpd require_starttls)."""
-    handler = Remote()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(tls_files.cert), str(tls_files.key))
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True)
-    controller.start()
-    handler.port = port
-    yield handler
-    controller.stop()
+    with smtp_peer(accept=Refusals(), reply="250 2.0.0 Queued remotely", tls_context=ctx,
+                   require_starttls=True) as peer:
+        yield peer
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +79,11 @@ def queued(sql, rcpt):
 def test_mail_to_a_routed_domain_is_delivered_to_the_next_hop(relay, remote, tls, world, sql):
     data = submit(relay, tls, world, "ok@remote.example", "outbound ok")
     got = wait_for(lambda: remote.received_for("ok@remote.example"), timeout=20, what="remote delivery")
-    mail_from, rcpts, content = got[0]
+    mail_from, rcpts, content = got[0].mail_from, got[0].rcpts, got[0].content
     assert mail_from == world.alice and rcpts == ["ok@remote.example"]
     assert content.endswith(data)
     assert b"Received: from " in content and b"with ESMTPSA" in content
-    assert remote.tls[-1] is False   # this next hop offers no STARTTLS: plain SMTP
+    assert remote.messages[-1].tls is False   # this next hop offers no STARTTLS: plain SMTP
     wait_for(lambda: not queued(sql, "ok@remote.example"), what="queue row removed")
     assert sql("SELECT count(*) FROM mail.smtp_queue")[0][0] == 0
 
@@ -113,7 +91,7 @@ def test_mail_to_a_routed_domain_is_delivered_to_the_next_hop(relay, remote, tls
 def test_outbound_delivery_uses_starttls_when_the_next_hop_offers_it(relay, remote, tls_remote, tls, world):
     submit(relay, tls, world, "ok@tls.example", "outbound tls")
     wait_for(lambda: tls_remote.received_for("ok@tls.example"), timeout=20, what="delivery over TLS")
-    assert tls_remote.tls == [True]
+    assert [m.tls for m in tls_remote.messages] == [True]
 
 
 def test_a_temporary_failure_is_retried_from_the_durable_queue(relay, remote, tls, world, sql):
@@ -221,6 +199,6 @@ def test_two_smtpd_processes_share_the_queue_and_deliver_each_message_once(relay
     wait_for(lambda: len(remote.received_for("ok-shared@remote.example")) >= len(subjects), timeout=30,
              what="all shared deliveries")
     wait_for(lambda: not queued(sql, "ok-shared@remote.example"), what="queue drained")
-    got = [m[2] for m in remote.received_for("ok-shared@remote.example")]
+    got = [m.content for m in remote.received_for("ok-shared@remote.example")]
     for subject in subjects:
         assert sum(f"Subject: {subject}\r\n".encode() in data for data in got) == 1, subject

@@ -11,28 +11,12 @@ import json
 import smtplib
 import ssl
 import subprocess
-import threading
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, free_port, message, wait_for
+from conftest import PASSWORD, message, wait_for
 from dns_zone import DnsZone
-
-
-class Peer:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages = []   # (rcpts, tls)
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), session.ssl is not None))
-        return "250 2.0.0 OK"
-
-    def received_for(self, address):
-        with self.lock:
-            return [m for m in self.messages if address in m[0]]
+from smtp_peer import start_peer
 
 
 def issue(tls_files, folder, name, san):
@@ -48,18 +32,14 @@ def issue(tls_files, folder, name, san):
     return crt, key
 
 
-def start_peer(cert, key, require_tls=True):
-    handler = Peer()
-    handler.port = free_port()
-    kwargs = {}
-    if cert:
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(cert), str(key))
-        kwargs = {"tls_context": ctx, "require_starttls": require_tls}
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port, **kwargs)
-    controller.start()
-    handler.controller = controller
-    return handler
+def start_tls_peer(cert, key, require_tls=True):
+    """A peer offering STARTTLS with cert (required unless require_tls is False); none
+    without a cert."""
+    if not cert:
+        return start_peer()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    return start_peer(tls_context=ctx, require_starttls=require_tls)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +70,7 @@ def deferred_reason(polderctl, rcpt):
 
 def test_a_smarthost_certificate_for_another_name_defers_with_the_reason(start_service, certs, tls, world, polderctl,
                                                                           tls_files):
-    peer = start_peer(*certs["wrong"])
+    peer = start_tls_peer(*certs["wrong"])
     try:
         svc = start_service("smtp", settings={"smtp": {"smarthost": f"127.0.0.1:{peer.port}", "queue_retry_seconds": 60,
                                                        "tls_ca_file": str(tls_files.ca_cert)}})
@@ -101,11 +81,11 @@ def test_a_smarthost_certificate_for_another_name_defers_with_the_reason(start_s
         assert peer.messages == []
         assert svc.stop() == 0
     finally:
-        peer.controller.stop()
+        peer.stop()
 
 
 def test_a_smarthost_certificate_from_an_untrusted_ca_defers(start_service, certs, tls, world, polderctl):
-    peer = start_peer(*certs["right"])
+    peer = start_tls_peer(*certs["right"])
     try:
         # No tls_ca_file: the system store, which does not know the test CA.
         svc = start_service("smtp", settings={"smtp": {"smarthost": f"127.0.0.1:{peer.port}", "queue_retry_seconds": 60}})
@@ -115,11 +95,11 @@ def test_a_smarthost_certificate_from_an_untrusted_ca_defers(start_service, cert
         assert peer.messages == []
         assert svc.stop() == 0
     finally:
-        peer.controller.stop()
+        peer.stop()
 
 
 def test_a_smarthost_without_starttls_defers_when_verification_is_on(start_service, tls, world, polderctl):
-    peer = start_peer(None, None)
+    peer = start_tls_peer(None, None)
     try:
         svc = start_service("smtp", settings={"smtp": {"smarthost": f"127.0.0.1:{peer.port}", "queue_retry_seconds": 60}})
         submit(svc, tls, world, "x@plaintext.example", "no starttls")
@@ -128,26 +108,26 @@ def test_a_smarthost_without_starttls_defers_when_verification_is_on(start_servi
         assert peer.messages == []
         assert svc.stop() == 0
     finally:
-        peer.controller.stop()
+        peer.stop()
 
 
 def test_the_right_certificate_and_ca_deliver_through_the_smarthost(start_service, certs, tls, world, tls_files, sql):
-    peer = start_peer(*certs["right"])
+    peer = start_tls_peer(*certs["right"])
     try:
         svc = start_service("smtp", settings={"smtp": {"smarthost": f"127.0.0.1:{peer.port}", "queue_retry_seconds": 1,
                                                        "tls_ca_file": str(tls_files.ca_cert)}})
         submit(svc, tls, world, "x@verified.example", "verified")
         got = wait_for(lambda: peer.received_for("x@verified.example"), timeout=20, what="verified delivery")
-        assert got[0][1] is True   # inside TLS
+        assert got[0].tls is True   # inside TLS
         wait_for(lambda: not sql("SELECT 1 FROM mail.smtp_queue_rcpt WHERE recipient = %s", ("x@verified.example",)),
                  what="queue drained")
         assert svc.stop() == 0
     finally:
-        peer.controller.stop()
+        peer.stop()
 
 
 def test_mx_hosts_stay_opportunistic_unless_mx_tls_verify(start_service, certs, tls, world, polderctl, sql):
-    peer = start_peer(*certs["wrong"])
+    peer = start_tls_peer(*certs["wrong"])
     zone = DnsZone().start()
     zone.add("opportunistic.example", "MX", (10, "mx.opportunistic.example"))
     zone.add("mx.opportunistic.example", "A", "127.0.0.1")
@@ -156,7 +136,7 @@ def test_mx_hosts_stay_opportunistic_unless_mx_tls_verify(start_service, certs, 
         svc = start_service("smtp", settings={"smtp": base})
         submit(svc, tls, world, "a@opportunistic.example", "opportunistic")
         got = wait_for(lambda: peer.received_for("a@opportunistic.example"), timeout=20, what="MX delivery")
-        assert got[0][1] is True   # encrypted, though the certificate names another host
+        assert got[0].tls is True   # encrypted, though the certificate names another host
         assert svc.stop() == 0
 
         strict = start_service("smtp", settings={"smtp": dict(base, mx_tls_verify=True)})
@@ -167,4 +147,4 @@ def test_mx_hosts_stay_opportunistic_unless_mx_tls_verify(start_service, certs, 
         assert strict.stop() == 0
     finally:
         zone.stop()
-        peer.controller.stop()
+        peer.stop()
