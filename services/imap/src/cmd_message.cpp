@@ -177,6 +177,19 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             default: return false;   // RFC822 is the whole message too
         }
     });
+    // Sections of the whole message only (BODY[HEADER], BODY[TEXT], HEADER.FIELDS,
+    // RFC822.HEADER/TEXT): the root's offsets are enough, no structure to decode.
+    needs.sort = false;
+    needs.root_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {
+        switch (x.item) {
+            case fetch_item::body:
+            case fetch_item::bodystructure: return false;
+            case fetch_item::body_section:
+            case fetch_item::binary:
+            case fetch_item::binary_size: return x.section.part.empty();
+            default: return true;
+        }
+    });
     // Only UID, FLAGS, MODSEQ, sizes, INTERNALDATE and whole-message sections: what the
     // view's remembered bodies can answer without the database.
     const bool whole_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {

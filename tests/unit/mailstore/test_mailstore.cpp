@@ -691,6 +691,27 @@ TEST_CASE("search HEADER matches a value only in the named field, whatever the c
     REQUIRE(metas->size() == 3);
     CHECK((*metas)[0].parsed.env.subject == std::nullopt);            // not asked for
     CHECK((*metas)[0].parsed.body.body_start > 0);                     // asked for: the section ranges
+    // Only the root's offsets (read by PostgreSQL from the stored JSON), no SORT columns:
+    // the same ranges as the decoded structure, nothing else.
+    auto roots = w.tx([&](pqxx::work& t) {
+        fetch_needs needs;
+        needs.envelope = false;
+        needs.root_only = true;
+        needs.sort = false;
+        return ops::fetch(t, anna, snap.mailbox.id, snap.mailbox.uidvalidity, {{1, 3}}, needs);
+    });
+    REQUIRE(roots.has_value());
+    REQUIRE(roots->size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto& full = (*metas)[i].parsed.body;
+        const auto& root = (*roots)[i].parsed.body;
+        CHECK(root.header_start == full.header_start);
+        CHECK(root.body_start == full.body_start);
+        CHECK(root.body_end == full.body_end);
+        CHECK(root.children.empty());
+        CHECK((*roots)[i].sort_subject.empty());
+        CHECK(!(*metas)[i].sort_subject.empty());
+    }
     auto all = w.tx([&](pqxx::work& t) { return ops::fetch(t, info, snap.mailbox.id, snap.mailbox.uidvalidity, {{2, 2}}); });
     REQUIRE(all.has_value());
     REQUIRE(all->size() == 1);

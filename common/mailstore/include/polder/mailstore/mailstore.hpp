@@ -139,6 +139,14 @@ struct message_meta {
 struct fetch_needs {
     bool envelope = true;   // parsed.env (ENVELOPE)
     bool body = true;       // parsed.body (BODY, BODYSTRUCTURE, every section)
+    // With body: only the root part's offsets (header_start, body_start, body_end), read
+    // from the stored JSON by PostgreSQL instead of decoding the whole structure here -
+    // enough for the sections of the whole message (BODY[HEADER], BODY[TEXT],
+    // BODY[HEADER.FIELDS ...], RFC822.HEADER, RFC822.TEXT), most of a client's header FETCH.
+    bool root_only = false;
+    // The SORT/THREAD columns (sent_date, sort_*, message_id, in_reply_to, references);
+    // FETCH does not use them.
+    bool sort = true;
 };
 
 // The result of parsing a message once; produced by prepare_message.
