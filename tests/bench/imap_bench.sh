@@ -8,7 +8,9 @@
 # Both servers: plain IMAP with LOGIN on 127.0.0.1 (no TLS, so the figures compare the
 # IMAP servers, not OpenSSL), data on the same file system. Dovecot runs with its
 # defaults (no FTS plugin, so SEARCH BODY reads the messages); polder searches with
-# PostgreSQL full-text search plus a substring check.
+# PostgreSQL full-text search plus a substring check. polder-imapd computes the full-text
+# vectors of APPENDed messages in the background: the script waits (not timed) until the
+# seeded messages have theirs before the workload starts.
 #
 # Then the idle part: --idle connections (LOGIN, SELECT, IDLE) against each server and
 # the memory per idle connection, as PSS summed over every process of the server (Dovecot
@@ -48,7 +50,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/bench
 PY=/usr/bin/python3
 
-usage() { sed -n '20,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '22,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD=$ROOT/build/release
 CLIENTS=8
 MESSAGES=1000
