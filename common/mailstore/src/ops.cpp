@@ -282,7 +282,7 @@ std::vector<std::string> clean_all(const std::vector<std::string>& v) {
 }
 
 // insert_message - the one mail.messages row of a parsed message.
-// message_params - the 19 parameters of a mail.messages row ($1..$19 of insert_sql).
+// message_params - the 20 parameters of a mail.messages row ($1..$20 of insert_message_sql).
 std::vector<std::string> message_params(const prepared_message& msg) {
     const auto& i = msg.info;
     nlohmann::json env = i.env, body = i.body, headers = i.headers;
@@ -308,6 +308,7 @@ std::vector<std::string> message_params(const prepared_message& msg) {
         json_text(body),
         json_text(headers),
         text,
+        msg.header_raw.value_or(std::string()),   // '' stores NULL (see insert_message_sql)
     };
     return params;
 }
@@ -316,9 +317,9 @@ std::vector<std::string> message_params(const prepared_message& msg) {
 const std::string insert_message_sql =
     "INSERT INTO mail.messages (blob_sha256, size, sent_date, subject, sort_subject, sort_from, sort_to, sort_cc, "
     "from_text, to_text, cc_text, bcc_text, message_id_hdr, in_reply_to, references_ids, envelope, bodystructure, "
-    "header_fields, body_text) VALUES (decode($1, 'hex'), $2::bigint, "
+    "header_fields, body_text, header_raw) VALUES (decode($1, 'hex'), $2::bigint, "
     "to_timestamp(NULLIF($3, '')::bigint), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15::text[], "
-    "$16::jsonb, $17::jsonb, $18::jsonb, $19) RETURNING id";
+    "$16::jsonb, $17::jsonb, $18::jsonb, $19, NULLIF($20::text, '')) RETURNING id";
 
 std::int64_t insert_message(pqxx::work& tx, const prepared_message& msg) {
     auto params = message_params(msg);
@@ -747,12 +748,12 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
     // mailbox, or gone), check_mailbox decides with the full rights check and the rows are
     // read again as the owner's. The JSON columns nobody asked for are not sent.
     // $5: "full" (the structure's JSON), "root" (the root's offsets only), "none".
-    // $4: the envelope's JSON ("t"/"f"); $6: the SORT/THREAD columns ("t"/"f").
+    // $4: the envelope's JSON ("t"/"f"); $6: the SORT/THREAD columns; $7: the stored header.
     std::vector<std::string> params{std::to_string(mailbox), std::to_string(actor), std::to_string(uidvalidity),
                                     needs.envelope ? "t" : "f",
                                     !needs.body ? "none" : needs.root_only ? "root" : "full",
-                                    needs.sort ? "t" : "f"};
-    int next = 7;
+                                    needs.sort ? "t" : "f", needs.header_raw ? "t" : "f"};
+    int next = 8;
     auto cond = uid_condition(*set, params, next);
     const std::string sql =
         "SELECT mb.own, x.* FROM (SELECT b.account_id = $2::bigint AND b.uidvalidity = $3::bigint AS own "
@@ -767,7 +768,8 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
         "CASE WHEN $6::boolean THEN m.references_ids END, "
         "CASE WHEN $5::text = 'root' THEN (m.bodystructure->>'header_start')::bigint END, "
         "CASE WHEN $5::text = 'root' THEN (m.bodystructure->>'body_start')::bigint END, "
-        "CASE WHEN $5::text = 'root' THEN (m.bodystructure->>'body_end')::bigint END "
+        "CASE WHEN $5::text = 'root' THEN (m.bodystructure->>'body_end')::bigint END, "
+        "CASE WHEN $7::boolean THEN m.header_raw END "
         "FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
         "WHERE mb.own AND mm.mailbox_id = $1::bigint AND " + cond + " ORDER BY mm.uid LIMIT " +
         std::to_string(max_rows_per_call / 10 + 1) + ") x ON TRUE ORDER BY x.uid";
@@ -816,6 +818,7 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
             } else if (needs.body && needs.root_only) {
                 return errc::internal;   // stored by this module: corrupt data, not client input
             }
+            if (!r[21].is_null()) mm.header_raw = r[21].as<std::string>();
             // header_fields (for SEARCH HEADER, in SQL) is not read: FETCH filters header
             // fields on the raw bytes.
         } catch (const nlohmann::json::exception&) {
@@ -885,30 +888,30 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     // The mail.messages row, allocate(), the mailbox entry and the NOTIFY in one statement
     // (one round trip); no row back means the mailbox's UIDs are exhausted (uidnext would
     // pass 2^32), and the message row is rolled back with the rest. The NOTIFY names the
-    // new modseq: this is a one-step change (see notify_channel). With $27 (the appending
+    // new modseq: this is a one-step change (see notify_channel). With $28 (the appending
     // session's view modseq): when nothing else changed since that view, the session
     // claims the new message as \Recent here, as its resync would have done.
-    auto params = message_params(msg);   // $1..$19
-    params.push_back(std::to_string(m->id));                                            // $20
-    params.push_back(pg_text_array(allowed));                                           // $21
-    params.push_back(std::to_string(internaldate));                                     // $22
-    params.push_back(notify_channel(m->owner_account_id));                              // $23
-    params.push_back(std::to_string(m->id));                                            // $24 (as text)
-    params.push_back(std::to_string(uid_limit));                                        // $25
-    params.push_back(std::to_string(msg.size));                                         // $26
+    auto params = message_params(msg);   // $1..$20
+    params.push_back(std::to_string(m->id));                                            // $21
+    params.push_back(pg_text_array(allowed));                                           // $22
+    params.push_back(std::to_string(internaldate));                                     // $23
+    params.push_back(notify_channel(m->owner_account_id));                              // $24
+    params.push_back(std::to_string(m->id));                                            // $25 (as text)
+    params.push_back(std::to_string(uid_limit));                                        // $26
+    params.push_back(std::to_string(msg.size));                                         // $27
     params.push_back(std::to_string(claim_if_modseq ? std::min<std::uint64_t>(*claim_if_modseq, INT64_MAX)
-                                                    : std::uint64_t{0}));               // $27
-    params.push_back(claim_if_modseq ? "t" : "f");                                      // $28
+                                                    : std::uint64_t{0}));               // $28
+    params.push_back(claim_if_modseq ? "t" : "f");                                      // $29
     static const std::string sql =
         "WITH msg AS (" + insert_message_sql + "), "
         "a AS (UPDATE mail.mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, "
-        "recent_uid = CASE WHEN $28::boolean AND highestmodseq = $27::bigint THEN uidnext ELSE recent_uid END "
-        "WHERE id = $20::bigint AND uidnext + 1 <= $25::bigint "
+        "recent_uid = CASE WHEN $29::boolean AND highestmodseq = $28::bigint THEN uidnext ELSE recent_uid END "
+        "WHERE id = $21::bigint AND uidnext + 1 <= $26::bigint "
         "RETURNING uidnext - 1 AS uid, highestmodseq, uidvalidity, recent_uid = uidnext - 1 AS claimed), "
         "i AS (INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
-        "SELECT $20::bigint, a.uid, msg.id, $26::bigint, mail.flags_union('{}', $21::text[]), a.highestmodseq, "
-        "to_timestamp($22::bigint) FROM a, msg RETURNING uid, flags), "
-        "n AS (SELECT pg_notify($23::text, $24::text || ':' || a.highestmodseq::text) FROM a "
+        "SELECT $21::bigint, a.uid, msg.id, $27::bigint, mail.flags_union('{}', $22::text[]), a.highestmodseq, "
+        "to_timestamp($23::bigint) FROM a, msg RETURNING uid, flags), "
+        "n AS (SELECT pg_notify($24::text, $25::text || ':' || a.highestmodseq::text) FROM a "
         "WHERE EXISTS (SELECT 1 FROM i)) "
         "SELECT a.uid, a.highestmodseq, a.uidvalidity, i.flags, a.claimed FROM a JOIN i ON i.uid = a.uid "
         "LEFT JOIN n ON TRUE";

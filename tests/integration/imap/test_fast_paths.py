@@ -236,10 +236,13 @@ MULTIPART = (b"From: Anna <anna@example.org>\r\nTo: bert@example.org\r\nSubject:
 def test_whole_message_sections_come_from_the_root_offsets_exactly(connect, user):
     c = connect(user)
     plain = message("plain one", body="only text\r\n")
+    # An 8-bit header block is not kept in the database: it is read from the blob.
+    eight_bit = "Subject: Café überall\r\nFrom: anna@example.org\r\n\r\nbody\r\n".encode()
     ok(c.append("INBOX", None, None, MULTIPART))
     ok(c.append("INBOX", None, None, plain))
+    ok(c.append("INBOX", None, None, eight_bit))
     assert c.select("INBOX")[0] == "OK"
-    for raw_bytes, seq in ((MULTIPART, 1), (plain, 2)):
+    for raw_bytes, seq in ((MULTIPART, 1), (plain, 2), (eight_bit, 3)):
         head, _, text = raw_bytes.partition(b"\r\n\r\n")
         head += b"\r\n\r\n"
         data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER])"))
@@ -250,6 +253,10 @@ def test_whole_message_sections_come_from_the_root_offsets_exactly(connect, user
         assert data[0][1] == head
         data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
         assert data[0][1] == b"Subject: " + head.split(b"Subject: ")[1].split(b"\r\n")[0] + b"\r\n\r\n"
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)])"))
+        assert b"Subject" not in data[0][1] and data[0][1].endswith(b"\r\n\r\n") and b"From: " in data[0][1]
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER]<5.10>)"))
+        assert data[0][1] == head[5:15]
         data = ok(c.fetch(str(seq), "(BODY.PEEK[TEXT]<3.4>)"))
         assert data[0][1] == text[3:7]
     # Mixed with a part section or the structure, the whole structure is read as before.

@@ -1,5 +1,7 @@
--- 0106_mail_flags_plpgsql.sql - the flag functions of 0100_mail.sql and header_values_lc of
--- 0103_mail_search.sql without a query per call.
+-- 0106_mail_imap_speed.sql - what polder-imapd's STORE, APPEND and header FETCH cost the
+-- database: the flag functions of 0100_mail.sql and header_values_lc of 0103_mail_search.sql
+-- without a query per call (below), and the header block stored with each message (at
+-- the end).
 --
 -- mail.flags_union, mail.flags_minus and mail.has_flag were LANGUAGE sql functions whose
 -- bodies are queries (unnest, DISTINCT ON, array_agg): PostgreSQL cannot inline those, so
@@ -124,3 +126,12 @@ BEGIN
     RETURN coalesce(out, '');
 END
 $fn$;
+
+-- header_raw - a message's header block (its first octets up to the blank line), as
+-- polder-imapd serves it for FETCH BODY[HEADER] and BODY[HEADER.FIELDS (...)] - the
+-- header FETCH every client runs on opening a folder. Reading it with the message's row
+-- instead of opening each message's blob file took the largest part of that FETCH.
+-- Written at delivery and APPEND for plain-ASCII header blocks of at most 16 KiB
+-- (mailstore::max_stored_header); NULL otherwise and for messages stored before this
+-- migration, which are read from the blob as before.
+ALTER TABLE mail.messages ADD COLUMN header_raw text;
