@@ -281,7 +281,6 @@ std::vector<std::string> clean_all(const std::vector<std::string>& v) {
     return out;
 }
 
-// insert_message - the one mail.messages row of a parsed message.
 // message_params - the 20 parameters of a mail.messages row ($1..$20 of insert_message_sql).
 std::vector<std::string> message_params(const prepared_message& msg) {
     const auto& i = msg.info;
@@ -321,6 +320,7 @@ const std::string insert_message_sql =
     "to_timestamp(NULLIF($3, '')::bigint), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15::text[], "
     "$16::jsonb, $17::jsonb, $18::jsonb, $19, NULLIF($20::text, '')) RETURNING id";
 
+// insert_message - the one mail.messages row of a parsed message.
 std::int64_t insert_message(pqxx::work& tx, const prepared_message& msg) {
     auto params = message_params(msg);
     auto r = db::exec_cached1(tx, insert_message_sql, pqxx::prepare::make_dynamic_params(params));

@@ -177,9 +177,7 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             default: return false;   // RFC822 is the whole message too
         }
     });
-    // Sections of the whole message only (BODY[HEADER], BODY[TEXT], HEADER.FIELDS,
-    // RFC822.HEADER/TEXT): the root's offsets are enough, no structure to decode.
-    needs.sort = false;
+    needs.sort = false;   // the SORT/THREAD columns
     // The stored header block serves BODY[HEADER], HEADER.FIELDS (.NOT) and RFC822.HEADER.
     needs.header_raw = std::any_of(atts.begin(), atts.end(), [](const auto& x) {
         if (x.item == fetch_item::rfc822_header) return true;
@@ -187,6 +185,8 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                (x.section.text == proto::section_text::header || x.section.text == proto::section_text::header_fields ||
                 x.section.text == proto::section_text::header_fields_not);
     });
+    // Sections of the whole message only (BODY[HEADER], BODY[TEXT], HEADER.FIELDS,
+    // RFC822.HEADER/TEXT): the root's offsets are enough, no structure to decode.
     needs.root_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {
         switch (x.item) {
             case fetch_item::body:
