@@ -24,12 +24,26 @@ result<blob::blob_id> store_bytes(blob::store& blobs, std::string_view raw) {
     return w->commit();
 }
 
+namespace {
+// stored_header - the header block worth keeping in the database, if it is (see
+// prepared_message::header_raw).
+std::optional<std::string> stored_header(std::string_view raw, const mime::message_info& info) {
+    const auto end = info.body.body_start;
+    if (end == 0 || end > raw.size() || end > max_stored_header) return std::nullopt;
+    const auto head = raw.substr(0, end);
+    for (unsigned char c : head)
+        if (c == 0 || c >= 0x80) return std::nullopt;
+    return std::string(head);
+}
+}  // namespace
+
 result<prepared_message> prepare_bytes(const blob::blob_id& id, std::string_view raw) {
     if (raw.size() > max_message_size) return errc::limit_exceeded;
     prepared_message p;
     p.blob = id;
     p.size = raw.size();
     p.info = mime::parse(raw);
+    p.header_raw = stored_header(raw, p.info);
     return p;
 }
 
@@ -50,6 +64,7 @@ result<prepared_message> prepare_message(blob::store& blobs, const blob::blob_id
     p.blob = id;
     p.size = raw.size();
     p.info = mime::parse(raw);
+    p.header_raw = stored_header(raw, p.info);
     return p;
 }
 

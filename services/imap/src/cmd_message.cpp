@@ -177,6 +177,26 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             default: return false;   // RFC822 is the whole message too
         }
     });
+    needs.sort = false;   // the SORT/THREAD columns
+    // The stored header block serves BODY[HEADER], HEADER.FIELDS (.NOT) and RFC822.HEADER.
+    needs.header_raw = std::any_of(atts.begin(), atts.end(), [](const auto& x) {
+        if (x.item == fetch_item::rfc822_header) return true;
+        return x.item == fetch_item::body_section && x.section.part.empty() &&
+               (x.section.text == proto::section_text::header || x.section.text == proto::section_text::header_fields ||
+                x.section.text == proto::section_text::header_fields_not);
+    });
+    // Sections of the whole message only (BODY[HEADER], BODY[TEXT], HEADER.FIELDS,
+    // RFC822.HEADER/TEXT): the root's offsets are enough, no structure to decode.
+    needs.root_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {
+        switch (x.item) {
+            case fetch_item::body:
+            case fetch_item::bodystructure: return false;
+            case fetch_item::body_section:
+            case fetch_item::binary:
+            case fetch_item::binary_size: return x.section.part.empty();
+            default: return true;
+        }
+    });
     // Only UID, FLAGS, MODSEQ, sizes, INTERNALDATE and whole-message sections: what the
     // view's remembered bodies can answer without the database.
     const bool whole_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {
@@ -211,6 +231,7 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
         section_plan plan;
         bool direct = true;
         blob_range range;
+        std::optional<std::string> stored;   // the bytes, from the stored header block
     };
     for (std::size_t start = 0; start < uids->size(); start += chunk) {
         std::vector<std::uint32_t> part(uids->begin() + static_cast<std::ptrdiff_t>(start),
@@ -296,7 +317,12 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                         sr.range.length = std::min<std::uint64_t>(sr.range.length - off, eff.partial->length);
                     }
                     sr.plan = std::move(*plan);
-                    bytes += sr.range.length;
+                    // Within the header block kept in the database: no blob read.
+                    if (!sr.plan.decode && meta->header_raw &&
+                        sr.range.begin + sr.range.length <= meta->header_raw->size())
+                        sr.stored = meta->header_raw->substr(sr.range.begin, sr.range.length);
+                    else
+                        bytes += sr.range.length;
                     reads.push_back(std::move(sr));
                 }
                 batch.push_back(std::move(p));
@@ -306,16 +332,20 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             if (!reads.empty()) {
                 std::vector<blob_range> ranges;
                 ranges.reserve(reads.size());
-                for (const auto& r : reads) ranges.push_back(r.range);
-                auto got = co_await d_.on_blob_thread([&] { return read_ranges(d_.store.blobs(), ranges); });
+                for (const auto& r : reads)
+                    if (!r.stored) ranges.push_back(r.range);
+                result<std::vector<std::string>> got{std::vector<std::string>{}};
+                if (!ranges.empty())
+                    got = co_await d_.on_blob_thread([&] { return read_ranges(d_.store.blobs(), ranges); });
                 if (!got) {
                     reply_error(cmd.tag, got.error(), "FETCH");
                     co_return;
                 }
+                std::size_t next_read = 0;
                 for (std::size_t j = 0; j < reads.size(); ++j) {
-                    const auto& r = reads[j];
+                    auto& r = reads[j];
                     const auto& att = atts[r.att];
-                    std::string value = std::move((*got)[j]);
+                    std::string value = r.stored ? std::move(*r.stored) : std::move((*got)[next_read++]);
                     if (r.plan.filter_fields)
                         value = filter_header_fields(value, att.section.fields,
                                                      att.section.text == proto::section_text::header_fields_not);

@@ -185,7 +185,18 @@ awaitable<void> session::serve() {
                 // client uploads an APPEND message, tell it now if the mailbox is missing
                 // (TRYCREATE), not writable or over quota (RFC 9051 6.3.12 allows NO instead
                 // of the continuation); append() checks again when the data is in.
-                if (req->kind == command_kind::append && req->message_data && user_) {
+                // Skipped for a small message to the selected mailbox of one's own: it
+                // existed at SELECT and the owner holds every right, so only the quota could
+                // refuse it, and a few KiB sent for nothing cost less than the check's
+                // database round trip on every APPEND (clients save drafts and copies to
+                // Sent that way); append() still checks and answers NO [OVERQUOTA].
+                const bool to_selected = sel_ && !sel_->read_only && user_ &&
+                                         sel_->mailbox.owner_account_id == user_->account_id &&
+                                         (req->mailbox == sel_->mailbox.name ||
+                                          (proto::iequals(req->mailbox, "INBOX") &&
+                                           proto::iequals(sel_->mailbox.name, "INBOX")));
+                if (req->kind == command_kind::append && req->message_data && user_ &&
+                    !(to_selected && req->size <= unchecked_append_size)) {
                     auto tag = req->tag;
                     auto mailbox = req->mailbox;
                     auto size = req->size;

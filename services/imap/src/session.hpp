@@ -75,6 +75,9 @@ private:
         std::unordered_map<std::uint32_t, body_ref> bodies;
     };
     static constexpr std::size_t max_cached_bodies = 10000;   // about 1 MiB at most per session
+    // APPEND to the selected mailbox of one's own up to this size gets its continuation
+    // without the quota check first (session.cpp); append() checks in any case.
+    static constexpr std::uint64_t unchecked_append_size = 64 * 1024;
 
     // IDLE runs a second coroutine that writes updates while serve() reads DONE.
     struct idle_control {

@@ -1,8 +1,12 @@
 # test_fast_paths.py - the shortcuts polder-imapd takes for throughput keep the protocol
 # exact: the login cache (a repeated login skips Argon2id; a wrong password never passes),
 # APPEND to the selected mailbox announced without a resync (EXISTS, RECENT for exactly
-# one session), one-statement STORE and FETCH of header sections in batches, and SEARCH
-# HEADER with its prefilter matching only the named field.
+# one session), one-statement STORE and FETCH of header sections in batches, SEARCH
+# HEADER with its prefilter matching only the named field; and those of schema 0106 and
+# after: the PL/pgSQL flag functions (keywords case-insensitive), one-UID STOREs (each
+# change its own higher modseq), whole-message sections from the root's offsets only,
+# APPEND without the pre-check to the selected mailbox (quota still enforced) and
+# concurrent APPENDs and STOREs (UIDs and modseqs strictly ascending, none lost).
 
 import re
 
@@ -129,3 +133,181 @@ def test_whole_message_fetch_after_a_header_fetch_returns_the_exact_bytes(connec
     assert not any(isinstance(d, tuple) for d in data), data
     data = ok(c.uid("FETCH", "3", "(BODY.PEEK[])"))
     assert data[0][1] == msgs[2]
+
+
+# --- the paths of the 2026-11-24 throughput work (schema 0106, uid equality, root offsets,
+# APPEND in two statements, no pre-check for a small APPEND to the selected mailbox)
+
+
+def flags_of(c, uid):
+    data = ok(c.uid("FETCH", str(uid), "(FLAGS)"))
+    found = re.search(rb"FLAGS \(([^)]*)\)", data[0])
+    assert found, data
+    return [f for f in found.group(1).decode().split() if f != "\\Recent"]   # session state, not stored
+
+
+def test_keywords_that_differ_only_in_case_are_one_flag_in_store_and_search(connect, user):
+    c = connect(user)
+    ok(c.append("INBOX", None, None, message("case keywords")))
+    assert c.select("INBOX")[0] == "OK"
+    ok(c.uid("STORE", "1", "+FLAGS", "(Foo)"))
+    ok(c.uid("STORE", "1", "+FLAGS", "(foo \\Seen FOO Bar)"))
+    assert sorted(flags_of(c, 1)) == sorted(["Foo", "\\Seen", "Bar"])   # the first spelling stays
+    assert ok(c.search(None, "KEYWORD", "bar")) == [b"1"]
+    assert ok(c.search(None, "KEYWORD", "FOO")) == [b"1"]
+    ok(c.uid("STORE", "1", "-FLAGS", "(fOO)"))
+    assert sorted(flags_of(c, 1)) == sorted(["\\Seen", "Bar"])
+    assert ok(c.search(None, "KEYWORD", "foo")) == [b""]
+    assert ok(c.search(None, "UNKEYWORD", "foo")) == [b"1"]
+    ok(c.uid("STORE", "1", "FLAGS", "(Zed a B \\Flagged b)"))
+    assert sorted(flags_of(c, 1)) == sorted(["Zed", "a", "B", "\\Flagged"])
+    ok(c.uid("STORE", "1", "FLAGS", "()"))
+    assert flags_of(c, 1) == []
+
+
+def test_one_message_and_range_stores_give_every_change_a_higher_modseq(raw, user, connect):
+    c = connect(user)
+    for i in range(4):
+        ok(c.append("INBOX", None, None, message(f"modseq {i}")))
+    r = raw(user=user)
+    assert " OK " in r.cmd("SELECT INBOX (CONDSTORE)")[-1]
+    seen = []
+    for command in ("UID STORE 2 +FLAGS (\\Flagged)", "UID STORE 1:3 +FLAGS ($Work)", "UID STORE 3 -FLAGS ($Work)",
+                    "UID STORE 4 FLAGS (\\Answered)"):
+        lines = r.cmd(command)
+        assert " OK " in lines[-1], lines
+        modseqs = {int(m) for l in lines for m in re.findall(r"MODSEQ \((\d+)\)", l)}
+        assert len(modseqs) == 1, lines   # one command, one modseq for all it changed
+        seen.append(modseqs.pop())
+    assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+    # Nothing to change: the flags are echoed with the modseq of their last change; a UID
+    # that does not exist gets no FETCH at all.
+    lines = r.cmd("UID STORE 2 +FLAGS (\\Flagged)")
+    assert " OK " in lines[-1] and [int(m) for l in lines for m in re.findall(r"MODSEQ \((\d+)\)", l)] == [seen[1]], lines
+    lines = r.cmd("UID STORE 99 +FLAGS (\\Flagged)")
+    assert " OK " in lines[-1] and not any("FETCH" in l for l in lines), lines
+    lines = r.cmd("UID FETCH 1:4 (FLAGS)")
+    flags = {int(re.search(r"UID (\d+)", l).group(1)): l for l in lines if l.startswith("* ") and "FETCH" in l}
+    assert "\\Flagged" in flags[2] and "$Work" in flags[1] and "$Work" in flags[2]
+    assert "$Work" not in flags[3] and "\\Answered" in flags[4]
+    lines = r.cmd("UID FETCH 1:4 (MODSEQ) (CHANGEDSINCE %d)" % seen[-2])
+    assert sorted(int(re.search(r"UID (\d+)", l).group(1)) for l in lines if l.startswith("* ") and "FETCH" in l) == [4], lines
+
+
+def test_small_append_to_the_selected_mailbox_over_quota_is_refused_after_the_upload(raw, domain, new_user):
+    user = new_user(domain, "--quota", "2K")
+    r = raw(user=user)
+    assert " OK " in r.cmd("SELECT INBOX")[-1]
+    # To the selected mailbox, a small message gets its continuation at once; the store
+    # still refuses what does not fit, and nothing is kept.
+    body = b"Subject: big\r\n\r\n" + b"x" * 5000 + b"\r\n"
+    r.send_raw(f"a1 APPEND INBOX {{{len(body)}}}\r\n")
+    assert r.readline().startswith("+")
+    r.send_raw(body + b"\r\n")
+    lines = r.until("a1")
+    assert lines[-1].startswith("a1 NO [OVERQUOTA]"), lines
+    assert not any("EXISTS" in l for l in lines), lines
+    # A large one to the selected mailbox, and any size to another mailbox, is still
+    # refused before the upload.
+    r.send_raw("a2 APPEND INBOX {70000}\r\n")
+    assert r.readline().startswith("a2 NO [OVERQUOTA]")
+    r.send_raw("a3 APPEND Drafts {5000}\r\n")
+    assert r.readline().startswith("a3 NO [OVERQUOTA]")
+    r.send_raw("a4 APPEND Nowhere {20}\r\n")
+    assert r.readline().startswith("a4 NO [TRYCREATE]")
+    lines = r.cmd('STATUS INBOX (MESSAGES)')
+    assert any("MESSAGES 0" in l for l in lines), lines
+    small = b"Subject: small\r\n\r\nfits\r\n"
+    r.send_raw(f"a5 APPEND INBOX {{{len(small)}}}\r\n")
+    assert r.readline().startswith("+")
+    r.send_raw(small + b"\r\n")
+    lines = r.until("a5")
+    assert lines[-1].startswith("a5 OK [APPENDUID"), lines
+    assert "* 1 EXISTS" in lines, lines
+
+
+MULTIPART = (b"From: Anna <anna@example.org>\r\nTo: bert@example.org\r\nSubject: parts\r\n"
+             b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+             b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\n"
+             b"Content-Type: text/plain\r\n\r\nfirst part\r\n--b1\r\n"
+             b"Content-Type: text/html\r\nX-Part: two\r\n\r\n<p>second</p>\r\n--b1--\r\n")
+
+
+def test_whole_message_sections_come_from_the_root_offsets_exactly(connect, user):
+    c = connect(user)
+    plain = message("plain one", body="only text\r\n")
+    # An 8-bit header block is not kept in the database: it is read from the blob.
+    eight_bit = "Subject: Café überall\r\nFrom: anna@example.org\r\n\r\nbody\r\n".encode()
+    ok(c.append("INBOX", None, None, MULTIPART))
+    ok(c.append("INBOX", None, None, plain))
+    ok(c.append("INBOX", None, None, eight_bit))
+    assert c.select("INBOX")[0] == "OK"
+    for raw_bytes, seq in ((MULTIPART, 1), (plain, 2), (eight_bit, 3)):
+        head, _, text = raw_bytes.partition(b"\r\n\r\n")
+        head += b"\r\n\r\n"
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER])"))
+        assert data[0][1] == head
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[TEXT])"))
+        assert data[0][1] == text
+        data = ok(c.fetch(str(seq), "(RFC822.HEADER)"))
+        assert data[0][1] == head
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+        assert data[0][1] == b"Subject: " + head.split(b"Subject: ")[1].split(b"\r\n")[0] + b"\r\n\r\n"
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)])"))
+        assert b"Subject" not in data[0][1] and data[0][1].endswith(b"\r\n\r\n") and b"From: " in data[0][1]
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[HEADER]<5.10>)"))
+        assert data[0][1] == head[5:15]
+        data = ok(c.fetch(str(seq), "(BODY.PEEK[TEXT]<3.4>)"))
+        assert data[0][1] == text[3:7]
+    # Mixed with a part section or the structure, the whole structure is read as before.
+    data = ok(c.fetch("1", "(BODY.PEEK[HEADER] BODY.PEEK[2] BODYSTRUCTURE)"))
+    literals = [d[1] for d in data if isinstance(d, tuple)]
+    assert MULTIPART.partition(b"\r\n\r\n")[0] + b"\r\n\r\n" in literals and b"<p>second</p>" in literals, data
+    assert b"\"HTML\"" in b" ".join(d[0] if isinstance(d, tuple) else d for d in data).upper(), data
+    data = ok(c.fetch("1", "(BODY.PEEK[2.MIME])"))
+    assert data[0][1] == b"Content-Type: text/html\r\nX-Part: two\r\n\r\n"
+
+
+def test_concurrent_appends_and_stores_keep_uids_and_modseqs_strictly_ascending(connect, user):
+    import threading
+    clients = [connect(user) for _ in range(4)]
+    for c in clients:
+        assert c.select("INBOX")[0] == "OK"
+    results = [[] for _ in clients]
+    errors = []
+
+    def work(k):
+        c = clients[k]
+        try:
+            for i in range(8):
+                typ, data = c.append("INBOX", None, None, message(f"parallel {k} {i}"))
+                assert typ == "OK", data
+                uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+                results[k].append(uid)
+                ok(c.uid("STORE", str(uid), "+FLAGS", "(\\Flagged)"))
+        except Exception as e:   # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    every = [u for r in results for u in r]
+    assert len(set(every)) == len(every) == 32
+    for r in results:
+        assert r == sorted(r)   # each session's own APPENDs get ascending UIDs
+    c = clients[0]
+    ok(c.noop())   # the view learns of the other sessions' last APPENDs
+    data = ok(c.uid("FETCH", "1:*", "(UID FLAGS MODSEQ)"))
+    # Untagged FETCHes of the other sessions' STOREs may come along: the last one per UID counts.
+    rows = {}
+    for d in data:
+        m = re.search(rb"UID (\d+) FLAGS \(([^)]*)\) MODSEQ \((\d+)\)", d)
+        if m:
+            rows[int(m.group(1))] = (m.group(2), int(m.group(3)))
+    assert sorted(rows) == sorted(every), data
+    assert all(b"\\Flagged" in f for f, _ in rows.values())
+    modseqs = [m for _, m in rows.values()]
+    assert len(set(modseqs)) == 32   # every STORE committed with a modseq of its own

@@ -646,6 +646,24 @@ TEST_CASE("an APPEND from a session with a current view claims its message as re
     CHECK(*last == 3);
 }
 
+TEST_CASE("a message keeps its header block only when it is short plain ASCII") {
+    const std::string plain = "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n";
+    auto p = prepare_bytes(blob::blob_id{}, plain);
+    REQUIRE(p.has_value());
+    REQUIRE(p->header_raw.has_value());
+    CHECK(*p->header_raw == "From: a@example.org\r\nSubject: hi\r\n\r\n");
+    auto eight_bit = prepare_bytes(blob::blob_id{}, "Subject: \xc3\xa9t\xc3\xa9\r\n\r\nbody\r\n");
+    REQUIRE(eight_bit.has_value());
+    CHECK(!eight_bit->header_raw);
+    auto with_nul = prepare_bytes(blob::blob_id{}, std::string("Subject: a\0b\r\n\r\nbody\r\n", 22));
+    REQUIRE(with_nul.has_value());
+    CHECK(!with_nul->header_raw);
+    std::string huge = "Subject: long\r\nX-Filler: " + std::string(max_stored_header, 'x') + "\r\n\r\nbody\r\n";
+    auto big = prepare_bytes(blob::blob_id{}, huge);
+    REQUIRE(big.has_value());
+    CHECK(!big->header_raw);
+}
+
 TEST_CASE("search HEADER matches a value only in the named field, whatever the case, for owner and grantee alike") {
     world w;
     auto info = w.account("info");
@@ -691,6 +709,42 @@ TEST_CASE("search HEADER matches a value only in the named field, whatever the c
     REQUIRE(metas->size() == 3);
     CHECK((*metas)[0].parsed.env.subject == std::nullopt);            // not asked for
     CHECK((*metas)[0].parsed.body.body_start > 0);                     // asked for: the section ranges
+    // Only the root's offsets (read by PostgreSQL from the stored JSON), no SORT columns:
+    // the same ranges as the decoded structure, nothing else.
+    auto roots = w.tx([&](pqxx::work& t) {
+        fetch_needs needs;
+        needs.envelope = false;
+        needs.root_only = true;
+        needs.sort = false;
+        return ops::fetch(t, anna, snap.mailbox.id, snap.mailbox.uidvalidity, {{1, 3}}, needs);
+    });
+    REQUIRE(roots.has_value());
+    REQUIRE(roots->size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto& full = (*metas)[i].parsed.body;
+        const auto& root = (*roots)[i].parsed.body;
+        CHECK(root.header_start == full.header_start);
+        CHECK(root.body_start == full.body_start);
+        CHECK(root.body_end == full.body_end);
+        CHECK(root.children.empty());
+        CHECK((*roots)[i].sort_subject.empty());
+        CHECK(!(*metas)[i].sort_subject.empty());
+        CHECK(!(*metas)[i].header_raw);   // not asked for
+    }
+    // The header block stored at APPEND is the message's first octets up to the blank line.
+    auto heads = w.tx([&](pqxx::work& t) {
+        fetch_needs needs;
+        needs.header_raw = true;
+        return ops::fetch(t, info, snap.mailbox.id, snap.mailbox.uidvalidity, {{1, 3}}, needs);
+    });
+    REQUIRE(heads.has_value());
+    REQUIRE(heads->size() == 3);
+    for (const auto& h : *heads) {
+        REQUIRE(h.header_raw.has_value());
+        CHECK(h.header_raw->size() == h.parsed.body.body_start);
+        CHECK(h.header_raw->rfind("From: ", 0) == 0);
+        CHECK(h.header_raw->ends_with("\r\n\r\n"));
+    }
     auto all = w.tx([&](pqxx::work& t) { return ops::fetch(t, info, snap.mailbox.id, snap.mailbox.uidvalidity, {{2, 2}}); });
     REQUIRE(all.has_value());
     REQUIRE(all->size() == 1);

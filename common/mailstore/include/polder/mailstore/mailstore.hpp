@@ -132,6 +132,9 @@ struct message_meta {
     // size, env and body filled from the stored parse (headers and text empty): use it
     // with mime::section_range for FETCH BODY[...] without re-parsing the message.
     mime::message_info parsed;
+    // With fetch_needs::header_raw: the octets [0, parsed.body.body_start) when stored
+    // (prepared_message::header_raw), else nullopt (read the blob).
+    std::optional<std::string> header_raw;
 };
 
 // fetch_needs - which parts of the stored parse fetch() decodes into message_meta::parsed
@@ -139,6 +142,16 @@ struct message_meta {
 struct fetch_needs {
     bool envelope = true;   // parsed.env (ENVELOPE)
     bool body = true;       // parsed.body (BODY, BODYSTRUCTURE, every section)
+    // With body: only the root part's offsets (header_start, body_start, body_end), read
+    // from the stored JSON by PostgreSQL instead of decoding the whole structure here -
+    // enough for the sections of the whole message (BODY[HEADER], BODY[TEXT],
+    // BODY[HEADER.FIELDS ...], RFC822.HEADER, RFC822.TEXT), most of a client's header FETCH.
+    bool root_only = false;
+    // The SORT/THREAD columns (sent_date, sort_*, message_id, in_reply_to, references);
+    // FETCH does not use them.
+    bool sort = true;
+    // message_meta::header_raw (the stored header block, when there is one).
+    bool header_raw = false;
 };
 
 // The result of parsing a message once; produced by prepare_message.
@@ -146,7 +159,13 @@ struct prepared_message {
     blob::blob_id blob;
     std::uint64_t size = 0;
     mime::message_info info;
+    // The message's header block (octets [0, info.body.body_start)), stored with it so a
+    // FETCH of BODY[HEADER] or HEADER.FIELDS needs no blob read (as Dovecot keeps headers
+    // in its index cache); nullopt when longer than max_stored_header or not plain ASCII
+    // without NUL (RFC 5322 2.2): those are read from the blob as before.
+    std::optional<std::string> header_raw;
 };
+inline constexpr std::size_t max_stored_header = 16 * 1024;
 
 // prepare_message - reads the blob (at most max_message_size) and parses it once.
 // Errors: errc::not_found (no such blob), errc::limit_exceeded, blob store errors.
