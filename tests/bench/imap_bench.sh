@@ -49,6 +49,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/bench
 PY=/usr/bin/python3
+BENCH=imap_bench.sh
+source "$HERE/lib.sh"
 
 usage() { sed -n '22,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD=$ROOT/build/release
@@ -98,10 +100,7 @@ done
 # --- outer run: packages, then the rest inside a throwaway PostgreSQL ---------------------
 if [[ -z ${POLDER_IMAP_BENCH_INNER:-} ]]; then
     if [[ ! -x /usr/sbin/dovecot || ! -x /usr/lib/dovecot/imap ]]; then
-        echo "imap_bench.sh: installing dovecot-imapd" >&2
-        ((EUID == 0)) || { echo "imap_bench.sh: need root to install dovecot-imapd" >&2; exit 1; }
-        # policy-rc.d or not: the system service is not what this script uses.
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >&2
+        bench_install dovecot-imapd
     fi
     exec "$ROOT/tests/harness/pg.sh" run -- \
         env POLDER_IMAP_BENCH_INNER=1 "$0" --build "$BUILD" --clients "$CLIENTS" --messages "$MESSAGES" \
@@ -133,26 +132,7 @@ if ((IDLE_MAX + 500 > $(ulimit -n))); then
     IDLE_MAX=$(($(ulimit -n) - 500))
 fi
 
-work=$(mktemp -d /tmp/polder-imap-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    local rc=$?
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say() { printf '== %s\n' "$*" >&2; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_workdir polder-imap-bench
 # wait_imap PORT NAME PID LOG - until the server greets with "* OK" on PORT, at most 60 s.
 wait_imap() {
     for _ in $(seq 600); do
@@ -172,8 +152,9 @@ PY
 # --- polder-imapd ---------------------------------------------------------------------------
 say "starting polder-imapd ($BUILD)"
 db=bench_imap_$$
-psql -q -h "$POLDER_TEST_PGHOST" -p "$POLDER_TEST_PGPORT" -U "$POLDER_TEST_PGUSER" -d postgres \
-    -c "CREATE DATABASE $db" >/dev/null
+# An OK must mean "on disk", as Dovecot's fsyncs (mail_fsync = optimized) do.
+bench_durable_pg
+bench_createdb "$db"
 mkdir -p "$work/polder/blobs"
 chown -R polder:polder "$work/polder"
 P_PORT=$(free_port)
