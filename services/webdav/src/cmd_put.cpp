@@ -5,10 +5,13 @@
 // checked before the first body byte is read (so a client sending
 // "Expect: 100-continue" sends nothing when refused, and a known
 // Content-Length over the quota is 507 before any byte moves); the body goes
-// into a blob writer in 64 KiB pieces (memory stays flat for any size); only
+// into a blob writer in pieces of at most 1 MiB (memory stays flat for any size); only
 // after the blob is durable (fsync + rename, on the file I/O threads so an
 // I/O thread never waits for the disk) does one transaction re-check
-// everything and switch the node to it; 201/204 come after COMMIT. A client
+// everything and switch the node to it; 201/204 come after COMMIT. Large
+// bodies are hashed and written on the file I/O threads, 1 MiB at a time. That
+// transaction is shared with concurrent PUTs (db::group_commit): writers of
+// one home would otherwise wait for each other's commit on the home's row. A client
 // that disconnects mid-upload leaves the previous version untouched: the
 // writer is discarded and no row changes.
 //
@@ -101,20 +104,44 @@ awaitable<http::response> service::cmd_put(ctx& c) {
 
     auto writer = blobs_.begin(limit);
     if (!writer) co_return plain(503, "storage unavailable");
-    std::vector<char> buffer(64 * 1024);
+    // A small body is written piece by piece on the I/O thread (memory copies
+    // only). A large one is gathered 1 MiB at a time and each piece hashed and
+    // written on the file I/O threads: SHA-256, write(2) and the blob store's
+    // early writeback (which may wait for the disk's queue) then never stall
+    // the I/O thread, and the socket buffer keeps filling meanwhile. Memory
+    // stays one buffer per upload whatever the size.
+    const bool large = check_first;
+    std::vector<char> buffer(large ? 1024 * 1024 : 64 * 1024);
+    result<void> wrote;
+    std::string_view piece;
+    std::function<void()> write_piece = [&] { wrote = writer->write(piece); };
     if (c.req.has_body()) {
-        for (;;) {
-            auto n = co_await c.req.read_some(buffer);
-            if (!n) {
-                const auto code = polder::is(n.error(), errc::limit_exceeded) && quota_binds
-                                      ? 507u
-                                      : static_cast<unsigned>(http::status_for_body_error(n.error()));
-                co_return code == 507 ? dav_error(507, dav::dav("quota-not-exceeded"))
-                                      : plain(code, "request body could not be read");
+        for (bool end = false; !end;) {
+            std::size_t filled = 0;
+            while (filled < buffer.size()) {
+                auto n = co_await c.req.read_some(std::span<char>(buffer).subspan(filled));
+                if (!n) {
+                    const auto code = polder::is(n.error(), errc::limit_exceeded) && quota_binds
+                                          ? 507u
+                                          : static_cast<unsigned>(http::status_for_body_error(n.error()));
+                    co_return code == 507 ? dav_error(507, dav::dav("quota-not-exceeded"))
+                                          : plain(code, "request body could not be read");
+                }
+                if (*n == 0) {
+                    end = true;
+                    break;
+                }
+                filled += *n;
+                if (!large) break;
             }
-            if (*n == 0) break;
-            if (auto w = writer->write(std::string_view(buffer.data(), *n)); !w) {
-                if (polder::is(w.error(), errc::limit_exceeded))
+            if (filled == 0) continue;
+            piece = std::string_view(buffer.data(), filled);
+            if (large)
+                co_await blocking(write_piece);
+            else
+                write_piece();
+            if (!wrote) {
+                if (polder::is(wrote.error(), errc::limit_exceeded))
                     co_return quota_binds ? dav_error(507, dav::dav("quota-not-exceeded"))
                                           : plain(413, "file larger than the maximum file size");
                 co_return plain(507, "storage full");
@@ -136,8 +163,15 @@ awaitable<http::response> service::cmd_put(ctx& c) {
         put_check pc;
         bool created = false;
     };
-    auto done = co_await pool_.transact([&](pqxx::work& tx) {
+    // Through the PUT group commit (service.hpp): concurrent PUTs share one
+    // transaction, so the home's row lock is taken once and one WAL flush
+    // serves them all. The function may run twice (its batch rolled back, then
+    // alone), so it starts from the same space each time: a home created by a
+    // rolled-back batch does not exist.
+    const std::int64_t home_before = c.sp.home_id;
+    auto done = co_await put_commits_.transact([&](pqxx::work& tx) {
         outcome o;
+        c.sp.home_id = home_before;
         // The modseq and the usage under the home's row lock, in one statement;
         // the own home is found by account in that statement (created on first use).
         std::optional<std::pair<std::int64_t, home>> locked;

@@ -32,6 +32,7 @@
 #include "polder/dav/headers.hpp"
 #include "polder/dav/multistatus.hpp"
 #include "polder/dav/requests.hpp"
+#include "polder/db/group_commit.hpp"
 #include "polder/db/pool.hpp"
 #include "polder/http/router.hpp"
 #include "polder/service/http_login.hpp"
@@ -173,6 +174,17 @@ private:
     options opts_;
     polder::service::http_login login_;   // Basic over TLS, throttling answers, 60-second cache
     asio::thread_pool file_io_{file_io_threads};
+    // PUT's metadata transactions, batched (db/group_commit.hpp): every PUT
+    // locks its home's row (modseq, usage) until COMMIT, so the clients of one
+    // home each waited a whole WAL flush in turn; a batch takes the lock once
+    // and pays one flush for all. Batches start from the file I/O threads.
+    // One batch at a time: a batch locks the homes of its PUTs in arrival
+    // order, and two concurrent batches holding two homes in crossing order
+    // would deadlock until PostgreSQL's deadlock_timeout (1 s) broke one; the
+    // next batch gathers whatever arrived meanwhile, so one in flight still
+    // commits any number of PUTs per flush.
+    db::group_commit put_commits_{pool_, file_io_.get_executor(),
+                                  db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5}};
 };
 
 // empty_response - a status without a body (201 / 204 ...).

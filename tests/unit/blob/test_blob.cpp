@@ -406,6 +406,35 @@ TEST_CASE("concurrent writers committing identical content all succeed") {
     CHECK(read_all(*r, 65536) == data);
 }
 
+TEST_CASE("pieces larger than the write buffer, across early-writeback steps, are stored exactly") {
+    // 1 MiB and odd-sized pieces take the direct write path (split into buffer-sized
+    // write calls) and cross several fs_store::writeback_step boundaries, into a fresh
+    // store whose ab/ and ab/cd/ folders the commit must create.
+    temp_dir dir;
+    const auto temps = GENERATE(blob::fs_store::temp_files::anonymous, blob::fs_store::temp_files::named);
+    blob::fs_store st(dir.path / "blobs", temps);
+    const std::string data = random_text(2 * blob::fs_store::writeback_step + 3 * 1024 * 1024 + 12345, 11);
+    const std::size_t pieces[] = {1024 * 1024, 3 * 1024 * 1024 + 1, 7, blob::fs_store::write_buffer_size + 1};
+    auto w = st.begin();
+    REQUIRE(w);
+    std::size_t at = 0;
+    for (std::size_t i = 0; at < data.size(); ++i) {
+        const std::size_t n = std::min(pieces[i % std::size(pieces)], data.size() - at);
+        REQUIRE(w->write(std::string_view(data).substr(at, n)));
+        at += n;
+    }
+    CHECK(w->size() == data.size());
+    auto id = w->commit();
+    REQUIRE(id);
+    CHECK(*id == blob::sha256::of(data));
+    CHECK(fs::is_regular_file(st.path_of(*id)));
+    CHECK(fs::file_size(st.path_of(*id)) == data.size());
+    auto r = st.open(*id);
+    REQUIRE(r);
+    CHECK(read_all(*r, 1 << 20) == data);
+    CHECK(count_files(dir.path / "blobs" / "tmp") == 0);
+}
+
 TEST_CASE("a 200 MiB blob streams in and out with bounded memory") {
     temp_dir dir;
     blob::fs_store st(dir.path);

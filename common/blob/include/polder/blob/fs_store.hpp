@@ -7,9 +7,11 @@
 // The temp file is anonymous (O_TMPFILE in tmp/) where the file system allows it, so it
 // has no name to clean up after a crash and creating it takes no lock on tmp/; elsewhere
 // (NFS) it is a named tmp/<32 hex>.tmp as below.
-// commit(): flush, fsync the file, create ab/ and ab/cd/ if needed (fsyncing their
-// parents), link (anonymous) or rename (named) the temp into place, fsync ab/cd/. If the name already exists with the
-// same size the temp is dropped and the existing file's mtime refreshed (dedup). Two
+// While a writer writes, every few MiB are handed to the disk early (sync_file_range), so
+// the fsync at commit waits for the tail only. commit(): flush, create ab/ and ab/cd/ if
+// needed, fsync the file, fsync the parents of the folders it created (one journal commit
+// covers the mkdirs and the file), link (anonymous) or rename (named) the temp into place,
+// fsync ab/cd/. If the name already exists with the same size the temp is dropped and the existing file's mtime refreshed (dedup). Two
 // writers committing the same content at once both succeed: rename() over an identical
 // file is atomic and harmless. Temp files of crashed writers are removed by sweep_temp().
 //
@@ -25,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 
 namespace polder::blob {
@@ -58,6 +61,9 @@ class fs_store final : public store {
 
     // Bytes a writer buffers before a write(2); the only per-writer memory.
     static constexpr std::size_t write_buffer_size = 128 * 1024;
+    // Bytes after which a writer asks the kernel to start writing its file to the disk
+    // (sync_file_range), so that commit()'s fsync waits only for the last few MiB.
+    static constexpr std::uint64_t writeback_step = 8 * 1024 * 1024;
 
  private:
     result<void> prepare();
