@@ -37,6 +37,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/bench
 PY=/usr/bin/python3
+BENCH=webdav_bench.sh
+source "$HERE/lib.sh"
 
 usage() { sed -n '17,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD=$ROOT/build/release
@@ -73,11 +75,7 @@ if [[ -z ${POLDER_WEBDAV_BENCH_INNER:-} ]]; then
     [[ -x /usr/sbin/apache2 && -f /usr/lib/apache2/modules/mod_dav_fs.so ]] || missing+=(apache2)
     [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
     [[ -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ]] || missing+=(libnginx-mod-http-dav-ext)
-    if ((${#missing[@]})); then
-        echo "webdav_bench.sh: installing ${missing[*]}" >&2
-        ((EUID == 0)) || { echo "webdav_bench.sh: need root to install ${missing[*]}" >&2; exit 1; }
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
-    fi
+    bench_install "${missing[@]}"
     exec "$ROOT/tests/harness/pg.sh" run -- \
         env POLDER_WEBDAV_BENCH_INNER=1 "$0" --build "$BUILD" --size-mib "$SIZE_MIB" --files "$FILES" \
         --runs "$RUNS" --clients "$CLIENTS"
@@ -90,51 +88,8 @@ if ((SIZE_MIB % 1024 == 0)); then LABEL="$((SIZE_MIB / 1024))GiB"; else LABEL="$
 MAX_TIME=$((600 + SIZE_MIB))          # seconds for one big transfer: >= 1 MB/s plus slack
 USER_NAME=bench@bench.example
 PASSWORD="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-RUN_AS=()
-if ((EUID == 0)); then
-    id polder >/dev/null 2>&1 || { echo "webdav_bench.sh: system user polder missing" >&2; exit 1; }
-    RUN_AS=(setpriv --reuid=polder --regid=polder --clear-groups)
-    OWNER=polder:polder
-else
-    OWNER=$(id -u):$(id -g)
-fi
-
-work=$(mktemp -d /tmp/polder-webdav-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    local rc=$?
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say() { printf '== %s\n' "$*" >&2; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# wait_http URL - until something answers HTTP at URL (any status), at most 60 s.
-wait_http() {
-    for _ in $(seq 600); do
-        curl -s -o /dev/null --max-time 2 "$1" && return 0
-        sleep 0.1
-    done
-    echo "webdav_bench.sh: nothing answers at $1" >&2
-    return 1
-}
-started_ok() {   # NAME PID LOG
-    kill -0 "$2" 2>/dev/null && return 0
-    echo "webdav_bench.sh: $1 exited while starting:" >&2
-    tail -n 30 "$3" >&2 || true
-    return 1
-}
-
+bench_run_as
+bench_workdir polder-webdav-bench
 # Big source file: random data, so no server could compress or deduplicate it.
 say "creating the ${LABEL} source file"
 head -c "$SIZE" /dev/urandom >"$work/big.bin"
@@ -149,8 +104,9 @@ chmod 644 "$work/htpasswd"
 # --- polder-webdavd -------------------------------------------------------------------
 say "starting polder-webdavd ($BUILD)"
 db=bench_webdav_$$
-psql -q -h "$POLDER_TEST_PGHOST" -p "$POLDER_TEST_PGPORT" -U "$POLDER_TEST_PGUSER" -d postgres \
-    -c "CREATE DATABASE $db" >/dev/null
+# A 201 must mean "on disk": the blob's fsync and a durable commit.
+bench_durable_pg
+bench_createdb "$db"
 mkdir -p "$work/polder/blobs"
 chown -R "$OWNER" "$work/polder"
 P_PORT=$(free_port)
@@ -295,10 +251,8 @@ chown -R "$OWNER" "$N"
 pids+=($!)
 N_PID=$!
 
-wait_http "http://127.0.0.1:$A_PORT/" || { tail -n 30 "$work/apache/error.log" "$work/apache/stdout.log" >&2 || true; exit 1; }
-started_ok apache2 "$A_PID" "$work/apache/error.log"
-wait_http "http://127.0.0.1:$N_PORT/" || { tail -n 30 "$N/error.log" "$N/stdout.log" >&2 || true; exit 1; }
-started_ok nginx "$N_PID" "$N/error.log"
+wait_http apache2 "$A_PID" "$work/apache/error.log" "http://127.0.0.1:$A_PORT/"
+wait_http nginx "$N_PID" "$N/error.log" "http://127.0.0.1:$N_PORT/"
 
 # --- the workload ---------------------------------------------------------------------------
 results=$work/results.txt
