@@ -127,6 +127,23 @@ awaitable<result<T>> autocommit(db::pool& pool, std::string_view op, bool retry_
     }
 }
 
+// guarded_grouped - guarded() through the group commit gc when there is one.
+template <class T, class F>
+awaitable<result<T>> guarded_grouped(db::pool& pool, db::group_commit* gc, std::string_view op, F f) {
+    if (gc == nullptr) co_return co_await guarded<T>(pool, op, std::move(f));
+    std::exception_ptr failure;
+    try {
+        co_return co_await gc->transact(std::move(f));
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+        co_return from_exception<T>(e, op);
+    }
+}
+
 template <class T, class F>
 awaitable<result<T>> guarded_read(db::pool& pool, std::string_view op, F f) {
     co_return co_await autocommit<T>(pool, op, true, std::move(f));
@@ -155,7 +172,7 @@ awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::str
 awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::string name, prepared_message msg,
                                                     std::vector<std::string> flags, std::int64_t internaldate,
                                                     std::optional<std::uint64_t> claim_if_modseq) {
-    co_return co_await guarded<append_result>(pool_, "append", [&](pqxx::work& tx) {
+    co_return co_await guarded_grouped<append_result>(pool_, grouped_, "append", [&](pqxx::work& tx) {
         return ops::append(tx, actor, name, msg, flags, internaldate, claim_if_modseq);
     });
 }
@@ -232,7 +249,15 @@ awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std:
                                                         std::uint32_t uidvalidity, uid_set uids, flag_mode mode,
                                                         std::vector<std::string> flags,
                                                         std::optional<std::uint64_t> unchangedsince) {
-    if (!unchangedsince) {
+    if (!unchangedsince && grouped_ != nullptr) {
+        // The common case, in the group commit: one statement in a batch's transaction.
+        auto fast = co_await guarded_grouped<std::optional<store_result>>(
+            pool_, grouped_, "store", [&](pqxx::work& tx) -> result<std::optional<store_result>> {
+                return ops::store_flags_own(tx, actor, mailbox, uidvalidity, uids, mode, flags);
+            });
+        if (!fast) co_return fast.error();
+        if (*fast) co_return std::move(**fast);
+    } else if (!unchangedsince) {
         // The common case in one statement and one round trip (no BEGIN, no COMMIT: the
         // statement commits by itself before its answer arrives, so durability is the same).
         auto fast = co_await autocommit<std::optional<store_result>>(

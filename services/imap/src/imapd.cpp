@@ -16,9 +16,12 @@ namespace polder::imap {
 imapd::imapd(service::context& ctx)
     : settings(ctx.settings),
       store(ctx.pool, ctx.blobs),
+      writes(ctx.pool, ctx.runtime.io().get_executor(),
+             db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5}),
       authenticator(ctx.pool, ctx.settings.auth, 2),
       notifier(ctx.runtime.io().get_executor(), db::from_config(ctx.settings.database, "polder-imapd-listen")),
       tls(ctx.tls) {
+    store.use_group_commit(&writes);
     notifier.start();
 }
 

@@ -9,6 +9,8 @@
 # concurrent APPENDs and STOREs (UIDs and modseqs strictly ascending, none lost).
 
 import re
+import threading
+import urllib.request
 
 import pytest
 
@@ -311,3 +313,51 @@ def test_concurrent_appends_and_stores_keep_uids_and_modseqs_strictly_ascending(
     assert all(b"\\Flagged" in f for f, _ in rows.values())
     modseqs = [m for _, m in rows.values()]
     assert len(set(modseqs)) == 32   # every STORE committed with a modseq of its own
+
+
+def group_commit_metrics(imapd):
+    with urllib.request.urlopen(f"http://127.0.0.1:{imapd.admin_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    def value(name):
+        m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
+        return float(m.group(1)) if m else 0.0
+    return (value("polder_db_group_commit_batch_size_count"), value("polder_db_group_commit_batch_size_sum"))
+
+
+def test_concurrent_sessions_stores_share_commits_and_each_gets_its_own_answer(imapd, connect, domain, new_user):
+    # Eight sessions, each in its own account's INBOX, storing flags one UID at a time: the
+    # STOREs go through polder-imapd's group commit (several in one transaction and one
+    # WAL flush), yet every session's answer carries exactly its own change.
+    sessions = []
+    for _ in range(8):
+        c = connect(new_user(domain))
+        ok(c.append("INBOX", None, None, message("grouped")))
+        assert c.select("INBOX")[0] == "OK"
+        sessions.append(c)
+    batches0, stores0 = group_commit_metrics(imapd)
+    errors, answers = [], [[] for _ in sessions]
+
+    def work(k):
+        try:
+            for i in range(15):
+                keyword = f"k{k}x{i}"
+                data = ok(sessions[k].uid("STORE", "1", "+FLAGS", f"({keyword})"))
+                answers[k].append((keyword, b" ".join(x for x in data if isinstance(x, bytes))))
+        except Exception as e:   # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    for k, got in enumerate(answers):
+        for keyword, text in got:
+            assert keyword.encode() in text, (k, keyword, text)
+            assert f"k{(k + 1) % 8}x".encode() not in text   # never another account's flags
+    batches, stores = group_commit_metrics(imapd)
+    assert stores - stores0 >= 8 * 15
+    assert batches - batches0 < stores - stores0, "no two STOREs shared a transaction"
+    final = ok(sessions[3].uid("FETCH", "1", "(FLAGS)"))[0]
+    assert all(f"k3x{i}".encode() in final for i in range(15))

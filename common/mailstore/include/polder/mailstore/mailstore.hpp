@@ -38,6 +38,7 @@
 #include "polder/asio/asio.hpp"
 #include "polder/blob/store.hpp"
 #include "polder/core/error.hpp"
+#include "polder/db/group_commit.hpp"
 #include "polder/db/pool.hpp"
 #include "polder/mailstore/names.hpp"
 #include "polder/mailstore/search.hpp"
@@ -309,6 +310,12 @@ class mail_store {
 public:
     mail_store(db::pool& pool, blob::store& blobs) : pool_(pool), blobs_(blobs) {}
 
+    // use_group_commit - the flag STOREs (without UNCHANGEDSINCE) and APPENDs of
+    // concurrent sessions then run through gc (db/group_commit.hpp): one transaction and
+    // one WAL flush for each batch instead of one per command. Each command's answer
+    // still comes only after the COMMIT that holds it. gc must outlive this store's calls.
+    void use_group_commit(db::group_commit* gc) noexcept { grouped_ = gc; }
+
     blob::store& blobs() noexcept { return blobs_; }
 
     // deliver - the blob must already be committed; it is parsed once (on a database
@@ -355,6 +362,7 @@ public:
 private:
     db::pool& pool_;
     blob::store& blobs_;
+    db::group_commit* grouped_ = nullptr;
 };
 
 // fts_indexer - fills messages' full-text vectors in the background (schema 0105), in
