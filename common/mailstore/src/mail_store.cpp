@@ -79,11 +79,14 @@ result<T> from_exception(const std::exception& e, std::string_view op) {
     return ec;
 }
 
-// guarded - runs f(pqxx::work&) -> result<T> in one transaction; exceptions become errors.
+// guarded_grouped - runs f(pqxx::work&) -> result<T> in one transaction, through the
+// group commit gc when there is one (then possibly together with other callers');
+// exceptions become errors.
 template <class T, class F>
-awaitable<result<T>> guarded(db::pool& pool, std::string_view op, F f) {
+awaitable<result<T>> guarded_grouped(db::pool& pool, db::group_commit* gc, std::string_view op, F f) {
     std::exception_ptr failure;
     try {
+        if (gc != nullptr) co_return co_await gc->transact(std::move(f));
         co_return co_await pool.transact(std::move(f));
     } catch (const std::exception&) {
         failure = std::current_exception();
@@ -93,6 +96,12 @@ awaitable<result<T>> guarded(db::pool& pool, std::string_view op, F f) {
     } catch (const std::exception& e) {
         co_return from_exception<T>(e, op);
     }
+}
+
+// guarded - the same in a transaction of its own.
+template <class T, class F>
+awaitable<result<T>> guarded(db::pool& pool, std::string_view op, F f) {
+    co_return co_await guarded_grouped<T>(pool, nullptr, op, std::move(f));
 }
 
 // autocommit - runs f(pqxx::transaction_base&) -> result<T> in autocommit mode
@@ -124,23 +133,6 @@ awaitable<result<T>> autocommit(db::pool& pool, std::string_view op, bool retry_
         } catch (const std::exception& e) {
             co_return from_exception<T>(e, op);
         }
-    }
-}
-
-// guarded_grouped - guarded() through the group commit gc when there is one.
-template <class T, class F>
-awaitable<result<T>> guarded_grouped(db::pool& pool, db::group_commit* gc, std::string_view op, F f) {
-    if (gc == nullptr) co_return co_await guarded<T>(pool, op, std::move(f));
-    std::exception_ptr failure;
-    try {
-        co_return co_await gc->transact(std::move(f));
-    } catch (const std::exception&) {
-        failure = std::current_exception();
-    }
-    try {
-        std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-        co_return from_exception<T>(e, op);
     }
 }
 
