@@ -31,6 +31,18 @@ def new_user(migrated, polderctl, unique):
 
 
 @pytest.fixture(scope="module")
+def domain(new_org):
+    """An organisation (and its mail domain) of this test module's own."""
+    return new_org()
+
+
+@pytest.fixture
+def user(domain, new_user):
+    """A fresh account in `domain` for each test."""
+    return new_user(domain)
+
+
+@pytest.fixture(scope="module")
 def imapd(start_service):
     return start_service("imap")
 

@@ -2,14 +2,7 @@
 # LISTRIGHTS) with a mailbox shared to a colleague who then finds it in the Shared
 # namespace, and RFC 9208 QUOTA (GETQUOTAROOT, GETQUOTA, SETQUOTA refused, OVERQUOTA).
 
-import pytest
-
 from imap_helpers import message, ok
-
-
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
 
 
 def test_sharing_a_mailbox_with_acl_rights(raw, connect, domain, new_user):

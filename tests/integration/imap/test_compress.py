@@ -10,16 +10,6 @@ import pytest
 from imap_helpers import message
 
 
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
-@pytest.fixture
-def user(domain, new_user):
-    return new_user(domain)
-
-
 class Deflated:
     """The client side of a compressed IMAP session over a Raw client's socket."""
 

@@ -9,16 +9,6 @@ import pytest
 from imap_helpers import message, ok
 
 
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
-@pytest.fixture
-def user(domain, new_user):
-    return new_user(domain)
-
-
 def noop_until(r, predicate, timeout=10):
     deadline = time.monotonic() + timeout
     seen = []

@@ -9,16 +9,6 @@ import pytest
 from imap_helpers import ok
 
 
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
-@pytest.fixture
-def user(domain, new_user):
-    return new_user(domain)
-
-
 def mail(subject, sender, date, msgid, refs="", size_pad=0):
     extra = f"References: {refs}\r\nIn-Reply-To: {refs.split()[-1]}\r\n" if refs else ""
     return (f"From: {sender}\r\nTo: team@example.org\r\nSubject: {subject}\r\nDate: {date}\r\n"

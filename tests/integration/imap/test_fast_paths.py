@@ -12,19 +12,7 @@ import re
 import threading
 import urllib.request
 
-import pytest
-
 from imap_helpers import PASSWORD, message, ok
-
-
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
-@pytest.fixture
-def user(domain, new_user):
-    return new_user(domain)
 
 
 def login_events(sql, address):

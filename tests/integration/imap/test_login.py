@@ -11,11 +11,6 @@ from imap_helpers import PASSWORD, tls_context
 
 
 @pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
-@pytest.fixture(scope="module")
 def anna(domain, new_user):
     return new_user(domain)
 

@@ -3,19 +3,7 @@
 # SUBSCRIBE/UNSUBSCRIBE, STATUS (SIZE, HIGHESTMODSEQ, RECENT, APPENDLIMIT), NAMESPACE,
 # ENABLE and the response codes of refused mailbox commands.
 
-import pytest
-
 from imap_helpers import message, ok
-
-
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
-@pytest.fixture
-def user(domain, new_user):
-    return new_user(domain)
 
 
 def listing(lines):

@@ -7,8 +7,6 @@
 import base64
 import re
 
-import pytest
-
 from imap_helpers import message, ok
 
 MULTIPART = (
@@ -22,16 +20,6 @@ MULTIPART = (
     b"Content-Disposition: attachment; filename=\"data.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
     + base64.encodebytes(bytes(range(256))).replace(b"\n", b"\r\n") +
     b"--XYZ--\r\n")
-
-
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
-@pytest.fixture
-def user(domain, new_user):
-    return new_user(domain)
 
 
 def test_append_returns_appenduid_and_select_reports_the_mailbox(connect, user):

@@ -13,11 +13,6 @@ import pytest
 from imap_helpers import Raw, message, tls_context
 
 
-@pytest.fixture(scope="module")
-def domain(new_org):
-    return new_org()
-
-
 def test_idle_sees_mail_delivered_by_smtpd(start_service, imapd, raw, domain, new_user):
     user = new_user(domain)
     # No SPF/DKIM/DMARC lookups: this test is about the push, and must not ask a real DNS server.
