@@ -79,6 +79,17 @@ result<T> from_exception(const std::exception& e, std::string_view op) {
     return ec;
 }
 
+// from_exception_ptr - from_exception of what p holds (a std::exception: the coroutines
+// below keep only those, and translate them after leaving their catch handlers).
+template <class T>
+result<T> from_exception_ptr(std::exception_ptr p, std::string_view op) {
+    try {
+        std::rethrow_exception(p);
+    } catch (const std::exception& e) {
+        return from_exception<T>(e, op);
+    }
+}
+
 // guarded_grouped - runs f(pqxx::work&) -> result<T> in one transaction, through the
 // group commit gc when there is one (then possibly together with other callers');
 // exceptions become errors.
@@ -91,11 +102,7 @@ awaitable<result<T>> guarded_grouped(db::pool& pool, db::group_commit* gc, std::
     } catch (const std::exception&) {
         failure = std::current_exception();
     }
-    try {
-        std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-        co_return from_exception<T>(e, op);
-    }
+    co_return from_exception_ptr<T>(failure, op);
 }
 
 // guarded - the same in a transaction of its own.
@@ -128,11 +135,7 @@ awaitable<result<T>> autocommit(db::pool& pool, std::string_view op, bool retry_
             failure = std::current_exception();
         }
         if (broken && retry_broken && attempt < 2) continue;
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            co_return from_exception<T>(e, op);
-        }
+        co_return from_exception_ptr<T>(failure, op);
     }
 }
 
