@@ -51,6 +51,27 @@ civil civil_from_days(std::int64_t z) {
     return {y + (m <= 2), m, d};
 }
 
+// moment - a time clamped to the supported years, as a civil date, its day number
+// (days since 1970-01-01) and the hour, minute and second of that day.
+struct moment {
+    civil date;
+    std::int64_t days;
+    unsigned hour, minute, second;
+};
+
+moment split(std::int64_t t) {
+    if (t < min_seconds) t = min_seconds;
+    if (t > max_seconds) t = max_seconds;
+    std::int64_t days = t / 86400;
+    std::int64_t rem = t % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        --days;
+    }
+    return {civil_from_days(days), days, static_cast<unsigned>(rem / 3600), static_cast<unsigned>(rem / 60 % 60),
+            static_cast<unsigned>(rem % 60)};
+}
+
 bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 unsigned days_in_month(std::int64_t y, unsigned m) {
@@ -156,38 +177,20 @@ std::optional<std::int64_t> parse_asctime(std::string_view t) {
 }  // namespace
 
 std::string format_http_date(std::int64_t t) {
-    if (t < min_seconds) t = min_seconds;
-    if (t > max_seconds) t = max_seconds;
-    std::int64_t days = t / 86400;
-    std::int64_t rem = t % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        --days;
-    }
-    const civil c = civil_from_days(days);
+    const moment m = split(t);
     // 1970-01-01 was a Thursday (index 4).
-    const auto wd = static_cast<unsigned>(((days % 7) + 7 + 4) % 7);
+    const auto wd = static_cast<unsigned>(((m.days % 7) + 7 + 4) % 7);
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%s, %02u %s %04lld %02u:%02u:%02u GMT", short_days[wd].data(), c.day,
-                  months[c.month - 1].data(), static_cast<long long>(c.year), static_cast<unsigned>(rem / 3600),
-                  static_cast<unsigned>(rem / 60 % 60), static_cast<unsigned>(rem % 60));
+    std::snprintf(buf, sizeof buf, "%s, %02u %s %04lld %02u:%02u:%02u GMT", short_days[wd].data(), m.date.day,
+                  months[m.date.month - 1].data(), static_cast<long long>(m.date.year), m.hour, m.minute, m.second);
     return buf;
 }
 
 std::string format_rfc3339(std::int64_t t) {
-    if (t < min_seconds) t = min_seconds;
-    if (t > max_seconds) t = max_seconds;
-    std::int64_t days = t / 86400;
-    std::int64_t rem = t % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        --days;
-    }
-    const civil c = civil_from_days(days);
+    const moment m = split(t);
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(c.year), c.month, c.day,
-                  static_cast<unsigned>(rem / 3600), static_cast<unsigned>(rem / 60 % 60),
-                  static_cast<unsigned>(rem % 60));
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(m.date.year), m.date.month,
+                  m.date.day, m.hour, m.minute, m.second);
     return buf;
 }
 
