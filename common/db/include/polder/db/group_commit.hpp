@@ -77,10 +77,7 @@ public:
 template <class R, class Handler, class F>
 class group_entry_impl final : public group_entry {
 public:
-    group_entry_impl(Handler handler, F f)
-        : handler_(std::move(handler)),
-          executor_(asio::prefer(asio::get_associated_executor(handler_), asio::execution::outstanding_work.tracked)),
-          f_(std::move(f)) {}
+    group_entry_impl(Handler handler, F f) : done_(std::move(handler)), f_(std::move(f)) {}
 
     void run(pqxx::work& tx) override {
         if constexpr (std::is_void_v<R>) {
@@ -93,51 +90,21 @@ public:
     void forget() noexcept override { kept_.reset(); }
     void complete_kept() noexcept override {
         if constexpr (std::is_void_v<R>)
-            complete(std::exception_ptr{});
+            done_.complete(std::exception_ptr{});
         else
-            complete(std::exception_ptr{}, std::move(kept_));
+            done_.complete(std::exception_ptr{}, std::move(kept_));
     }
     void run_alone(pqxx::connection& c, int max_attempts) noexcept override {
-        std::exception_ptr error;
-        if constexpr (std::is_void_v<R>) {
-            try {
-                run_transaction([&c]() -> pqxx::connection& { return c; }, nullptr, f_, isolation::read_committed,
-                                max_attempts);
-            } catch (...) {
-                error = std::current_exception();
-            }
-            complete(error);
-        } else {
-            std::optional<R> value;
-            try {
-                value.emplace(run_transaction([&c]() -> pqxx::connection& { return c; }, nullptr, f_,
-                                              isolation::read_committed, max_attempts));
-            } catch (...) {
-                error = std::current_exception();
-            }
-            complete(error, std::move(value));
-        }
+        done_.run([&]() -> decltype(auto) {
+            return run_transaction([&c]() -> pqxx::connection& { return c; }, nullptr, f_, isolation::read_committed,
+                                   max_attempts);
+        });
     }
-    void fail(std::exception_ptr e) noexcept override {
-        if constexpr (std::is_void_v<R>)
-            complete(e);
-        else
-            complete(e, std::optional<R>{});
-    }
+    void fail(std::exception_ptr e) noexcept override { done_.fail(e); }
 
 private:
-    template <class... Args>
-    void complete(Args&&... args) noexcept {
-        // The caller resumes on its own executor, never on the database thread.
-        asio::post(executor_, [handler = std::move(handler_),
-                               ... a = std::forward<Args>(args)]() mutable { std::move(handler)(std::move(a)...); });
-    }
-
     using kept_type = std::conditional_t<std::is_void_v<R>, std::optional<bool>, std::optional<R>>;
-    Handler handler_;
-    std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler>>(),
-                                       asio::execution::outstanding_work.tracked))>
-        executor_;
+    completion<R, Handler> done_;
     F f_;
     kept_type kept_;
 };

@@ -119,20 +119,41 @@ struct completion_signature<void> {
     using type = void(std::exception_ptr);
 };
 
-template <class R, class Handler, class Work>
-class pool_job_impl final : public pool_job {
+// completion - the awaiting coroutine's handler (completion_signature<R>) and its
+// executor, kept busy until the result is posted there: the coroutine resumes on its own
+// executor, never on a db thread. Completes exactly once (the handler is moved out).
+template <class R, class Handler>
+class completion {
 public:
-    pool_job_impl(Handler handler, Work work)
+    explicit completion(Handler handler)
         : handler_(std::move(handler)),
           executor_(asio::prefer(asio::get_associated_executor(handler_),
-                                 asio::execution::outstanding_work.tracked)),
-          work_(std::move(work)) {}
+                                 asio::execution::outstanding_work.tracked)) {}
 
-    std::exception_ptr run(pool_slot& slot) noexcept override {
+    // complete - the exception (null on success), and for a non-void R the value.
+    // Posting is done once per job; a failure to allocate here would lose the
+    // coroutine, which std::terminate reports (noexcept).
+    template <class... Args>
+    void complete(Args&&... args) noexcept {
+        asio::post(executor_, [handler = std::move(handler_),
+                               ... a = std::forward<Args>(args)]() mutable { std::move(handler)(std::move(a)...); });
+    }
+
+    // fail - completes with e and no value.
+    void fail(std::exception_ptr e) noexcept {
+        if constexpr (std::is_void_v<R>)
+            complete(e);
+        else
+            complete(e, std::optional<R>{});
+    }
+
+    // run - completes with what body() returns or throws; returns the exception.
+    template <class Body>
+    std::exception_ptr run(Body&& body) noexcept {
         std::exception_ptr error;
         if constexpr (std::is_void_v<R>) {
             try {
-                work_(slot);
+                body();
             } catch (...) {
                 error = std::current_exception();
             }
@@ -140,7 +161,7 @@ public:
         } else {
             std::optional<R> value;
             try {
-                value.emplace(work_(slot));
+                value.emplace(body());
             } catch (...) {
                 error = std::current_exception();
             }
@@ -149,27 +170,26 @@ public:
         return error;
     }
 
-    void fail(std::exception_ptr e) noexcept override {
-        if constexpr (std::is_void_v<R>)
-            complete(e);
-        else
-            complete(e, std::optional<R>{});
-    }
-
 private:
-    template <class... Args>
-    void complete(Args&&... args) noexcept {
-        // The coroutine resumes on its own executor, never on the db thread.
-        // Posting is done once per job; a failure to allocate here would lose
-        // the coroutine, which std::terminate reports (noexcept).
-        asio::post(executor_, [handler = std::move(handler_),
-                               ... a = std::forward<Args>(args)]() mutable { std::move(handler)(std::move(a)...); });
-    }
-
     Handler handler_;
     std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler>>(),
                                        asio::execution::outstanding_work.tracked))>
         executor_;
+};
+
+template <class R, class Handler, class Work>
+class pool_job_impl final : public pool_job {
+public:
+    pool_job_impl(Handler handler, Work work) : done_(std::move(handler)), work_(std::move(work)) {}
+
+    std::exception_ptr run(pool_slot& slot) noexcept override {
+        return done_.run([&]() -> decltype(auto) { return work_(slot); });
+    }
+
+    void fail(std::exception_ptr e) noexcept override { done_.fail(e); }
+
+private:
+    completion<R, Handler> done_;
     Work work_;
 };
 
