@@ -10,8 +10,8 @@
 // (anything else - another tenant, an unknown address, the caller itself - refuses the
 // whole request with 403 and changes nothing); at most max_share_changes per request.
 // STANDARDS: CalendarServer caldav-sharing (CS:share, CS:set, CS:remove, CS:read,
-// CS:read-write), RFC 3744 (DAV:need-privileges), RFC 5995 is not implemented (POST to
-// add members is refused with 405 elsewhere).
+// CS:read-write), RFC 3744 (DAV:need-privileges). RFC 5995 (POST to add a member) is not
+// implemented: a POST to a collection without a CS:share body gets 400.
 #include "service.hpp"
 
 namespace polder::caldav {
