@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
             files = std::make_unique<webdav::service>(
                 ctx.pool, ctx.blobs, *authenticator,
                 webdav::options{.max_file_size = w.max_file_size,
+                                .inline_max_bytes = w.inline_max_bytes,
                                 .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback,
                                 .blob_root = ctx.settings.blob.path,
                                 .keep = {.versions_keep = w.versions_keep,

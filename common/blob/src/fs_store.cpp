@@ -166,6 +166,7 @@ class fs_writer final : public writer_impl {
             abort();
             return errc::limit_exceeded;
         }
+        if (data.empty()) return {};   // nothing to hash or copy (and data() may be null)
         hash_.update(data);
         size_ += data.size();
         if (buffered_ + data.size() <= fs_store::write_buffer_size) {

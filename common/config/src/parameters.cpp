@@ -234,6 +234,8 @@ std::vector<parameter> build_table() {
     b.service_common<&S::webdav, &W::common>("webdav");
     b.add("webdav.max_file_size", kind::size, 1 * KiB, 16 * TiB, &at<&S::webdav, &W::max_file_size>,
           "largest file accepted by PUT");
+    b.add("webdav.inline_max_bytes", kind::size, 0, 1 * MiB, &at<&S::webdav, &W::inline_max_bytes>,
+          "files up to this size keep their bytes in PostgreSQL (0 = every file in the blob store)");
     b.add("webdav.versions_keep", kind::integer, 0, 1000, &at<&S::webdav, &W::versions_keep>,
           "previous versions kept per overwritten file (0 = none)");
     b.add("webdav.versions_max_age_days", kind::integer, 1, 36500, &at<&S::webdav, &W::versions_max_age_days>,

@@ -9,7 +9,8 @@
 // Consistency: each account is read in ONE read-only REPEATABLE READ transaction, so its
 // mailboxes, calendars and files are one snapshot even while users keep working; large
 // tables are read in keyset-paged batches and message and file bytes are streamed from
-// the blob store through a fixed buffer, so memory does not grow with the data.
+// the blob store through a fixed buffer, so memory does not grow with the data (a small
+// file whose bytes PostgreSQL keeps, at most webdav::store::inline_limit, is read whole).
 //
 // SECURITY: polderctl runs as the operator with the database credentials; the export
 // holds private data, so it is written 0700/0600, into a folder that must be new or
@@ -25,6 +26,7 @@
 #include "output.hpp"
 
 #include "polder/blob/fs_store.hpp"
+#include "store.hpp"   // polder-webdavd's files schema functions (small files' bytes)
 #include "polder/ical/merge.hpp"
 #include "polder/mailstore/names.hpp"
 
@@ -138,6 +140,16 @@ public:
             total += *n;
         }
         return total;
+    }
+
+    // copy_file - a file's content: the bytes PostgreSQL keeps for small
+    // files (schema/0302_files_inline.sql), else the blob.
+    std::uint64_t copy_file(pqxx::work& tx, const std::string& hex, output_file& out) {
+        if (auto held = webdav::store::inline_content(tx, hex)) {
+            out.write(*held);
+            return held->size();
+        }
+        return copy_blob(hex, out);
     }
 
     // --- mail ---
@@ -406,7 +418,7 @@ public:
                 }
                 tree_.mkdirs(rel.substr(0, rel.rfind('/')));
                 output_file out(tree_, rel);
-                sum_.file_bytes += static_cast<std::int64_t>(copy_blob(r[2].as<std::string>(), out));
+                sum_.file_bytes += static_cast<std::int64_t>(copy_file(tx, r[2].as<std::string>(), out));
                 out.close(modified);
                 ++nfiles;
             }
@@ -432,7 +444,7 @@ public:
             for (int n = 2; used.count(rel); ++n) rel = dir + "/" + stamp + "." + std::to_string(n) + "-" + seg(name, dir);
             used.insert(rel);
             output_file out(tree_, rel);
-            sum_.file_bytes += static_cast<std::int64_t>(copy_blob(r[1].as<std::string>(), out));
+            sum_.file_bytes += static_cast<std::int64_t>(copy_file(tx, r[1].as<std::string>(), out));
             out.close(when);
             ++nversions;
         }
@@ -463,7 +475,7 @@ public:
                 }
                 tree_.mkdirs(rel.substr(0, rel.rfind('/')));
                 output_file out(tree_, rel);
-                sum_.file_bytes += static_cast<std::int64_t>(copy_blob(item.at("blob").get<std::string>(), out));
+                sum_.file_bytes += static_cast<std::int64_t>(copy_file(tx, item.at("blob").get<std::string>(), out));
                 if (modified > 0) out.close(modified);
                 else out.close();
                 ++sum_.trash_files;

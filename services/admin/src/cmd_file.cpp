@@ -214,7 +214,8 @@ void add_file_commands(CLI::App& app, action& chosen) {
             }
         });
         std::cout << (args->dry_run ? "would remove " : "removed ") << r.removed << " of " << r.seen << " blobs ("
-                  << r.bytes << " bytes)\n";
+                  << r.bytes << " bytes) and " << r.inline_removed << " small files' contents kept in the database ("
+                  << r.inline_bytes << " bytes)\n";
     });
 }
 

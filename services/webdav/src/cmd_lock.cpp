@@ -15,9 +15,11 @@
 // 10.7 (Timeout), 16 (DAV:no-conflicting-lock, DAV:lock-token-submitted).
 #include "service.hpp"
 
+#include "polder/blob/sha256.hpp"
 #include "polder/blob/store.hpp"
 
 #include <algorithm>
+#include <functional>
 
 namespace polder::webdav {
 
@@ -85,14 +87,20 @@ awaitable<http::response> service::cmd_lock(ctx& c) {
     if (info->owner_xml.size() > 16384) co_return plain(400, "DAV:owner too large");
     if (c.at_root()) co_return plain(403, "the home folder cannot be locked");
 
-    // An empty blob for a locked empty resource, durable before any row names it.
-    std::string empty_blob;
-    {
-        auto w = blobs_.begin(0);
-        if (!w) co_return plain(503, "storage unavailable");
-        auto id = w->commit();
-        if (!id) co_return plain(503, "storage unavailable");
-        empty_blob = id->hex();
+    // The content of a locked empty resource (RFC 4918 7.3): kept in
+    // PostgreSQL with its row (schema 0302) or, with webdav.inline_max_bytes
+    // 0, an empty blob made durable (on the file I/O threads) before any row
+    // names it.
+    const std::string empty_blob = blob::sha256::of(std::string_view{}).hex();
+    const bool empty_inline = opts_.inline_max_bytes > 0;
+    if (!empty_inline) {
+        bool stored = false;
+        std::function<void()> store_empty = [&] {
+            auto w = blobs_.begin(0);
+            stored = w && w->commit();
+        };
+        co_await blocking(store_empty);
+        if (!stored) co_return plain(503, "storage unavailable");
     }
 
     const bool infinite = *depth == dav::depth::infinity;
@@ -130,6 +138,7 @@ awaitable<http::response> service::cmd_lock(ctx& c) {
             return o;
         }
         if (!n) {
+            if (empty_inline) store::put_inline(tx, empty_blob, {});
             store::put_file(tx, h.id, *parent, std::nullopt, c.target.path, empty_blob, 0,
                             content_type_for(name_of(c.target.path), ""), "\"" + empty_blob.substr(0, 32) + "\"", modseq);
             store::touch_ancestors(tx, h.id, c.target.path, modseq);

@@ -8,7 +8,10 @@
 // into a blob writer in pieces of at most 1 MiB (memory stays flat for any size); only
 // after the blob is durable (fsync + rename, on the file I/O threads so an
 // I/O thread never waits for the disk) does one transaction re-check
-// everything and switch the node to it; 201/204 come after COMMIT. Large
+// everything and switch the node to it; 201/204 come after COMMIT. A file
+// of at most webdav.inline_max_bytes skips the blob store: its bytes are
+// stored in PostgreSQL by that same transaction (schema/0302_files_inline.sql),
+// so it is durable with the commit's one WAL flush. Large
 // bodies are hashed and written on the file I/O threads, 1 MiB at a time. That
 // transaction is shared with concurrent PUTs (db::group_commit): writers of
 // one home would otherwise wait for each other's commit on the home's row. A client
@@ -23,6 +26,7 @@
 // 7 (write locks), RFC 4331 (507 on quota).
 #include "service.hpp"
 
+#include "polder/blob/sha256.hpp"
 #include "polder/http/server.hpp"
 
 #include <functional>
@@ -102,8 +106,15 @@ awaitable<http::response> service::cmd_put(ctx& c) {
     const std::uint64_t limit = std::min<std::uint64_t>(opts_.max_file_size, pre.room.value_or(opts_.max_file_size));
     const bool quota_binds = pre.room && *pre.room < opts_.max_file_size;
 
-    auto writer = blobs_.begin(limit);
-    if (!writer) co_return plain(503, "storage unavailable");
+    // A body that fits webdav.inline_max_bytes is held in memory and its
+    // bytes stored in PostgreSQL by the transaction below (schema 0302): one
+    // WAL flush, shared with concurrent PUTs, instead of the blob file's and
+    // its folder's fsyncs as well. A larger one goes to the blob store; a
+    // chunked body is held until it no longer fits, then moves there.
+    const std::uint64_t inline_max = std::min<std::uint64_t>(opts_.inline_max_bytes, store::inline_limit);
+    std::string held;
+    std::optional<blob::writer> writer;
+    bool storage_down = false;
     // A small body is written piece by piece on the I/O thread (memory copies
     // only). A large one is gathered 1 MiB at a time and each piece hashed and
     // written on the file I/O threads: SHA-256, write(2) and the blob store's
@@ -114,7 +125,28 @@ awaitable<http::response> service::cmd_put(ctx& c) {
     std::vector<char> buffer(large ? 1024 * 1024 : 64 * 1024);
     result<void> wrote;
     std::string_view piece;
-    std::function<void()> write_piece = [&] { wrote = writer->write(piece); };
+    std::function<void()> write_piece = [&] {
+        if (!writer) {
+            auto w = blobs_.begin(limit);
+            if (!w) {
+                storage_down = true;
+                wrote = w.error();
+                return;
+            }
+            writer.emplace(std::move(*w));
+            if (!held.empty()) {
+                wrote = writer->write(held);
+                std::string().swap(held);
+                if (!wrote) return;
+            }
+        }
+        wrote = writer->write(piece);
+    };
+    auto too_large = [&] {
+        return quota_binds ? dav_error(507, dav::dav("quota-not-exceeded"))
+                           : plain(413, "file larger than the maximum file size");
+    };
+    const bool may_hold = inline_max > 0 && (!declared || *declared <= inline_max);
     if (c.req.has_body()) {
         for (bool end = false; !end;) {
             std::size_t filled = 0;
@@ -136,26 +168,42 @@ awaitable<http::response> service::cmd_put(ctx& c) {
             }
             if (filled == 0) continue;
             piece = std::string_view(buffer.data(), filled);
+            if (may_hold && !writer && held.size() + piece.size() <= inline_max) {
+                if (held.size() + piece.size() > limit) co_return too_large();
+                held.append(piece);
+                continue;
+            }
             if (large)
                 co_await blocking(write_piece);
             else
                 write_piece();
             if (!wrote) {
-                if (polder::is(wrote.error(), errc::limit_exceeded))
-                    co_return quota_binds ? dav_error(507, dav::dav("quota-not-exceeded"))
-                                          : plain(413, "file larger than the maximum file size");
+                if (storage_down) co_return plain(503, "storage unavailable");
+                if (polder::is(wrote.error(), errc::limit_exceeded)) co_return too_large();
                 co_return plain(507, "storage full");
             }
         }
     }
-    const auto size = static_cast<std::int64_t>(writer->size());
-    // fsync + rename + folder fsync: on the file I/O threads (service.hpp).
-    std::optional<result<blob::blob_id>> committed;
-    std::function<void()> commit_blob = [&] { committed.emplace(writer->commit()); };
-    co_await blocking(commit_blob);
-    auto& id = *committed;
-    if (!id) co_return plain(507, "storage could not be written");
-    const std::string hex = id->hex();
+    if (!may_hold && !writer) {
+        // An empty body with inline storage off: an empty blob.
+        piece = {};
+        write_piece();
+        if (!wrote) co_return plain(storage_down ? 503 : 507, "storage could not be written");
+    }
+    const bool inlined = !writer;
+    const auto size = static_cast<std::int64_t>(inlined ? held.size() : writer->size());
+    std::string hex;
+    if (inlined) {
+        hex = blob::sha256::of(held).hex();
+    } else {
+        // fsync + rename + folder fsync: on the file I/O threads (service.hpp).
+        std::optional<result<blob::blob_id>> committed;
+        std::function<void()> commit_blob = [&] { committed.emplace(writer->commit()); };
+        co_await blocking(commit_blob);
+        auto& id = *committed;
+        if (!id) co_return plain(507, "storage could not be written");
+        hex = id->hex();
+    }
     const std::string etag = "\"" + hex.substr(0, 32) + "\"";
     const std::string type = content_type_for(name_of(c.target.path), c.req.header(http::field::content_type));
 
@@ -188,6 +236,7 @@ awaitable<http::response> service::cmd_put(ctx& c) {
             o.pc.status = 507;
             return o;
         }
+        if (inlined) store::put_inline(tx, hex, held);
         if (o.pc.existing) {
             store::put_file(tx, h.id, *o.pc.parent, o.pc.existing, c.target.path, hex, size, type, etag, modseq,
                             opts_.keep);

@@ -70,6 +70,8 @@ awaitable<void> expiry_task::loop() {
                                             {"blobs_removed", r.gc.removed},
                                             {"bytes_freed", r.gc.bytes},
                                             {"temp_swept", r.gc.temp_swept},
+                                            {"inline_removed", r.gc.inline_removed},
+                                            {"inline_bytes_freed", r.gc.inline_bytes},
                                             {"ms", static_cast<std::int64_t>(ms)}});
             else
                 log::debug("webdav.expiry_skipped", {{"reason", "another process holds the expiry lock"}});

@@ -83,6 +83,61 @@ struct collector {
     }
 };
 
+// collect_inline - the same collection for small files' contents kept in
+// PostgreSQL: a batch of ids untouched since the cutoff, walked in id order,
+// checked for references and deleted in one transaction, the DELETE checking
+// touched_at once more (a writer reusing a row sets it and holds the row
+// lock until its reference commits).
+void collect_inline(collector& c, const std::atomic<bool>* cancel) {
+    const auto cutoff = static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(c.cutoff));
+    std::string after;
+    for (;;) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) return;
+        struct round {
+            std::size_t candidates = 0;
+            std::string last;
+            std::uint64_t removed = 0;
+            std::uint64_t bytes = 0;
+        };
+        round r;
+        try {
+            // The function may run again after a serialization failure: it
+            // starts from `after` and builds its round from nothing each time.
+            r = db::transact(c.conn, [&](pqxx::work& tx) {
+                round out;
+                const auto batch = store::inline_candidates(tx, after, cutoff, batch_size);
+                out.candidates = batch.size();
+                out.last = batch.empty() ? after : batch.back();
+                // Called with no candidates too: it refuses an unknown reference scheme.
+                const auto unused = store::unreferenced_blobs(tx, batch);
+                if (c.dry_run) {
+                    for (const auto& hex : unused) {
+                        ++out.removed;
+                        out.bytes += tx.exec_params1("SELECT octet_length(content) FROM files.inline_contents "
+                                                     "WHERE id = $1",
+                                                     hex)[0]
+                                         .as<std::uint64_t>();
+                    }
+                    return out;
+                }
+                for (const auto& [hex, bytes] : store::remove_inline(tx, unused, cutoff)) {
+                    ++out.removed;
+                    out.bytes += static_cast<std::uint64_t>(bytes);
+                }
+                return out;
+            });
+        } catch (const pqxx::failure&) {
+            throw;
+        } catch (const std::runtime_error& e) {
+            throw unsafe(e.what());   // an unknown reference scheme (store::unreferenced_blobs)
+        }
+        c.out.inline_removed += r.removed;
+        c.out.inline_bytes += r.bytes;
+        after = r.last;
+        if (r.candidates < batch_size) return;
+    }
+}
+
 }  // namespace
 
 gc_result collect_garbage(pqxx::connection& conn, blob::fs_store& blobs, std::chrono::seconds grace, bool dry_run,
@@ -99,6 +154,7 @@ gc_result collect_garbage(pqxx::connection& conn, blob::fs_store& blobs, std::ch
     });
     if (!walked) throw unsafe("cannot list the blob folder " + blobs.root().string() + ": " + walked.error().message());
     c.flush();
+    collect_inline(c, cancel);
     if (!dry_run) {
         // A missing folder is not an error; another failure only means the
         // leftovers wait for the next run.

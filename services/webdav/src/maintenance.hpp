@@ -43,11 +43,16 @@ struct gc_result {
     std::uint64_t removed = 0;   // (dry run: would be removed)
     std::uint64_t bytes = 0;     // their bytes
     std::uint64_t temp_swept = 0;   // leftover temp files of crashed writers removed
+    // small files' contents kept in PostgreSQL (schema/0302_files_inline.sql)
+    std::uint64_t inline_removed = 0;   // (dry run: would be removed)
+    std::uint64_t inline_bytes = 0;
 };
 
 // collect_garbage - remove blobs older than grace that no row references,
 // checking references in batches of 1,000 (one short transaction each on
-// conn) and temp files older than grace that no writer holds. dry_run only
+// conn), temp files older than grace that no writer holds, and small files'
+// contents in PostgreSQL not touched within grace that no row references
+// (checked and deleted in one transaction per batch). dry_run only
 // counts. When *cancel becomes true (a service stopping) the walk ends
 // early; what was removed so far is reported. Throws unsafe (see above) and
 // the database's exceptions.

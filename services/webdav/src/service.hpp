@@ -49,6 +49,7 @@ namespace polder::webdav {
 
 struct options {
     std::uint64_t max_file_size = 100ull << 30;
+    std::uint64_t inline_max_bytes = 32 * 1024;   // smaller files' bytes go to PostgreSQL (0: none)
     std::size_t max_xml_bytes = 1 << 20;          // PROPFIND/PROPPATCH/LOCK/REPORT bodies
     std::size_t max_xml_depth = 64;
     std::int64_t default_lock_seconds = 3600;     // LOCK without Timeout

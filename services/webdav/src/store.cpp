@@ -603,7 +603,8 @@ expired expire(pqxx::work& tx, const retention& keep) {
 }
 
 std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<std::string>& candidates) {
-    if (candidates.empty()) return {};
+    // The reference scheme is checked even with nothing to check against it,
+    // so an unknown column stops every collection run, not only busy ones.
     std::string refs;
     for (const auto& r : tx.exec(
              "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
@@ -627,12 +628,44 @@ std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<st
     }
     refs += std::string(refs.empty() ? "" : " UNION ") +
             "SELECT e->>'blob' FROM files.trash t, jsonb_array_elements(t.manifest) e WHERE e->>'blob' = ANY($1::text[])";
-    std::string list = "{";
-    for (std::size_t i = 0; i < candidates.size(); ++i) list += (i ? "," : "") + candidates[i];
-    list += "}";
+    if (candidates.empty()) return {};
     std::vector<std::string> out;
-    for (const auto& r : tx.exec_params("SELECT x FROM unnest($1::text[]) AS x EXCEPT (" + refs + ")", list))
+    for (const auto& r : tx.exec_params("SELECT x FROM unnest($1::text[]) AS x EXCEPT (" + refs + ")",
+                                        text_array(candidates)))
         out.push_back(r[0].as<std::string>());
+    return out;
+}
+
+void put_inline(pqxx::work& tx, const std::string& hex, std::string_view content) {
+    tx.exec_params("INSERT INTO files.inline_contents (id, content) VALUES ($1, $2) "
+                   "ON CONFLICT (id) DO UPDATE SET touched_at = now()",
+                   hex, pqxx::binarystring(content.data(), content.size()));
+}
+
+std::optional<std::string> inline_content(pqxx::work& tx, const std::string& hex) {
+    auto rows = tx.exec_params("SELECT content FROM files.inline_contents WHERE id = $1", hex);
+    if (rows.empty()) return std::nullopt;
+    return pqxx::binarystring(rows[0][0]).str();
+}
+
+std::vector<std::string> inline_candidates(pqxx::work& tx, const std::string& after, std::int64_t cutoff_unix,
+                                           std::size_t limit) {
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_params("SELECT id FROM files.inline_contents WHERE id > $1 AND "
+                                        "touched_at < to_timestamp($2) ORDER BY id LIMIT $3",
+                                        after, cutoff_unix, static_cast<std::int64_t>(limit)))
+        out.push_back(r[0].as<std::string>());
+    return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> remove_inline(pqxx::work& tx, const std::vector<std::string>& ids,
+                                                                std::int64_t cutoff_unix) {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    if (ids.empty()) return out;
+    for (const auto& r : tx.exec_params("DELETE FROM files.inline_contents WHERE id = ANY($1::text[]) AND "
+                                        "touched_at < to_timestamp($2) RETURNING id, octet_length(content)",
+                                        text_array(ids), cutoff_unix))
+        out.emplace_back(r[0].as<std::string>(), r[1].as<std::int64_t>());
     return out;
 }
 

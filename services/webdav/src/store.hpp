@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -220,6 +221,27 @@ expired expire(pqxx::work& tx, const retention& keep);
 // has another column whose name contains "blob" (an unknown reference
 // scheme: collecting would be unsafe).
 std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<std::string>& candidates);
+
+// Small files' bytes kept in PostgreSQL (schema/0302_files_inline.sql),
+// named by their SHA-256 hex like blobs.
+// inline_limit - the largest content a deployment may keep there
+// (webdav.inline_max_bytes is capped to it; the table's CHECK agrees).
+inline constexpr std::uint64_t inline_limit = 1024 * 1024;
+// put_inline - store content under hex (its SHA-256, which the table
+// checks); when it is stored already, mark it used now instead, which locks
+// the row until commit so a collection racing this transaction skips it.
+void put_inline(pqxx::work& tx, const std::string& hex, std::string_view content);
+// inline_content - the bytes stored under hex, if they are kept in PostgreSQL.
+std::optional<std::string> inline_content(pqxx::work& tx, const std::string& hex);
+// inline_candidates - up to limit ids after `after` (in id order) not
+// touched since cutoff_unix (seconds): what a collection checks next.
+std::vector<std::string> inline_candidates(pqxx::work& tx, const std::string& after, std::int64_t cutoff_unix,
+                                           std::size_t limit);
+// remove_inline - delete those of ids still not touched since cutoff_unix;
+// the (id, bytes) removed. Callers pass only ids unreferenced_blobs returned
+// in the same transaction.
+std::vector<std::pair<std::string, std::int64_t>> remove_inline(pqxx::work& tx, const std::vector<std::string>& ids,
+                                                                std::int64_t cutoff_unix);
 
 // Dead properties.
 std::vector<dead_property> properties(pqxx::work& tx, std::int64_t node_id, bool with_children);

@@ -132,14 +132,19 @@ def age_all(files):
         os.utime(p, (old, old))
 
 
+def large(text):
+    """Content above webdav.inline_max_bytes (32 KiB by default): kept in the blob store."""
+    return text + "\n" + "." * 40000
+
+
 def test_gc_removes_only_blobs_nothing_references(kept, dav, dav_org, ctl, sql):
     home = dav_org.home()
-    put(dav, kept, home + "gc-current.txt", "current content")
-    put(dav, kept, home + "gc-versioned.txt", "old content of a versioned file")
-    put(dav, kept, home + "gc-versioned.txt", "new content of a versioned file")
-    put(dav, kept, home + "gc-trashed.txt", "content in the trash")
+    put(dav, kept, home + "gc-current.txt", large("current content"))
+    put(dav, kept, home + "gc-versioned.txt", large("old content of a versioned file"))
+    put(dav, kept, home + "gc-versioned.txt", large("new content of a versioned file"))
+    put(dav, kept, home + "gc-trashed.txt", large("content in the trash"))
     assert dav("DELETE", home + "gc-trashed.txt", port=kept.port("http"))[0] == 204
-    put(dav, kept, home + "gc-gone.txt", "content nobody keeps")
+    put(dav, kept, home + "gc-gone.txt", large("content nobody keeps"))
     gone_blob = sql("SELECT blob_id FROM files.nodes WHERE path = 'gc-gone.txt'")[0][0]
     assert dav("DELETE", home + "gc-gone.txt", port=kept.port("http"))[0] == 204
     entries = json.loads(ctl("file", "trash", "list", dav_org.alice, "--json").stdout)
@@ -155,15 +160,61 @@ def test_gc_removes_only_blobs_nothing_references(kept, dav, dav_org, ctl, sql):
     ctl("file", "gc")
     after = blob_files(kept)
     assert gone_blob not in after
-    assert get(dav, kept, home + "gc-current.txt")[2] == b"current content"
+    assert get(dav, kept, home + "gc-current.txt")[2] == large("current content").encode()
     referenced = {r[0] for r in sql("SELECT blob_id FROM files.nodes WHERE blob_id IS NOT NULL "
                                     "UNION SELECT blob_id FROM files.versions "
                                     "UNION SELECT e->>'blob' FROM files.trash, jsonb_array_elements(manifest) e "
                                     "WHERE e->>'blob' IS NOT NULL")}
-    assert referenced <= set(after)
+    small = {r[0] for r in sql("SELECT id FROM files.inline_contents")}
+    assert referenced <= set(after) | small
     versions = json.loads(ctl("file", "versions", dav_org.alice, "--path", "gc-versioned.txt", "--json").stdout)
     ctl("file", "restore", dav_org.alice, "--path", "gc-versioned.txt", "--version", str(versions[0]["id"]))
-    assert get(dav, kept, home + "gc-versioned.txt")[2] == b"old content of a versioned file"
+    assert get(dav, kept, home + "gc-versioned.txt")[2] == large("old content of a versioned file").encode()
+
+
+def test_gc_removes_only_small_contents_nothing_references(kept, dav, dav_org, ctl, sql):
+    # Small files keep their bytes in files.inline_contents (schema 0302);
+    # `polderctl file gc` collects them by the same rules as blobs.
+    home = dav_org.home()
+    put(dav, kept, home + "sgc-current.txt", "small current content")
+    put(dav, kept, home + "sgc-versioned.txt", "small old content")
+    put(dav, kept, home + "sgc-versioned.txt", "small new content")
+    put(dav, kept, home + "sgc-trashed.txt", "small content in the trash")
+    assert dav("DELETE", home + "sgc-trashed.txt", port=kept.port("http"))[0] == 204
+    put(dav, kept, home + "sgc-gone.txt", "small content nobody keeps")
+    gone = sql("SELECT blob_id FROM files.nodes WHERE path = 'sgc-gone.txt'")[0][0]
+    assert dav("DELETE", home + "sgc-gone.txt", port=kept.port("http"))[0] == 204
+    entries = json.loads(ctl("file", "trash", "list", dav_org.alice, "--json").stdout)
+    ctl("file", "trash", "purge", dav_org.alice, "--id", str(next(e["id"] for e in entries if e["path"] == "sgc-gone.txt")))
+
+    def stored():
+        return {r[0] for r in sql("SELECT id FROM files.inline_contents")}
+
+    assert gone in stored() and gone not in blob_files(kept)
+    # Within the grace period nothing goes, even unreferenced.
+    assert "and 0 small files" in ctl("file", "gc").stdout and gone in stored()
+    sql("UPDATE files.inline_contents SET touched_at = now() - interval '3 days'")
+
+    def small_count(out):   # "... blobs (N bytes) and K small files' contents ..."
+        return int(out.split(" and ")[1].split()[0])
+
+    dry = ctl("file", "gc", "--dry-run").stdout
+    assert dry.startswith("would remove ") and small_count(dry) >= 1 and gone in stored()
+    out = ctl("file", "gc").stdout
+    assert small_count(out) == small_count(dry) and gone not in stored(), out
+    referenced = {r[0] for r in sql("SELECT blob_id FROM files.nodes WHERE blob_id IS NOT NULL "
+                                    "UNION SELECT blob_id FROM files.versions "
+                                    "UNION SELECT e->>'blob' FROM files.trash, jsonb_array_elements(manifest) e "
+                                    "WHERE e->>'blob' IS NOT NULL")}
+    assert referenced <= stored() | set(blob_files(kept))
+    assert get(dav, kept, home + "sgc-current.txt")[2] == b"small current content"
+    versions = json.loads(ctl("file", "versions", dav_org.alice, "--path", "sgc-versioned.txt", "--json").stdout)
+    ctl("file", "restore", dav_org.alice, "--path", "sgc-versioned.txt", "--version", str(versions[0]["id"]))
+    assert get(dav, kept, home + "sgc-versioned.txt")[2] == b"small old content"
+    entries = json.loads(ctl("file", "trash", "list", dav_org.alice, "--json").stdout)
+    ctl("file", "trash", "restore", dav_org.alice, "--id",
+        str(next(e["id"] for e in entries if e["path"] == "sgc-trashed.txt")))
+    assert get(dav, kept, home + "sgc-trashed.txt")[2] == b"small content in the trash"
 
 
 def test_gc_refuses_to_run_beside_an_unknown_blob_column(kept, ctl, sql):

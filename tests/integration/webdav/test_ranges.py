@@ -1,7 +1,9 @@
 # test_ranges.py - Range requests on GET: one range gives 206 with
 # Content-Range; several give 206 multipart/byteranges whose parts carry
 # exactly the requested bytes; overlapping ranges are merged; If-Range with a
-# stale ETag gives the whole file.
+# stale ETag gives the whole file. Every test runs on a small file (its
+# bytes kept in PostgreSQL, schema 0302) and on a larger one (in the blob
+# store).
 #
 # SECURITY: the number of ranges is bounded (http::parse_range: 32, more is
 # answered with the whole file), so a request cannot make tiny parts by the
@@ -13,13 +15,22 @@ import email.policy
 
 import pytest
 
-DATA = bytes(range(256)) * 64   # 16 KiB, every byte position distinguishable
+SIZES = {"in-database": 64, "in-blob-store": 256}   # x 256 bytes: 16 KiB and 64 KiB (webdav.inline_max_bytes is 32 KiB)
 
 
-@pytest.fixture(scope="module")
-def ranged(dav, dav_org):
-    path = dav_org.home() + "ranges.bin"
-    assert dav("PUT", path, body=DATA)[0] in (201, 204)
+class Ranged(str):
+    """The file's path, with its content as .data (every byte position distinguishable)."""
+
+
+@pytest.fixture(scope="module", params=sorted(SIZES))
+def ranged(request, dav, dav_org, sql):
+    data = bytes(range(256)) * SIZES[request.param]
+    path = Ranged(dav_org.home() + f"ranges-{request.param}.bin")
+    path.data = data
+    assert dav("PUT", path, body=data)[0] in (201, 204)
+    inline = sql("SELECT count(*) FROM files.inline_contents c JOIN files.nodes n ON n.blob_id = c.id "
+                 "WHERE n.path = %s", (path.rsplit("/", 1)[1],))[0][0]
+    assert inline == (1 if request.param == "in-database" else 0)
     return path
 
 
@@ -32,7 +43,7 @@ def parts_of(headers, body):
 
 def test_one_range_is_a_single_part(dav, ranged):
     status, headers, body = dav("GET", ranged, headers={"Range": "bytes=10-19"})
-    assert (status, headers["content-range"], body) == (206, f"bytes 10-19/{len(DATA)}", DATA[10:20])
+    assert (status, headers["content-range"], body) == (206, f"bytes 10-19/{len(ranged.data)}", ranged.data[10:20])
 
 
 def test_several_ranges_are_a_multipart_byteranges_answer(dav, ranged):
@@ -40,18 +51,18 @@ def test_several_ranges_are_a_multipart_byteranges_answer(dav, ranged):
     assert status == 206
     assert headers["content-type"].startswith("multipart/byteranges; boundary=")
     assert int(headers["content-length"]) == len(body)
-    size = len(DATA)
+    size = len(ranged.data)
     assert parts_of(headers, body) == [
-        (f"bytes 0-9/{size}", DATA[0:10]),
-        (f"bytes 1000-1099/{size}", DATA[1000:1100]),
-        (f"bytes {size - 5}-{size - 1}/{size}", DATA[-5:]),
+        (f"bytes 0-9/{size}", ranged.data[0:10]),
+        (f"bytes 1000-1099/{size}", ranged.data[1000:1100]),
+        (f"bytes {size - 5}-{size - 1}/{size}", ranged.data[-5:]),
     ]
 
 
 def test_overlapping_ranges_are_merged(dav, ranged):
     status, headers, body = dav("GET", ranged, headers={"Range": "bytes=0-99,50-149,4000-4009"})
     assert status == 206
-    assert [r for r, _ in parts_of(headers, body)] == [f"bytes 0-149/{len(DATA)}", f"bytes 4000-4009/{len(DATA)}"]
+    assert [r for r, _ in parts_of(headers, body)] == [f"bytes 0-149/{len(ranged.data)}", f"bytes 4000-4009/{len(ranged.data)}"]
 
 
 def test_head_with_several_ranges_sends_headers_only(dav, ranged):
@@ -61,10 +72,10 @@ def test_head_with_several_ranges_sends_headers_only(dav, ranged):
 
 def test_a_stale_if_range_gives_the_whole_file(dav, ranged):
     status, _, body = dav("GET", ranged, headers={"Range": "bytes=0-9,20-29", "If-Range": '"stale"'})
-    assert (status, body) == (200, DATA)
+    assert (status, body) == (200, ranged.data)
 
 
 def test_too_many_ranges_give_the_whole_file(dav, ranged):
     many = ",".join(f"{i * 100}-{i * 100 + 1}" for i in range(40))
     status, _, body = dav("GET", ranged, headers={"Range": "bytes=" + many})
-    assert (status, body) == (200, DATA)
+    assert (status, body) == (200, ranged.data)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <barrier>
 #include <fstream>
 #include <map>
@@ -555,4 +556,51 @@ TEST_CASE("for_each lists every stored blob and skips foreign files") {
     REQUIRE(st.remove(some));
     CHECK_FALSE(*st.exists(some));
     CHECK(polder::is(st.remove(some).error(), errc::not_found));
+}
+
+TEST_CASE("a memory reader follows the store's range rules over shared bytes") {
+    auto bytes = std::make_shared<const std::string>("0123456789");
+    auto drain = [](blob::reader r) {
+        std::string out;
+        std::array<std::byte, 3> buf{};
+        for (;;) {
+            auto n = r.read(buf);
+            REQUIRE(n);
+            if (*n == 0) break;
+            out.append(reinterpret_cast<const char*>(buf.data()), *n);
+        }
+        return out;
+    };
+    auto whole = blob::memory_reader(bytes);
+    REQUIRE(whole);
+    CHECK(whole->remaining() == 10);
+    CHECK(drain(std::move(*whole)) == "0123456789");
+    auto middle = blob::memory_reader(bytes, 2, 5);
+    REQUIRE(middle);
+    CHECK(drain(std::move(*middle)) == "23456");
+    auto clamped = blob::memory_reader(bytes, 7, 100);
+    REQUIRE(clamped);
+    CHECK(drain(std::move(*clamped)) == "789");
+    auto at_end = blob::memory_reader(bytes, 10);
+    REQUIRE(at_end);
+    CHECK(drain(std::move(*at_end)).empty());
+    auto past = blob::memory_reader(bytes, 11);
+    REQUIRE_FALSE(past);
+    CHECK(polder::is(past.error(), errc::invalid_argument));
+    CHECK_FALSE(blob::memory_reader(nullptr));
+    CHECK(bytes.use_count() == 1);   // readers gone, nothing kept
+}
+
+TEST_CASE("writing an empty piece changes nothing") {
+    temp_dir dir;
+    blob::fs_store st(dir.path);
+    auto w = st.begin();
+    REQUIRE(w);
+    REQUIRE(w->write(std::span<const std::byte>{}));
+    REQUIRE(w->write(std::string_view("abc")));
+    REQUIRE(w->write(std::string_view{}));
+    CHECK(w->size() == 3);
+    auto id = w->commit();
+    REQUIRE(id);
+    CHECK(*id == blob::sha256::of(std::string_view("abc")));
 }

@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace polder::blob {
@@ -93,6 +94,13 @@ class reader {
  private:
     std::unique_ptr<reader_impl> impl_;
 };
+
+// memory_reader - a reader over bytes already in memory (content kept outside a store,
+// such as a small file's bytes read from PostgreSQL), with open()'s range rules: length
+// is clamped to the end, no length = to the end. Errors: errc::invalid_argument if
+// offset is past the end. The bytes are shared, not copied.
+[[nodiscard]] result<reader> memory_reader(std::shared_ptr<const std::string> bytes, std::uint64_t offset = 0,
+                                           std::optional<std::uint64_t> length = {});
 
 struct blob_info {
     blob_id id;

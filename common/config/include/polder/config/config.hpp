@@ -162,6 +162,10 @@ struct webdav_settings {
     listener https{"127.0.0.1", 8444};
     listener http{"127.0.0.1", 8080};
     std::uint64_t max_file_size = 100 * GiB;
+    // Files up to this size keep their bytes in PostgreSQL, inside the transaction that
+    // records them (one WAL flush instead of the blob file's and folder's fsyncs too);
+    // larger files go to the blob store. 0 keeps every file in the blob store.
+    std::uint64_t inline_max_bytes = 32 * KiB;
     // Previous contents kept when a file is overwritten: at most versions_keep per file,
     // none older than versions_max_age_days (0 keeps no versions).
     unsigned versions_keep = 10;
