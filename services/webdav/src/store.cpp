@@ -3,10 +3,16 @@
 // SECURITY: parameterised SQL only, every statement scoped by home_id.
 // Subtree tests use starts_with(path, base || '/'), never LIKE, so '%' and
 // '_' in names are plain characters.
+// Statements go through db::exec_cached (prepared once per connection): every
+// one is built from fixed fragments of this file, so their number is bounded,
+// and a PUT of a small file spent a third of its database time parsing and
+// planning them.
 // STANDARDS: RFC 4918, RFC 6578 (see store.hpp).
 #include "store.hpp"
 
 #include "paths.hpp"
+
+#include "polder/db/prepared.hpp"
 
 #include <array>
 #include <map>
@@ -98,7 +104,7 @@ std::string text_array(const std::vector<std::string>& items) {
 
 home home_for_account(pqxx::work& tx, std::int64_t account_id, std::int64_t org_id) {
     // The home exists for every request but an account's first: one query then.
-    auto found = tx.exec_params(
+    auto found = db::exec_cached(tx,
         "SELECT h.id, h.modseq, h.used_bytes, coalesce(h.quota_bytes, a.quota_bytes) "
         "FROM files.homes h JOIN directory.accounts a ON a.id = h.account_id WHERE h.account_id = $1",
         account_id);
@@ -110,16 +116,16 @@ home home_for_account(pqxx::work& tx, std::int64_t account_id, std::int64_t org_
         if (!found[0][3].is_null()) h.quota_bytes = found[0][3].as<std::int64_t>();
         return h;
     }
-    auto inserted = tx.exec_params(
+    auto inserted = db::exec_cached(tx,
         "INSERT INTO files.homes (org_id, account_id) VALUES ($1, $2) ON CONFLICT (account_id) DO NOTHING RETURNING id",
         org_id, account_id);
     if (!inserted.empty()) {
-        tx.exec_params(
+        db::exec_cached(tx,
             "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq) "
             "VALUES ($1, NULL, '', '', true, '', 1)",
             inserted[0][0].as<std::int64_t>());
     }
-    auto r = tx.exec_params1(
+    auto r = db::exec_cached1(tx,
         "SELECT h.id, h.modseq, h.used_bytes, coalesce(h.quota_bytes, a.quota_bytes) "
         "FROM files.homes h JOIN directory.accounts a ON a.id = h.account_id WHERE h.account_id = $1",
         account_id);
@@ -132,7 +138,7 @@ home home_for_account(pqxx::work& tx, std::int64_t account_id, std::int64_t org_
 }
 
 home home_by_id(pqxx::work& tx, std::int64_t home_id) {
-    auto r = tx.exec_params1(
+    auto r = db::exec_cached1(tx,
         "SELECT h.id, h.modseq, h.used_bytes, coalesce(h.quota_bytes, a.quota_bytes) "
         "FROM files.homes h LEFT JOIN directory.accounts a ON a.id = h.account_id WHERE h.id = $1",
         home_id);
@@ -151,7 +157,7 @@ constexpr const char* member_of_group =
 
 std::optional<team_folder> team_for_member(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id,
                                            const std::string& name) {
-    auto rows = tx.exec_params(std::string("SELECT h.id, h.name FROM files.homes h WHERE h.org_id = $1 AND "
+    auto rows = db::exec_cached(tx, std::string("SELECT h.id, h.name FROM files.homes h WHERE h.org_id = $1 AND "
                                            "h.group_id IS NOT NULL AND lower(h.name) = lower($3) AND ") +
                                    member_of_group,
                                org_id, account_id, name);
@@ -160,7 +166,7 @@ std::optional<team_folder> team_for_member(pqxx::work& tx, std::int64_t org_id, 
 }
 
 std::vector<team_folder> teams_of_member(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id) {
-    auto rows = tx.exec_params(std::string("SELECT h.id, h.name FROM files.homes h WHERE h.org_id = $1 AND "
+    auto rows = db::exec_cached(tx, std::string("SELECT h.id, h.name FROM files.homes h WHERE h.org_id = $1 AND "
                                            "h.group_id IS NOT NULL AND ") +
                                    member_of_group + " ORDER BY h.name",
                                org_id, account_id);
@@ -171,7 +177,7 @@ std::vector<team_folder> teams_of_member(pqxx::work& tx, std::int64_t org_id, st
 
 std::vector<share_mount> shares_for(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id,
                                     const std::string& owner, const std::string& name) {
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx,
         "SELECT s.home_id, a.address, s.name, n.path, bool_or(s.writable) FROM files.shares s "
         "JOIN files.nodes n ON n.id = s.node_id JOIN files.homes h ON h.id = s.home_id "
         "JOIN directory.accounts a ON a.id = h.account_id "
@@ -193,23 +199,21 @@ std::vector<share_mount> shares_for(pqxx::work& tx, std::int64_t org_id, std::in
 }
 
 std::int64_t begin_change(pqxx::work& tx, std::int64_t home_id) {
-    return tx.exec_params1("UPDATE files.homes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq", home_id)[0]
-        .as<std::int64_t>();
+    return db::exec_cached1(tx, "SELECT modseq FROM files.begin_change($1)", home_id)[0].as<std::int64_t>();
 }
 
 void touch_ancestors(pqxx::work& tx, std::int64_t home_id, const std::string& path, std::int64_t modseq) {
     // One statement for every ancestor: a deep path costs one round trip.
     const auto all = ancestors(path);
     if (all.empty()) return;
-    tx.exec_params("UPDATE files.nodes SET modseq = $3 WHERE home_id = $1 AND path = ANY($2::text[])", home_id,
-                   text_array(all), modseq);
+    // Rows already stamped in this transaction (files.begin_change hands
+    // every change of a transaction the same modseq) are left alone.
+    db::exec_cached(tx, "UPDATE files.nodes SET modseq = $3 WHERE home_id = $1 AND path = ANY($2::text[]) AND modseq < $3",
+                    home_id, text_array(all), modseq);
 }
 
 std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t home_id) {
-    auto r = tx.exec_params1(
-        "UPDATE files.homes h SET modseq = h.modseq + 1 WHERE h.id = $1 RETURNING h.modseq, h.used_bytes, "
-        "coalesce(h.quota_bytes, (SELECT a.quota_bytes FROM directory.accounts a WHERE a.id = h.account_id))",
-        home_id);
+    auto r = db::exec_cached1(tx, "SELECT modseq, used_bytes, quota_bytes FROM files.begin_change($1)", home_id);
     home h;
     h.id = home_id;
     h.modseq = r[0].as<std::int64_t>();
@@ -219,10 +223,10 @@ std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t hom
 }
 
 std::optional<std::pair<std::int64_t, home>> begin_change_own_home(pqxx::work& tx, std::int64_t account_id) {
-    auto rows = tx.exec_params(
-        "UPDATE files.homes h SET modseq = h.modseq + 1 WHERE h.account_id = $1 RETURNING h.id, h.modseq, h.used_bytes, "
-        "coalesce(h.quota_bytes, (SELECT a.quota_bytes FROM directory.accounts a WHERE a.id = h.account_id))",
-        account_id);
+    auto rows = db::exec_cached(tx,
+                                "SELECT h.id, c.modseq, c.used_bytes, c.quota_bytes FROM files.homes h "
+                                "CROSS JOIN LATERAL files.begin_change(h.id) c WHERE h.account_id = $1",
+                                account_id);
     if (rows.empty()) return std::nullopt;
     home h;
     h.id = rows[0][0].as<std::int64_t>();
@@ -236,7 +240,7 @@ std::pair<std::optional<node>, std::optional<node>> find_with_parent(pqxx::work&
                                                                      const std::string& path, bool* locks) {
     // The lock flag rides along as a column (a scalar subquery evaluated
     // once); when neither node exists the answer is 409 and it does not matter.
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx,
         sql("SELECT ", node_columns,
             ", EXISTS (SELECT 1 FROM files.locks l WHERE l.home_id = $1 AND l.expires_at > now()) "
             "FROM files.nodes WHERE home_id = $1 AND path IN ($2, $3)"),
@@ -254,7 +258,7 @@ std::pair<std::optional<node>, std::optional<node>> find_with_parent(pqxx::work&
 }
 
 std::optional<node> find(pqxx::work& tx, std::int64_t home_id, const std::string& path) {
-    auto rows = tx.exec_params(sql("SELECT ", node_columns, " FROM files.nodes WHERE home_id = $1 AND path = $2"),
+    auto rows = db::exec_cached(tx, sql("SELECT ", node_columns, " FROM files.nodes WHERE home_id = $1 AND path = $2"),
                                home_id, path);
     if (rows.empty()) return std::nullopt;
     return read_node(rows[0]);
@@ -262,11 +266,11 @@ std::optional<node> find(pqxx::work& tx, std::int64_t home_id, const std::string
 
 std::vector<node> children(pqxx::work& tx, std::int64_t node_id) {
     return read_nodes(
-        tx.exec_params(sql("SELECT ", node_columns, " FROM files.nodes WHERE parent_id = $1 ORDER BY name"), node_id));
+        db::exec_cached(tx, sql("SELECT ", node_columns, " FROM files.nodes WHERE parent_id = $1 ORDER BY name"), node_id));
 }
 
 std::vector<node> subtree(pqxx::work& tx, std::int64_t home_id, const std::string& path) {
-    return read_nodes(tx.exec_params(
+    return read_nodes(db::exec_cached(tx,
         sql("SELECT ", node_columns, " FROM files.nodes WHERE home_id = $1 AND ") + under_2 +
             " ORDER BY octet_length(path), path",
         home_id, path));
@@ -281,14 +285,14 @@ constexpr const char* below_2_4 =
 
 std::vector<node> changed_since(pqxx::work& tx, std::int64_t home_id, const std::string& base, bool depth_one,
                                 std::int64_t modseq) {
-    return read_nodes(tx.exec_params(sql("SELECT ", node_columns, " FROM files.nodes WHERE home_id = $1 AND modseq > $3 AND ") +
+    return read_nodes(db::exec_cached(tx, sql("SELECT ", node_columns, " FROM files.nodes WHERE home_id = $1 AND modseq > $3 AND ") +
                                          below_2_4 + " ORDER BY modseq, path",
                                      home_id, base, modseq, depth_one));
 }
 
 std::vector<tombstone> deleted_since(pqxx::work& tx, std::int64_t home_id, const std::string& base, bool depth_one,
                                      std::int64_t modseq) {
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx,
         std::string("SELECT DISTINCT ON (path) path, is_collection, modseq FROM files.tombstones t "
                     "WHERE home_id = $1 AND modseq > $3 AND ") +
             below_2_4 +
@@ -302,8 +306,7 @@ std::vector<tombstone> deleted_since(pqxx::work& tx, std::int64_t home_id, const
 
 std::int64_t create_collection(pqxx::work& tx, std::int64_t home_id, const node& parent, const std::string& path,
                                std::int64_t modseq) {
-    return tx
-        .exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq) "
+    return db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq) "
                       "VALUES ($1, $2, $3, $4, true, '', $5) RETURNING id",
                       home_id, parent.id, path, name_of(path), modseq)[0]
         .as<std::int64_t>();
@@ -314,23 +317,22 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
                       const std::string& content_type, const std::string& etag, std::int64_t modseq,
                       const retention& keep) {
     if (existing && keep.versions_keep > 0 && existing->blob_id != blob_hex) {
-        tx.exec_params("INSERT INTO files.versions (node_id, blob_id, size, content_type, etag, modified_at) "
+        db::exec_cached(tx, "INSERT INTO files.versions (node_id, blob_id, size, content_type, etag, modified_at) "
                        "SELECT id, blob_id, size, content_type, etag, modified_at FROM files.nodes WHERE id = $1",
                        existing->id);
-        tx.exec_params("DELETE FROM files.versions WHERE node_id = $1 AND "
+        db::exec_cached(tx, "DELETE FROM files.versions WHERE node_id = $1 AND "
                        "(replaced_at < now() - $2::bigint * interval '1 day' OR id NOT IN "
                        "(SELECT id FROM files.versions WHERE node_id = $1 ORDER BY replaced_at DESC, id DESC LIMIT $3::bigint))",
                        existing->id, static_cast<std::int64_t>(keep.versions_max_age_days),
                        static_cast<std::int64_t>(keep.versions_keep));
     }
     if (existing) {
-        tx.exec_params("UPDATE files.nodes SET blob_id = $2, size = $3, content_type = $4, etag = $5, modseq = $6, "
+        db::exec_cached(tx, "UPDATE files.nodes SET blob_id = $2, size = $3, content_type = $4, etag = $5, modseq = $6, "
                        "modified_at = now() WHERE id = $1",
                        existing->id, blob_hex, size, content_type, etag, modseq);
         return existing->id;
     }
-    return tx
-        .exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+    return db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
                       "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id",
                       home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq)[0]
         .as<std::int64_t>();
@@ -341,8 +343,8 @@ std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& paren
                          const std::string& etag, std::int64_t modseq) {
     // Both parts run (PostgreSQL executes every data-modifying WITH part);
     // the new row is not among the ancestors, so they touch disjoint rows.
-    return tx
-        .exec_params1("WITH touched AS (UPDATE files.nodes SET modseq = $9 WHERE home_id = $1 AND path = ANY($10::text[])) "
+    return db::exec_cached1(tx, "WITH touched AS (UPDATE files.nodes SET modseq = $9 WHERE home_id = $1 AND path = ANY($10::text[]) "
+                      "AND modseq < $9) "
                       "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
                       "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id",
                       home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq,
@@ -353,10 +355,10 @@ std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& paren
 void remove_tree(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64_t modseq, const retention& keep,
                  std::int64_t deleted_by) {
     if (keep.trash_days > 0) {
-        tx.exec_params("DELETE FROM files.trash WHERE home_id = $1 AND deleted_at < now() - $2::bigint * interval '1 day'",
+        db::exec_cached(tx, "DELETE FROM files.trash WHERE home_id = $1 AND deleted_at < now() - $2::bigint * interval '1 day'",
                        home_id, static_cast<std::int64_t>(keep.trash_days));
         // The manifest lists the subtree relative to the deleted node ('' = itself).
-        tx.exec_params(
+        db::exec_cached(tx,
             std::string("INSERT INTO files.trash (home_id, original_path, is_collection, file_id, manifest, size, deleted_by) "
                         "SELECT $1, $2, $3, $4::uuid, coalesce(jsonb_agg(jsonb_build_object("
                         "'path', substr(path, char_length($2) + 1), 'collection', is_collection, 'blob', blob_id, "
@@ -368,12 +370,12 @@ void remove_tree(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64
                 under_2,
             home_id, n.path, n.collection, n.file_id, deleted_by);
     }
-    tx.exec_params(std::string("INSERT INTO files.tombstones (home_id, path, file_id, is_collection, modseq) "
+    db::exec_cached(tx, std::string("INSERT INTO files.tombstones (home_id, path, file_id, is_collection, modseq) "
                                "SELECT home_id, path, file_id, is_collection, $3 FROM files.nodes WHERE home_id = $1 AND ") +
                        under_2,
                    home_id, n.path, modseq);
-    tx.exec_params(std::string("DELETE FROM files.locks WHERE home_id = $1 AND ") + under_2, home_id, n.path);
-    tx.exec_params("DELETE FROM files.nodes WHERE id = $1", n.id);
+    db::exec_cached(tx, std::string("DELETE FROM files.locks WHERE home_id = $1 AND ") + under_2, home_id, n.path);
+    db::exec_cached(tx, "DELETE FROM files.nodes WHERE id = $1", n.id);
 }
 
 void copy_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& dest_parent, const std::string& dest,
@@ -385,18 +387,18 @@ void copy_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& 
         const std::int64_t parent = s.id == n.id ? dest_parent.id : ids.at(*s.parent_id);
         std::int64_t id;
         if (s.collection)
-            id = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq) "
+            id = db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq) "
                                  "VALUES ($1, $2, $3, $4, true, '', $5) RETURNING id",
                                  home_id, parent, path, name_of(path), modseq)[0]
                      .as<std::int64_t>();
         else
-            id = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+            id = db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
                                  "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) "
                                  "RETURNING id",
                                  home_id, parent, path, name_of(path), s.blob_id, s.size, s.content_type, s.etag, modseq)[0]
                      .as<std::int64_t>();
         ids[s.id] = id;
-        tx.exec_params("INSERT INTO files.properties (node_id, namespace, name, value) "
+        db::exec_cached(tx, "INSERT INTO files.properties (node_id, namespace, name, value) "
                        "SELECT $1, namespace, name, value FROM files.properties WHERE node_id = $2",
                        id, s.id);
     }
@@ -404,14 +406,14 @@ void copy_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& 
 
 void move_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& dest_parent, const std::string& dest,
                std::int64_t modseq) {
-    tx.exec_params(std::string("INSERT INTO files.tombstones (home_id, path, file_id, is_collection, modseq) "
+    db::exec_cached(tx, std::string("INSERT INTO files.tombstones (home_id, path, file_id, is_collection, modseq) "
                                "SELECT home_id, path, file_id, is_collection, $3 FROM files.nodes WHERE home_id = $1 AND ") +
                        under_2,
                    home_id, n.path, modseq);
-    tx.exec_params(std::string("DELETE FROM files.locks WHERE home_id = $1 AND ") + under_2, home_id, n.path);
+    db::exec_cached(tx, std::string("DELETE FROM files.locks WHERE home_id = $1 AND ") + under_2, home_id, n.path);
     // One statement, so the moved node's path, name and parent change together
     // (the row's CHECK ties its name to its path).
-    tx.exec_params(std::string("UPDATE files.nodes SET path = $3 || substr(path, char_length($2) + 1), modseq = $4, "
+    db::exec_cached(tx, std::string("UPDATE files.nodes SET path = $3 || substr(path, char_length($2) + 1), modseq = $4, "
                                "name = CASE WHEN id = $5 THEN $6 ELSE name END, "
                                "parent_id = CASE WHEN id = $5 THEN $7 ELSE parent_id END "
                                "WHERE home_id = $1 AND ") +
@@ -422,7 +424,7 @@ void move_tree(pqxx::work& tx, std::int64_t home_id, const node& n, const node& 
 std::int64_t tree_bytes(pqxx::work& tx, std::int64_t home_id, const node& n, bool deep) {
     if (!n.collection) return n.size;
     if (!deep) return 0;
-    return tx.exec_params1(std::string("SELECT coalesce(sum(size), 0)::bigint FROM files.nodes WHERE home_id = $1 AND ") +
+    return db::exec_cached1(tx, std::string("SELECT coalesce(sum(size), 0)::bigint FROM files.nodes WHERE home_id = $1 AND ") +
                                under_2,
                            home_id, n.path)[0]
         .as<std::int64_t>();
@@ -433,7 +435,7 @@ void transfer_tree(pqxx::work& tx, std::int64_t src_home, const node& n, std::in
     std::vector<node> nodes = deep && n.collection ? subtree(tx, src_home, n.path) : std::vector<node>{n};
     std::multimap<std::int64_t, std::array<std::string, 3>> props;
     {
-        auto rows = tx.exec_params(
+        auto rows = db::exec_cached(tx,
             std::string("SELECT p.node_id, p.namespace, p.name, p.value FROM files.properties p JOIN files.nodes nd "
                         "ON nd.id = p.node_id WHERE nd.home_id = $1 AND ") +
                 (deep ? under_2 : "nd.path = $2"),
@@ -444,12 +446,12 @@ void transfer_tree(pqxx::work& tx, std::int64_t src_home, const node& n, std::in
     }
     if (move) {
         // The source goes first: file ids are unique across homes.
-        tx.exec_params(std::string("INSERT INTO files.tombstones (home_id, path, file_id, is_collection, modseq) "
+        db::exec_cached(tx, std::string("INSERT INTO files.tombstones (home_id, path, file_id, is_collection, modseq) "
                                    "SELECT home_id, path, file_id, is_collection, $3 FROM files.nodes WHERE home_id = $1 AND ") +
                            under_2,
                        src_home, n.path, src_modseq);
-        tx.exec_params(std::string("DELETE FROM files.locks WHERE home_id = $1 AND ") + under_2, src_home, n.path);
-        tx.exec_params("DELETE FROM files.nodes WHERE id = $1", n.id);
+        db::exec_cached(tx, std::string("DELETE FROM files.locks WHERE home_id = $1 AND ") + under_2, src_home, n.path);
+        db::exec_cached(tx, "DELETE FROM files.nodes WHERE id = $1", n.id);
     }
     std::map<std::int64_t, std::int64_t> ids;
     for (const auto& s : nodes) {
@@ -458,13 +460,13 @@ void transfer_tree(pqxx::work& tx, std::int64_t src_home, const node& n, std::in
         const std::optional<std::string> file_id = move ? std::optional(s.file_id) : std::nullopt;
         std::int64_t id;
         if (s.collection)
-            id = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq, "
+            id = db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq, "
                                  "file_id) VALUES ($1, $2, $3, $4, true, '', $5, coalesce($6::uuid, gen_random_uuid())) "
                                  "RETURNING id",
                                  dest_home, parent, path, name_of(path), dest_modseq, file_id)[0]
                      .as<std::int64_t>();
         else
-            id = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+            id = db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
                                  "content_type, etag, modseq, file_id, modified_at) VALUES ($1, $2, $3, $4, false, $5, $6, "
                                  "$7, $8, $9, coalesce($10::uuid, gen_random_uuid()), "
                                  "CASE WHEN $11 THEN to_timestamp($12) ELSE now() END) RETURNING id",
@@ -474,14 +476,14 @@ void transfer_tree(pqxx::work& tx, std::int64_t src_home, const node& n, std::in
         ids[s.id] = id;
         auto [first, last] = props.equal_range(s.id);
         for (auto it = first; it != last; ++it)
-            tx.exec_params("INSERT INTO files.properties (node_id, namespace, name, value) VALUES ($1, $2, $3, $4)", id,
+            db::exec_cached(tx, "INSERT INTO files.properties (node_id, namespace, name, value) VALUES ($1, $2, $3, $4)", id,
                            it->second[0], it->second[1], it->second[2]);
     }
 }
 
 std::vector<version_entry> versions_of(pqxx::work& tx, std::int64_t node_id) {
     std::vector<version_entry> out;
-    for (const auto& r : tx.exec_params("SELECT id, size, blob_id, extract(epoch FROM modified_at)::bigint, "
+    for (const auto& r : db::exec_cached(tx, "SELECT id, size, blob_id, extract(epoch FROM modified_at)::bigint, "
                                         "extract(epoch FROM replaced_at)::bigint FROM files.versions WHERE node_id = $1 "
                                         "ORDER BY replaced_at DESC, id DESC",
                                         node_id))
@@ -491,7 +493,7 @@ std::vector<version_entry> versions_of(pqxx::work& tx, std::int64_t node_id) {
 }
 
 bool restore_version(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64_t version_id, const retention& keep) {
-    auto rows = tx.exec_params("DELETE FROM files.versions WHERE id = $1 AND node_id = $2 "
+    auto rows = db::exec_cached(tx, "DELETE FROM files.versions WHERE id = $1 AND node_id = $2 "
                                "RETURNING blob_id, size, content_type, etag",
                                version_id, n.id);
     if (rows.empty()) return false;
@@ -509,7 +511,7 @@ bool restore_version(pqxx::work& tx, std::int64_t home_id, const node& n, std::i
 
 std::vector<trash_entry> trash_of(pqxx::work& tx, std::int64_t home_id) {
     std::vector<trash_entry> out;
-    for (const auto& r : tx.exec_params(
+    for (const auto& r : db::exec_cached(tx,
              "SELECT t.id, t.original_path, t.is_collection, t.size, jsonb_array_length(t.manifest), coalesce(a.address, ''), "
              "extract(epoch FROM t.deleted_at)::bigint FROM files.trash t "
              "LEFT JOIN directory.accounts a ON a.id = t.deleted_by WHERE t.home_id = $1 ORDER BY t.deleted_at DESC, t.id DESC",
@@ -520,7 +522,7 @@ std::vector<trash_entry> trash_of(pqxx::work& tx, std::int64_t home_id) {
 }
 
 std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id, const std::string& path_in) {
-    auto entry = tx.exec_params("SELECT original_path FROM files.trash WHERE id = $1 AND home_id = $2 FOR UPDATE", id,
+    auto entry = db::exec_cached(tx, "SELECT original_path FROM files.trash WHERE id = $1 AND home_id = $2 FOR UPDATE", id,
                                 home_id);
     if (entry.empty()) return "no trash entry " + std::to_string(id) + " in this home";
     const std::string path = path_in.empty() ? entry[0][0].as<std::string>() : path_in;
@@ -541,7 +543,7 @@ std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id,
         parent = n;
     }
     // Manifest entries are ordered parents first (octet_length of the relative path).
-    auto items = tx.exec_params(
+    auto items = db::exec_cached(tx,
         "SELECT e->>'path', (e->>'collection')::boolean, e->>'blob', (e->>'size')::bigint, e->>'content_type', "
         "e->>'file_id', (e->>'modified')::bigint, e->'properties' "
         "FROM files.trash t, jsonb_array_elements(t.manifest) WITH ORDINALITY AS m(e, i) WHERE t.id = $1 ORDER BY i",
@@ -556,14 +558,14 @@ std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id,
         const std::string file_id = r[5].as<std::string>();
         std::int64_t nid;
         if (collection)
-            nid = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq, file_id) "
+            nid = db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, etag, modseq, file_id) "
                                   "VALUES ($1, $2, $3, $4, true, '', $5, CASE WHEN EXISTS (SELECT 1 FROM files.nodes "
                                   "WHERE file_id = $6::uuid) THEN gen_random_uuid() ELSE $6::uuid END) RETURNING id",
                                   home_id, parent_id, full, name_of(full), modseq, file_id)[0]
                       .as<std::int64_t>();
         else {
             const std::string blob = r[2].as<std::string>();
-            nid = tx.exec_params1("INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+            nid = db::exec_cached1(tx, "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
                                   "content_type, etag, modseq, file_id, modified_at) VALUES ($1, $2, $3, $4, false, $5, $6, $7, "
                                   "'\"' || left($5, 32) || '\"', $8, CASE WHEN EXISTS (SELECT 1 FROM files.nodes "
                                   "WHERE file_id = $9::uuid) THEN gen_random_uuid() ELSE $9::uuid END, to_timestamp($10)) "
@@ -573,28 +575,28 @@ std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id,
                       .as<std::int64_t>();
         }
         ids[rel] = nid;
-        tx.exec_params("INSERT INTO files.properties (node_id, namespace, name, value) "
+        db::exec_cached(tx, "INSERT INTO files.properties (node_id, namespace, name, value) "
                        "SELECT $1, p->>0, p->>1, p->>2 FROM jsonb_array_elements($2::jsonb) AS p",
                        nid, r[7].as<std::string>());
     }
-    tx.exec_params("DELETE FROM files.trash WHERE id = $1", id);
+    db::exec_cached(tx, "DELETE FROM files.trash WHERE id = $1", id);
     touch_ancestors(tx, home_id, path, modseq);
     return {};
 }
 
 std::int64_t purge_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id) {
     return static_cast<std::int64_t>(
-        tx.exec_params("DELETE FROM files.trash WHERE home_id = $1 AND ($2 = 0 OR id = $2)", home_id, id).affected_rows());
+        db::exec_cached(tx, "DELETE FROM files.trash WHERE home_id = $1 AND ($2 = 0 OR id = $2)", home_id, id).affected_rows());
 }
 
 expired expire(pqxx::work& tx, const retention& keep) {
     expired e;
     e.trash = static_cast<std::int64_t>(
-        tx.exec_params("DELETE FROM files.trash WHERE deleted_at < now() - $1::bigint * interval '1 day'",
+        db::exec_cached(tx, "DELETE FROM files.trash WHERE deleted_at < now() - $1::bigint * interval '1 day'",
                        static_cast<std::int64_t>(keep.trash_days))
             .affected_rows());
     e.versions = static_cast<std::int64_t>(
-        tx.exec_params("DELETE FROM files.versions v USING (SELECT id, row_number() OVER (PARTITION BY node_id "
+        db::exec_cached(tx, "DELETE FROM files.versions v USING (SELECT id, row_number() OVER (PARTITION BY node_id "
                        "ORDER BY replaced_at DESC, id DESC) AS rank FROM files.versions) r WHERE r.id = v.id AND "
                        "(r.rank > $1::bigint OR v.replaced_at < now() - $2::bigint * interval '1 day')",
                        static_cast<std::int64_t>(keep.versions_keep), static_cast<std::int64_t>(keep.versions_max_age_days))
@@ -637,13 +639,13 @@ std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<st
 }
 
 void put_inline(pqxx::work& tx, const std::string& hex, std::string_view content) {
-    tx.exec_params("INSERT INTO files.inline_contents (id, content) VALUES ($1, $2) "
+    db::exec_cached(tx, "INSERT INTO files.inline_contents (id, content) VALUES ($1, $2) "
                    "ON CONFLICT (id) DO UPDATE SET touched_at = now()",
                    hex, pqxx::binarystring(content.data(), content.size()));
 }
 
 std::optional<std::string> inline_content(pqxx::work& tx, const std::string& hex) {
-    auto rows = tx.exec_params("SELECT content FROM files.inline_contents WHERE id = $1", hex);
+    auto rows = db::exec_cached(tx, "SELECT content FROM files.inline_contents WHERE id = $1", hex);
     if (rows.empty()) return std::nullopt;
     return pqxx::binarystring(rows[0][0]).str();
 }
@@ -651,7 +653,7 @@ std::optional<std::string> inline_content(pqxx::work& tx, const std::string& hex
 std::vector<std::string> inline_candidates(pqxx::work& tx, const std::string& after, std::int64_t cutoff_unix,
                                            std::size_t limit) {
     std::vector<std::string> out;
-    for (const auto& r : tx.exec_params("SELECT id FROM files.inline_contents WHERE id > $1 AND "
+    for (const auto& r : db::exec_cached(tx, "SELECT id FROM files.inline_contents WHERE id > $1 AND "
                                         "touched_at < to_timestamp($2) ORDER BY id LIMIT $3",
                                         after, cutoff_unix, static_cast<std::int64_t>(limit)))
         out.push_back(r[0].as<std::string>());
@@ -662,7 +664,7 @@ std::vector<std::pair<std::string, std::int64_t>> remove_inline(pqxx::work& tx, 
                                                                 std::int64_t cutoff_unix) {
     std::vector<std::pair<std::string, std::int64_t>> out;
     if (ids.empty()) return out;
-    for (const auto& r : tx.exec_params("DELETE FROM files.inline_contents WHERE id = ANY($1::text[]) AND "
+    for (const auto& r : db::exec_cached(tx, "DELETE FROM files.inline_contents WHERE id = ANY($1::text[]) AND "
                                         "touched_at < to_timestamp($2) RETURNING id, octet_length(content)",
                                         text_array(ids), cutoff_unix))
         out.emplace_back(r[0].as<std::string>(), r[1].as<std::int64_t>());
@@ -671,11 +673,11 @@ std::vector<std::pair<std::string, std::int64_t>> remove_inline(pqxx::work& tx, 
 
 std::vector<dead_property> properties(pqxx::work& tx, std::int64_t node_id, bool with_children) {
     auto rows = with_children
-                    ? tx.exec_params("SELECT p.node_id, p.namespace, p.name, p.value FROM files.properties p "
+                    ? db::exec_cached(tx, "SELECT p.node_id, p.namespace, p.name, p.value FROM files.properties p "
                                      "JOIN files.nodes n ON n.id = p.node_id WHERE n.id = $1 OR n.parent_id = $1 "
                                      "ORDER BY p.node_id, p.namespace, p.name",
                                      node_id)
-                    : tx.exec_params("SELECT node_id, namespace, name, value FROM files.properties WHERE node_id = $1 "
+                    : db::exec_cached(tx, "SELECT node_id, namespace, name, value FROM files.properties WHERE node_id = $1 "
                                      "ORDER BY namespace, name",
                                      node_id);
     std::vector<dead_property> out;
@@ -686,21 +688,21 @@ std::vector<dead_property> properties(pqxx::work& tx, std::int64_t node_id, bool
 
 void set_property(pqxx::work& tx, std::int64_t node_id, const std::string& ns, const std::string& name,
                   const std::string& value) {
-    tx.exec_params("INSERT INTO files.properties (node_id, namespace, name, value) VALUES ($1, $2, $3, $4) "
+    db::exec_cached(tx, "INSERT INTO files.properties (node_id, namespace, name, value) VALUES ($1, $2, $3, $4) "
                    "ON CONFLICT (node_id, namespace, name) DO UPDATE SET value = EXCLUDED.value",
                    node_id, ns, name, value);
 }
 
 void remove_property(pqxx::work& tx, std::int64_t node_id, const std::string& ns, const std::string& name) {
-    tx.exec_params("DELETE FROM files.properties WHERE node_id = $1 AND namespace = $2 AND name = $3", node_id, ns, name);
+    db::exec_cached(tx, "DELETE FROM files.properties WHERE node_id = $1 AND namespace = $2 AND name = $3", node_id, ns, name);
 }
 
 void purge_expired_locks(pqxx::work& tx, std::int64_t home_id) {
-    tx.exec_params("DELETE FROM files.locks WHERE home_id = $1 AND expires_at <= now()", home_id);
+    db::exec_cached(tx, "DELETE FROM files.locks WHERE home_id = $1 AND expires_at <= now()", home_id);
 }
 
 std::vector<lock> locks_covering(pqxx::work& tx, std::int64_t home_id, const std::string& path) {
-    return read_locks(tx.exec_params(
+    return read_locks(db::exec_cached(tx,
         sql("SELECT ", lock_columns,
             " FROM files.locks WHERE home_id = $1 AND expires_at > now() AND "
             "(path = $2 OR (depth_infinite AND (path = '' OR starts_with($2, path || '/')))) ORDER BY created_at"),
@@ -708,7 +710,7 @@ std::vector<lock> locks_covering(pqxx::work& tx, std::int64_t home_id, const std
 }
 
 std::vector<lock> locks_below(pqxx::work& tx, std::int64_t home_id, const std::string& path) {
-    return read_locks(tx.exec_params(
+    return read_locks(db::exec_cached(tx,
         sql("SELECT ", lock_columns,
             " FROM files.locks WHERE home_id = $1 AND expires_at > now() AND path <> $2 AND "
             "($2 = '' OR starts_with(path, $2 || '/')) ORDER BY created_at"),
@@ -716,13 +718,13 @@ std::vector<lock> locks_below(pqxx::work& tx, std::int64_t home_id, const std::s
 }
 
 std::vector<lock> locks_in_home(pqxx::work& tx, std::int64_t home_id) {
-    return read_locks(tx.exec_params(
+    return read_locks(db::exec_cached(tx,
         sql("SELECT ", lock_columns, " FROM files.locks WHERE home_id = $1 AND expires_at > now() ORDER BY created_at"),
         home_id));
 }
 
 std::optional<lock> find_lock(pqxx::work& tx, std::int64_t home_id, const std::string& token) {
-    auto rows = tx.exec_params(
+    auto rows = db::exec_cached(tx,
         sql("SELECT ", lock_columns, " FROM files.locks WHERE home_id = $1 AND token = $2 AND expires_at > now()"),
         home_id, token);
     if (rows.empty()) return std::nullopt;
@@ -731,7 +733,7 @@ std::optional<lock> find_lock(pqxx::work& tx, std::int64_t home_id, const std::s
 
 lock create_lock(pqxx::work& tx, std::int64_t home_id, const std::string& path, bool infinite, bool exclusive,
                  const std::string& owner_xml, std::int64_t account_id, std::int64_t timeout_seconds) {
-    return read_lock(tx.exec_params1(
+    return read_lock(db::exec_cached1(tx,
         sql("INSERT INTO files.locks (token, home_id, path, depth_infinite, exclusive, owner_xml, account_id, "
             "timeout_seconds, expires_at) VALUES ('urn:uuid:' || gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7::bigint, "
             "now() + $7::bigint * interval '1 second') RETURNING ",
@@ -740,13 +742,13 @@ lock create_lock(pqxx::work& tx, std::int64_t home_id, const std::string& path, 
 }
 
 void refresh_lock(pqxx::work& tx, const std::string& token, std::int64_t timeout_seconds) {
-    tx.exec_params("UPDATE files.locks SET timeout_seconds = $2::bigint, expires_at = now() + $2::bigint * interval '1 second' "
+    db::exec_cached(tx, "UPDATE files.locks SET timeout_seconds = $2::bigint, expires_at = now() + $2::bigint * interval '1 second' "
                    "WHERE token = $1",
                    token, timeout_seconds);
 }
 
 void remove_lock(pqxx::work& tx, const std::string& token) {
-    tx.exec_params("DELETE FROM files.locks WHERE token = $1", token);
+    db::exec_cached(tx, "DELETE FROM files.locks WHERE token = $1", token);
 }
 
 }  // namespace polder::webdav::store

@@ -104,7 +104,11 @@ struct share_mount {
 std::vector<share_mount> shares_for(pqxx::work& tx, std::int64_t org_id, std::int64_t account_id,
                                     const std::string& owner = {}, const std::string& name = {});
 
-// begin_change - the home's next modseq (locks the home row until commit).
+// begin_change - the home's modseq for a change: the next one on the first
+// change of the home in this transaction (which locks the home row until
+// commit), the same one for every later change of it in the transaction
+// (files.begin_change, schema 0303: a group-committed batch of PUTs is one
+// state change to readers).
 std::int64_t begin_change(pqxx::work& tx, std::int64_t home_id);
 // begin_change_home - begin_change and the home row under its lock in one
 // statement (the usage a quota check needs is then current).

@@ -164,3 +164,45 @@ def test_puts_refused_for_quota_in_a_shared_batch_do_not_fail_the_others(webdav,
         assert int(re.search(rb"<D:quota-used-bytes>(\d+)<", body).group(1)) == fits * SIZE
     finally:
         polderctl.ok("quota", "set", dav_org.bob, "unlimited")
+
+
+def test_changes_of_one_transaction_share_one_modseq(pg, database, dav, dav_org):
+    # files.begin_change (schema 0303): the first change of a home in a
+    # transaction takes the next modseq, later ones in the same transaction get
+    # the same; a new transaction takes the next; a rolled-back savepoint
+    # forgets what it took.
+    assert dav("PUT", dav_org.home() + "modseq-probe.txt", body=b"probe")[0] == 201
+    conn = pg.connect(database, autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT h.id FROM files.homes h JOIN directory.accounts a ON a.id = h.account_id "
+                        "WHERE a.address = %s", (dav_org.alice,))
+            home = cur.fetchone()[0]
+
+            def take():
+                cur.execute("SELECT modseq FROM files.begin_change(%s)", (home,))
+                return cur.fetchone()[0]
+
+            first = take()
+            assert take() == first and take() == first
+            conn.commit()
+            second = take()
+            assert second == first + 1 and take() == second
+            conn.rollback()
+            cur.execute("SAVEPOINT s")
+            third = take()
+            assert third == first + 1   # the rolled-back transaction's modseq was not kept
+            cur.execute("ROLLBACK TO SAVEPOINT s")
+            assert take() == third      # taken again: the savepoint's setting is gone with it
+            conn.commit()
+            cur.execute("SELECT modseq FROM files.homes WHERE id = %s", (home,))
+            assert cur.fetchone()[0] == third
+            with_missing = None
+            try:
+                cur.execute("SELECT modseq FROM files.begin_change(-1)")
+            except Exception as e:   # no such home: an error, never a made-up modseq
+                with_missing = e
+            assert with_missing is not None
+            conn.rollback()
+    finally:
+        conn.close()
