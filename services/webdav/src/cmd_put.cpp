@@ -51,10 +51,11 @@ awaitable<http::response> service::cmd_put(ctx& c) {
     if (!c.req.header(http::field::content_range).empty()) co_return plain(400, "Content-Range is not allowed on PUT");
     if (c.at_root()) co_return plain(405, "the home folder cannot be replaced");
 
-    auto check = [&](pqxx::work& tx, const home& h) {
+    // check_found - the checks on the nodes at the target and its parent
+    // (found by the caller) and the home's quota.
+    auto check_found = [&](pqxx::work& tx, const home& h, std::optional<node> existing, std::optional<node> parent,
+                           bool locks) {
         put_check pc;
-        bool locks = true;
-        auto [existing, parent] = store::find_with_parent(tx, h.id, c.target.path, &locks);
         if (!parent || !parent->collection) {
             pc.status = 409;
             return pc;
@@ -80,6 +81,11 @@ awaitable<http::response> service::cmd_put(ctx& c) {
             pc.room = static_cast<std::uint64_t>(std::max<std::int64_t>(0, *h.quota_bytes - h.used_bytes + freed));
         }
         return pc;
+    };
+    auto check = [&](pqxx::work& tx, const home& h) {
+        bool locks = true;
+        auto [existing, parent] = store::find_with_parent(tx, h.id, c.target.path, &locks);
+        return check_found(tx, h, std::move(existing), std::move(parent), locks);
     };
 
     // A small body with a known length is read first and everything checked
@@ -220,29 +226,33 @@ awaitable<http::response> service::cmd_put(ctx& c) {
     auto done = co_await put_commits_.transact([&](pqxx::work& tx) {
         outcome o;
         c.sp.home_id = home_before;
-        // The modseq and the usage under the home's row lock, in one statement;
-        // the own home is found by account in that statement (created on first use).
-        std::optional<std::pair<std::int64_t, home>> locked;
-        if (c.sp.home_id == 0) {
-            locked = store::begin_change_own_home(tx, c.who.account_id);
-            if (locked) c.sp.home_id = locked->second.id;
-            else open_home(tx, c.who, c.sp);
+        // The modseq and the usage under the home's row lock, then the nodes
+        // at the target and its parent, in one round trip
+        // (store::begin_change_at); the own home is found by account in it
+        // (created on first use).
+        auto started = store::begin_change_at(tx, c.sp.home_id, c.who.account_id, c.target.path);
+        if (!started) {
+            open_home(tx, c.who, c.sp);
+            started = store::begin_change_at(tx, c.sp.home_id, c.who.account_id, c.target.path);
+            if (!started) throw std::runtime_error("the home disappeared");
         }
-        if (!locked) locked = store::begin_change_home(tx, c.sp.home_id);
-        const auto [modseq, h] = *locked;
-        o.pc = check(tx, h);
+        c.sp.home_id = started->h.id;
+        const std::int64_t modseq = started->modseq;
+        const home& h = started->h;
+        o.pc = check_found(tx, h, std::move(started->existing), std::move(started->parent), started->locks);
         if (o.pc.status || o.pc.fail) return o;
         if (o.pc.room && static_cast<std::uint64_t>(size) > *o.pc.room) {
             o.pc.status = 507;
             return o;
         }
-        if (inlined) store::put_inline(tx, hex, held);
         if (o.pc.existing) {
+            if (inlined) store::put_inline(tx, hex, held);
             store::put_file(tx, h.id, *o.pc.parent, o.pc.existing, c.target.path, hex, size, type, etag, modseq,
                             opts_.keep);
             store::touch_ancestors(tx, h.id, c.target.path, modseq);
         } else {
-            store::insert_file(tx, h.id, *o.pc.parent, c.target.path, hex, size, type, etag, modseq);
+            store::insert_file(tx, h.id, *o.pc.parent, c.target.path, hex, size, type, etag, modseq,
+                               inlined ? &held : nullptr);
         }
         o.created = !o.pc.existing;
         return o;

@@ -236,6 +236,35 @@ std::optional<std::pair<std::int64_t, home>> begin_change_own_home(pqxx::work& t
     return std::pair{h.modseq, h};
 }
 
+std::optional<change_at> begin_change_at(pqxx::work& tx, std::int64_t home_id, std::int64_t account_id,
+                                        const std::string& path) {
+    auto rows = db::exec_cached(
+        tx,
+        "SELECT home_id, modseq, used_bytes, quota_bytes, any_lock, (node).id, (node).parent_id, (node).path, "
+        "(node).name, (node).is_collection, (node).file_id::text, coalesce((node).blob_id, ''), (node).size, "
+        "(node).content_type, (node).etag, (node).modseq, extract(epoch FROM (node).created_at)::bigint, "
+        "extract(epoch FROM (node).modified_at)::bigint "
+        "FROM files.begin_change_at(NULLIF($1::bigint, 0), $2, $3, $4)",
+        home_id, account_id, path, parent_of(path));
+    if (rows.empty()) return std::nullopt;
+    change_at out;
+    const auto& first = rows[0];
+    out.h.id = first[0].as<std::int64_t>();
+    out.modseq = out.h.modseq = first[1].as<std::int64_t>();
+    out.h.used_bytes = first[2].as<std::int64_t>();
+    if (!first[3].is_null()) out.h.quota_bytes = first[3].as<std::int64_t>();
+    out.locks = first[4].as<bool>();
+    for (const auto& r : rows) {
+        if (r[5].is_null()) continue;   // neither node exists
+        node n = read_node(r.slice(5, r.size()));
+        if (n.path == path)
+            out.existing = std::move(n);
+        else
+            out.parent = std::move(n);
+    }
+    return out;
+}
+
 std::pair<std::optional<node>, std::optional<node>> find_with_parent(pqxx::work& tx, std::int64_t home_id,
                                                                      const std::string& path, bool* locks) {
     // The lock flag rides along as a column (a scalar subquery evaluated
@@ -340,15 +369,26 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
 
 std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& parent, const std::string& path,
                          const std::string& blob_hex, std::int64_t size, const std::string& content_type,
-                         const std::string& etag, std::int64_t modseq) {
-    // Both parts run (PostgreSQL executes every data-modifying WITH part);
+                         const std::string& etag, std::int64_t modseq, const std::string* inline_bytes) {
+    // Every part runs (PostgreSQL executes every data-modifying WITH part);
     // the new row is not among the ancestors, so they touch disjoint rows.
-    return db::exec_cached1(tx, "WITH touched AS (UPDATE files.nodes SET modseq = $9 WHERE home_id = $1 AND path = ANY($10::text[]) "
-                      "AND modseq < $9) "
-                      "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
-                      "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id",
-                      home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq,
-                      text_array(ancestors(path)))[0]
+    // With inline_bytes, the content is stored (or touched) as put_inline does.
+    static const std::string touch_and_insert =
+        "touched AS (UPDATE files.nodes SET modseq = $9 WHERE home_id = $1 AND path = ANY($10::text[]) "
+        "AND modseq < $9) "
+        "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
+        "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id";
+    if (inline_bytes)
+        return db::exec_cached1(tx,
+                                "WITH content AS (INSERT INTO files.inline_contents (id, content) VALUES ($5, $11) "
+                                "ON CONFLICT (id) DO UPDATE SET touched_at = now()), " +
+                                    touch_and_insert,
+                                home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq,
+                                text_array(ancestors(path)),
+                                pqxx::binarystring(inline_bytes->data(), inline_bytes->size()))[0]
+            .as<std::int64_t>();
+    return db::exec_cached1(tx, "WITH " + touch_and_insert, home_id, parent.id, path, name_of(path), blob_hex, size,
+                            content_type, etag, modseq, text_array(ancestors(path)))[0]
         .as<std::int64_t>();
 }
 

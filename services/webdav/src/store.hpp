@@ -117,6 +117,20 @@ std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t hom
 // account_id, found by account in the same statement (no lookup first);
 // nullopt when the account has no home yet (home_for_account creates it).
 std::optional<std::pair<std::int64_t, home>> begin_change_own_home(pqxx::work& tx, std::int64_t account_id);
+// begin_change_at - begin_change_home (home_id > 0) or begin_change_own_home
+// (home_id 0: account_id's personal home; nullopt when it has none yet),
+// then find_with_parent with the live-lock flag, read after the home's row
+// lock is held: a PUT's checks in one round trip (files.begin_change_at,
+// schema 0303).
+struct change_at {
+    std::int64_t modseq = 0;
+    home h;
+    std::optional<node> existing;
+    std::optional<node> parent;
+    bool locks = false;   // the home has a live lock
+};
+std::optional<change_at> begin_change_at(pqxx::work& tx, std::int64_t home_id, std::int64_t account_id,
+                                         const std::string& path);
 // find_with_parent - the node at path and its parent collection's node, in
 // one query (path must not be the root). With locks: *locks says whether the
 // home has any live lock, from the same query.
@@ -152,9 +166,11 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
                       const retention& keep = {});
 // insert_file - put_file for a new file plus touch_ancestors, in one
 // statement (one round trip while the home's row is locked); the node id.
+// With inline_bytes (whose SHA-256 is blob_hex) the same statement does what
+// put_inline does.
 std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& parent, const std::string& path,
                          const std::string& blob_hex, std::int64_t size, const std::string& content_type,
-                         const std::string& etag, std::int64_t modseq);
+                         const std::string& etag, std::int64_t modseq, const std::string* inline_bytes = nullptr);
 // remove_tree - delete the node at path and its subtree, leaving tombstones
 // and dropping locks rooted inside it. With keep.trash_days > 0 the subtree
 // (relative paths, blob ids, sizes, types, dead properties) is recorded in
