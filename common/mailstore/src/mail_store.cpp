@@ -167,7 +167,7 @@ awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::str
 awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::string name, prepared_message msg,
                                                     std::vector<std::string> flags, std::int64_t internaldate,
                                                     std::optional<std::uint64_t> claim_if_modseq) {
-    co_return co_await guarded_grouped<append_result>(pool_, grouped_for(actor), "append", [&](pqxx::work& tx) {
+    co_return co_await guarded_grouped<append_result>(pool_, grouped_, "append", [&](pqxx::work& tx) {
         return ops::append(tx, actor, name, msg, flags, internaldate, claim_if_modseq);
     });
 }
@@ -244,10 +244,10 @@ awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std:
                                                         std::uint32_t uidvalidity, uid_set uids, flag_mode mode,
                                                         std::vector<std::string> flags,
                                                         std::optional<std::uint64_t> unchangedsince) {
-    if (!unchangedsince && grouped_for(actor) != nullptr) {
+    if (!unchangedsince && grouped_ != nullptr) {
         // The common case, in the group commit: one statement in a batch's transaction.
         auto fast = co_await guarded_grouped<std::optional<store_result>>(
-            pool_, grouped_for(actor), "store", [&](pqxx::work& tx) -> result<std::optional<store_result>> {
+            pool_, grouped_, "store", [&](pqxx::work& tx) -> result<std::optional<store_result>> {
                 return ops::store_flags_own(tx, actor, mailbox, uidvalidity, uids, mode, flags);
             });
         if (!fast) co_return fast.error();

@@ -11,25 +11,17 @@
 #include "polder/db/config.hpp"
 #include "polder/log/log.hpp"
 
-#include <algorithm>
-
 namespace polder::imap {
 
 imapd::imapd(service::context& ctx)
     : settings(ctx.settings),
       store(ctx.pool, ctx.blobs),
+      writes(ctx.pool, ctx.runtime.io().get_executor(),
+             db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5}),
       authenticator(ctx.pool, ctx.settings.auth, 2),
       notifier(ctx.runtime.io().get_executor(), db::from_config(ctx.settings.database, "polder-imapd-listen")),
       tls(ctx.tls) {
-    const unsigned shards = std::clamp(ctx.settings.database.pool_size / 2, 1u, 4u);
-    std::vector<db::group_commit*> all;
-    for (unsigned i = 0; i < shards; ++i) {
-        writes.push_back(std::make_unique<db::group_commit>(
-            ctx.pool, ctx.runtime.io().get_executor(),
-            db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5}));
-        all.push_back(writes.back().get());
-    }
-    store.use_group_commits(std::move(all));
+    store.use_group_commit(&writes);
     notifier.start();
 }
 

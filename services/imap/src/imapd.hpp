@@ -19,7 +19,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <vector>
 
 namespace polder::imap {
 
@@ -31,11 +30,9 @@ public:
     const config::settings& settings;
     mailstore::mail_store store;
     // Flag STOREs and APPENDs of concurrent sessions commit together (db/group_commit.hpp):
-    // one WAL flush per batch. One group commit per shard of accounts (account id modulo
-    // their number; half the pool, at most 4), each with one batch at a time: an
-    // account's batches never overlap, so two batches cannot lock its mailboxes in
-    // crossing orders, while other accounts' batches use the other connections.
-    std::vector<std::unique_ptr<db::group_commit>> writes;
+    // one WAL flush per batch. One batch at a time: two batches locking mailboxes in
+    // crossing orders would wait for PostgreSQL's deadlock_timeout.
+    db::group_commit writes;
     auth::authenticator authenticator;
     auth::login_cache login_cache;   // successful logins, 60 s (see login_cache.hpp)
     db::notifier notifier;

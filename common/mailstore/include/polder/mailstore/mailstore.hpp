@@ -310,17 +310,11 @@ class mail_store {
 public:
     mail_store(db::pool& pool, blob::store& blobs) : pool_(pool), blobs_(blobs) {}
 
-    // use_group_commits - the flag STOREs (without UNCHANGEDSINCE) and APPENDs of
-    // concurrent sessions then run through these group commits (db/group_commit.hpp):
-    // one transaction and one WAL flush for each batch instead of one per command. Each
-    // command's answer still comes only after the COMMIT that holds it. An account's
-    // commands always go to the same one (account id modulo their number): its own
-    // mailboxes' rows are then only ever locked by one batch at a time, and batches of
-    // different accounts run side by side. (A command on another account's shared
-    // mailbox may wait for that account's batch; a rare lock cycle between two such
-    // batches is broken by PostgreSQL's deadlock check and the batch retried.) They
-    // must outlive this store's calls.
-    void use_group_commits(std::vector<db::group_commit*> gcs) { grouped_ = std::move(gcs); }
+    // use_group_commit - the flag STOREs (without UNCHANGEDSINCE) and APPENDs of
+    // concurrent sessions then run through gc (db/group_commit.hpp): one transaction and
+    // one WAL flush for each batch instead of one per command. Each command's answer
+    // still comes only after the COMMIT that holds it. gc must outlive this store's calls.
+    void use_group_commit(db::group_commit* gc) noexcept { grouped_ = gc; }
 
     blob::store& blobs() noexcept { return blobs_; }
 
@@ -368,11 +362,7 @@ public:
 private:
     db::pool& pool_;
     blob::store& blobs_;
-    std::vector<db::group_commit*> grouped_;
-    db::group_commit* grouped_for(std::int64_t account) const noexcept {
-        if (grouped_.empty()) return nullptr;
-        return grouped_[static_cast<std::uint64_t>(account) % grouped_.size()];
-    }
+    db::group_commit* grouped_ = nullptr;
 };
 
 // fts_indexer - fills messages' full-text vectors in the background (schema 0105), in
