@@ -202,15 +202,15 @@ class fs_writer final : public writer_impl {
         // write. A fresh store (every blob a new ab/cd/) paid two more journal commits
         // per blob in the other order. Every fsync still happens before the name is
         // made and the id returned, so nothing is less durable anywhere.
-        auto made1 = make_dir(d1);
-        if (!made1) return fail(made1.error());
-        auto made2 = make_dir(d2);
-        if (!made2) return fail(made2.error());
+        // The parents are fsynced whoever made the folders: a folder found existing
+        // may have been made a moment ago by a concurrent writer that has not yet
+        // fsynced its parent, and this blob's name must not depend on that writer's
+        // progress. Where nothing is pending, the fsync of a folder returns at once.
+        if (auto made = make_dir(d1); !made) return fail(made.error());
+        if (auto made = make_dir(d2); !made) return fail(made.error());
         if (::fsync(fd_.get()) != 0) return fail(last_error());
-        if (*made1)
-            if (auto r = fsync_dir(root_); !r) return fail(r.error());
-        if (*made2)
-            if (auto r = fsync_dir(d1); !r) return fail(r.error());
+        if (auto r = fsync_dir(root_); !r) return fail(r.error());
+        if (auto r = fsync_dir(d1); !r) return fail(r.error());
 
         if (same_size_file(final_path)) {
             // Dedup: same name and size means same bytes (a file only ever reaches its
