@@ -14,5 +14,6 @@ int main(int argc, char** argv) {
             return s.smtp.common;
         },
         .start = [&smtp](polder::service::context& ctx) { return smtp.start(ctx); },
+        .health = {},
     });
 }

@@ -3,10 +3,8 @@
 # change flags and add a message, and a second sync leaves both sides equal with no loss
 # and no duplicate.
 
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
