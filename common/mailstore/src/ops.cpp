@@ -994,11 +994,14 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
             expr + " RETURNING mm.uid, mm.flags, mm.modseq), "
             "n AS (SELECT pg_notify($2::text, $1::bigint::text || ':' || (SELECT highestmodseq FROM b)::text) "
             "WHERE EXISTS (SELECT 1 FROM u)) "
-            "SELECT u.uid, u.flags, u.modseq FROM u LEFT JOIN n ON TRUE",
+            "SELECT b.highestmodseq, u.uid, u.flags, u.modseq FROM b LEFT JOIN u ON TRUE LEFT JOIN n ON TRUE",
         pqxx::prepare::make_dynamic_params(params));
-    for (const auto& r : rows)
-        out.updated.push_back({static_cast<std::uint32_t>(r[0].as<std::int64_t>()), flags_of(r[1]),
-                               r[2].as<std::uint64_t>()});
+    for (const auto& r : rows) {
+        out.highestmodseq = r[0].as<std::uint64_t>();
+        if (r[1].is_null()) continue;   // nothing changed
+        out.updated.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
+                               r[3].as<std::uint64_t>()});
+    }
     std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     return out;
 }
@@ -1035,6 +1038,7 @@ std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int
     if (rows.empty()) return std::nullopt;
     store_result out;
     for (const auto& r : rows) {
+        out.highestmodseq = r[0].as<std::uint64_t>();
         if (r[1].is_null()) continue;
         out.updated.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
                                r[3].as<std::uint64_t>()});

@@ -333,6 +333,7 @@ awaitable<void> session::cmd_select(const proto::command& cmd, bool examine) {
     s.keywords = std::move(snap->keywords);
     for (auto& m : snap->messages) s.messages.push_back({m.uid, std::move(m.flags), m.modseq, false});
     sel_ = std::move(s);
+    notified_modseq_ = 0;   // what earlier NOTIFYs said was about another view
     state_ = proto::session_state::selected;
     std::uint32_t recent = 0;
     if (!sel_->read_only && !rev2_) {

@@ -400,7 +400,7 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             }
         }
     }
-    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
+    if (changes_pending()) co_await sync(false);   // only when another session changed the mailbox
     if (unknown_cte)
         w_.tagged(cmd.tag, response_status::no, response_code{code_kind::unknown_cte},
                   "A part has a content-transfer-encoding the server cannot decode");
@@ -437,10 +437,10 @@ awaitable<void> session::cmd_store(const proto::command& cmd) {
             co_return;
         }
         // This session's own change: when it is the only one since what the view has seen
-        // (one modseq step), the view is complete up to it and the NOTIFY it causes is
-        // ignored instead of costing a resync.
-        if (!r->updated.empty()) {
-            auto m = r->updated.front().modseq;
+        // (one modseq step, taken even when no flag changed), the view is complete up to
+        // it and the NOTIFY it causes is ignored instead of costing a resync.
+        {
+            const auto m = r->highestmodseq;
             bool one_step = std::all_of(r->updated.begin(), r->updated.end(), [m](const auto& u) { return u.modseq == m; });
             if (one_step && m == sel_->highestmodseq + 1) sel_->highestmodseq = m;
         }
@@ -486,7 +486,7 @@ awaitable<void> session::cmd_store(const proto::command& cmd) {
             f.finish();
         }
     }
-    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
+    if (changes_pending()) co_await sync(false);   // only when another session changed the mailbox
     if (!modified.empty()) {
         std::vector<std::uint32_t> numbers;
         for (auto u : modified) {
@@ -684,7 +684,7 @@ awaitable<void> session::cmd_search(const proto::command& cmd) {
     } else {
         w_.search(numbers, modseq);
     }
-    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
+    if (changes_pending()) co_await sync(false);   // only when another session changed the mailbox
     w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID SEARCH completed" : "SEARCH completed");
 }
 

@@ -101,7 +101,7 @@ awaitable<void> session::cmd_sort(const proto::command& cmd) {
     }
     auto ids = proto::sort_messages(records, a.criteria);
     w_.sort(ids);
-    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
+    if (changes_pending()) co_await sync(false);   // only when another session changed the mailbox
     w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID SORT completed" : "SORT completed");
 }
 
@@ -139,7 +139,7 @@ awaitable<void> session::cmd_thread(const proto::command& cmd) {
     auto forest = a.algorithm == proto::thread_algorithm::references ? proto::thread_references(messages)
                                                                      : proto::thread_orderedsubject(messages);
     w_.thread(forest);
-    if (changes_pending_) co_await sync(false);   // only when another session changed the mailbox
+    if (changes_pending()) co_await sync(false);   // only when another session changed the mailbox
     w_.tagged(cmd.tag, response_status::ok, cmd.uid ? "UID THREAD completed" : "THREAD completed");
 }
 

@@ -276,14 +276,16 @@ awaitable<void> session::serve() {
 awaitable<void> session::idle_updater(std::shared_ptr<session> self, std::shared_ptr<idle_control> idle) {
     bool writable = true;
     while (idle->idling && writable) {
-        if (!self->changes_pending_) {
+        if (!self->changes_pending()) {
             self->wake_->expires_at(asio::steady_timer::time_point::max());
             co_await self->wake_->async_wait(use_tuple);
         } else {
             if (self->sel_)
                 co_await self->sync(true);
-            else
+            else {
                 self->changes_pending_ = false;
+                self->notified_modseq_ = 0;
+            }
             writable = co_await self->flush();
         }
     }
@@ -500,7 +502,10 @@ awaitable<void> session::listen_for(std::int64_t owner) {
         }
         if (p != std::to_string(s->sel_->mailbox.id)) return;
         if (modseq != 0 && modseq <= s->sel_->highestmodseq) return;   // already in this view
-        s->changes_pending_ = true;
+        if (modseq == 0)
+            s->changes_pending_ = true;
+        else
+            s->notified_modseq_ = std::max(s->notified_modseq_, modseq);
         s->wake_->cancel();
     };
     auto on_resync = [weak] {
@@ -614,6 +619,7 @@ void session::deselect() {
     shared_owner_ = 0;
     saved_.reset();
     changes_pending_ = false;
+    notified_modseq_ = 0;
 }
 
 std::optional<std::vector<std::uint32_t>> session::resolve_set(const proto::sequence_set& set, bool uid) const {

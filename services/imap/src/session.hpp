@@ -155,7 +155,8 @@ private:
     // `allow_expunge`: never during FETCH, STORE, SEARCH - RFC 9051 7.4.1).
     // FETCH, STORE, SEARCH, SORT and THREAD sync only when a NOTIFY said another session
     // or a delivery changed the mailbox (changes_pending_): the session's own changes are
-    // already in its view, and the common case then costs no extra database round trip.
+    // already in its view, and the common case then costs no extra database round trip
+    // (changes_pending()).
     // NOOP, IDLE, CHECK, APPEND, COPY/MOVE and EXPUNGE always sync.
     awaitable<void> sync(bool allow_expunge);
     void announce_expunges();
@@ -192,7 +193,15 @@ private:
     std::optional<std::vector<std::uint32_t>> saved_;   // SEARCHRES "$" (UIDs)
     db::subscription own_sub_, shared_sub_;
     std::int64_t shared_owner_ = 0;
+    // What NOTIFYs said about the selected mailbox: changes_pending_ when one carried no
+    // modseq (or the listener resynced), else the highest modseq announced. A NOTIFY of
+    // this session's own STORE can arrive before the STORE's answer; once the answer has
+    // moved the view's modseq up to it, it asks for nothing (changes_pending()).
     bool changes_pending_ = false;
+    std::uint64_t notified_modseq_ = 0;
+    bool changes_pending() const noexcept {
+        return changes_pending_ || (sel_ && notified_modseq_ > sel_->highestmodseq);
+    }
     std::unique_ptr<asio::steady_timer> wake_;
 };
 

@@ -6,10 +6,13 @@
 # after: the PL/pgSQL flag functions (keywords case-insensitive), one-UID STOREs (each
 # change its own higher modseq), whole-message sections from the root's offsets only,
 # APPEND without the pre-check to the selected mailbox (quota still enforced) and
-# concurrent APPENDs and STOREs (UIDs and modseqs strictly ascending, none lost).
+# concurrent APPENDs and STOREs (UIDs and modseqs strictly ascending, none lost); and a
+# session's view following its own STOREs, also those that change nothing, without a
+# resync, while other sessions' changes still reach it.
 
 import re
 import threading
+import time
 import urllib.request
 
 from imap_helpers import PASSWORD, message, ok
@@ -182,6 +185,46 @@ def test_one_message_and_range_stores_give_every_change_a_higher_modseq(raw, use
     assert "$Work" not in flags[3] and "\\Answered" in flags[4]
     lines = r.cmd("UID FETCH 1:4 (MODSEQ) (CHANGEDSINCE %d)" % seen[-2])
     assert sorted(int(re.search(r"UID (\d+)", l).group(1)) for l in lines if l.startswith("* ") and "FETCH" in l) == [4], lines
+
+
+def fetch_lines(lines):
+    return [l for l in lines if l.startswith("* ") and "FETCH" in l]
+
+
+def test_own_stores_move_the_view_and_other_sessions_changes_still_arrive(raw, domain, new_user, connect):
+    # A STORE takes one modseq step even when it changes nothing; the session's view
+    # follows its own steps (no resync), and a change by another session in between
+    # still makes the view resync and report it.
+    user = new_user(domain)
+    c = connect(user)
+    for i in range(3):
+        ok(c.append("INBOX", None, None, message(f"view {i}")))
+    a = raw(user=user)
+    b = raw(user=user)
+    assert " OK " in a.cmd("SELECT INBOX")[-1]
+    assert " OK " in b.cmd("SELECT INBOX")[-1]
+    # Only a's own changes, changing and not: nothing else to report afterwards.
+    for command in ("UID STORE 1 +FLAGS (\\Seen)", "UID STORE 1 +FLAGS (\\Seen)", "UID STORE 2 +FLAGS ($A)",
+                    "UID STORE 2 -FLAGS ($Nothing)", "UID STORE 3 -FLAGS (\\Seen)"):
+        lines = a.cmd(command)
+        assert " OK " in lines[-1], lines
+    lines = a.cmd("NOOP")
+    assert not fetch_lines(lines), lines
+    # b changes message 2 after a no-op STORE of a: a learns of it at its next command
+    # that may report it (here the STORE itself or the NOOP after it).
+    assert " OK " in a.cmd("UID STORE 1 +FLAGS (\\Seen)")[-1]
+    b_seen = b.cmd("UID STORE 2 +FLAGS ($FromB)")
+    assert " OK " in b_seen[-1], b_seen
+    time.sleep(0.5)   # b's NOTIFY reaches a's process
+    seen = a.cmd("UID STORE 3 +FLAGS ($A)") + a.cmd("NOOP")
+    assert any("$FromB" in l for l in fetch_lines(seen)), seen
+    # And the other way round: b's view had none of a's changes, and gets them (in its
+    # STORE's answer or at the NOOP after it).
+    b_seen += b.cmd("NOOP")
+    assert "$A" in " ".join(fetch_lines(b_seen)), b_seen
+    lines = b.cmd("UID FETCH 1:3 (FLAGS)")
+    got = {int(re.search(r"UID (\d+)", l).group(1)): l for l in fetch_lines(lines)}
+    assert "\\Seen" in got[1] and "$A" in got[2] and "$FromB" in got[2] and "$A" in got[3], lines
 
 
 def test_small_append_to_the_selected_mailbox_over_quota_is_refused_after_the_upload(raw, domain, new_user):

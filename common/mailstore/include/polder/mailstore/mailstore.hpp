@@ -205,6 +205,8 @@ enum class flag_mode { add, remove, replace };
 struct store_result {
     std::vector<message_flags> updated;    // rows whose flags were written (ascending uid)
     uid_set modified;                      // UNCHANGEDSINCE failures (RFC 7162 MODIFIED)
+    std::uint64_t highestmodseq = 0;       // the mailbox's, as this STORE left it (it takes one
+                                           // step even when no flag changed)
 };
 
 struct copy_result {
