@@ -11,11 +11,11 @@
 # resync, while other sessions' changes still reach it.
 
 import re
-import threading
 import time
 import urllib.request
 
 from imap_helpers import PASSWORD, message, ok
+from parallel import run_parallel
 
 
 def login_events(sql, address):
@@ -302,31 +302,21 @@ def test_whole_message_sections_come_from_the_root_offsets_exactly(connect, user
 
 
 def test_concurrent_appends_and_stores_keep_uids_and_modseqs_strictly_ascending(connect, user):
-    import threading
     clients = [connect(user) for _ in range(4)]
     for c in clients:
         assert c.select("INBOX")[0] == "OK"
     results = [[] for _ in clients]
-    errors = []
 
     def work(k):
         c = clients[k]
-        try:
-            for i in range(8):
-                typ, data = c.append("INBOX", None, None, message(f"parallel {k} {i}"))
-                assert typ == "OK", data
-                uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
-                results[k].append(uid)
-                ok(c.uid("STORE", str(uid), "+FLAGS", "(\\Flagged)"))
-        except Exception as e:   # reported by the main thread
-            errors.append(e)
+        for i in range(8):
+            typ, data = c.append("INBOX", None, None, message(f"parallel {k} {i}"))
+            assert typ == "OK", data
+            uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+            results[k].append(uid)
+            ok(c.uid("STORE", str(uid), "+FLAGS", "(\\Flagged)"))
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(clients))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    run_parallel(work, len(clients), timeout=60)
     every = [u for r in results for u in r]
     assert len(set(every)) == len(every) == 32
     for r in results:
@@ -366,23 +356,15 @@ def test_concurrent_sessions_stores_share_commits_and_each_gets_its_own_answer(i
         assert c.select("INBOX")[0] == "OK"
         sessions.append(c)
     batches0, stores0 = group_commit_metrics(imapd)
-    errors, answers = [], [[] for _ in sessions]
+    answers = [[] for _ in sessions]
 
     def work(k):
-        try:
-            for i in range(15):
-                keyword = f"k{k}x{i}"
-                data = ok(sessions[k].uid("STORE", "1", "+FLAGS", f"({keyword})"))
-                answers[k].append((keyword, b" ".join(x for x in data if isinstance(x, bytes))))
-        except Exception as e:   # reported by the main thread
-            errors.append(e)
+        for i in range(15):
+            keyword = f"k{k}x{i}"
+            data = ok(sessions[k].uid("STORE", "1", "+FLAGS", f"({keyword})"))
+            answers[k].append((keyword, b" ".join(x for x in data if isinstance(x, bytes))))
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(sessions))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
+    run_parallel(work, len(sessions), timeout=120)
     for k, got in enumerate(answers):
         for keyword, text in got:
             assert keyword.encode() in text, (k, keyword, text)

@@ -15,6 +15,8 @@ import re
 import threading
 import urllib.request
 
+from parallel import run_parallel
+
 
 def basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -36,39 +38,28 @@ def put_in_parallel(port, user, password, folder, clients, per_client, readback)
     results = {}
     lock = threading.Lock()
     start = threading.Barrier(clients)
-    errors = []
 
     def worker(client):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            auth = {"Authorization": basic(user, password)}
-            start.wait(timeout=30)
-            for i in range(per_client):
-                path = f"{folder}c{client}-{i}.bin"
-                body = content(client, i)
-                conn.request("PUT", path, body=body, headers=dict(auth, **{"Content-Type": "application/octet-stream"}))
-                r = conn.getresponse()
-                r.read()
-                got = None
-                if readback and r.status == 201:
-                    # Answered means committed: the same connection reads it back at once.
-                    conn.request("GET", path, headers=auth)
-                    g = conn.getresponse()
-                    got = (g.status, g.read())
-                with lock:
-                    results[path] = (r.status, got, body)
-            conn.close()
-        except Exception as e:  # reported by the main thread
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        auth = {"Authorization": basic(user, password)}
+        start.wait(timeout=30)
+        for i in range(per_client):
+            path = f"{folder}c{client}-{i}.bin"
+            body = content(client, i)
+            conn.request("PUT", path, body=body, headers=dict(auth, **{"Content-Type": "application/octet-stream"}))
+            r = conn.getresponse()
+            r.read()
+            got = None
+            if readback and r.status == 201:
+                # Answered means committed: the same connection reads it back at once.
+                conn.request("GET", path, headers=auth)
+                g = conn.getresponse()
+                got = (g.status, g.read())
             with lock:
-                errors.append(repr(e))
+                results[path] = (r.status, got, body)
+        conn.close()
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a client did not finish"
-    assert not errors, errors
+    run_parallel(worker, clients, timeout=120)
     return results
 
 
