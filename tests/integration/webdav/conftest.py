@@ -9,15 +9,34 @@
 #   dav       - dav(method, path, body=None, headers=None, user=None,
 #               password=None, port=None) -> (status, headers dict, body bytes)
 #               over http.client, authenticated as alice by default
+#   blob_root(service), blob_file(service, hex) - where a service's blob store
+#               keeps its files (helpers, not fixtures)
+#   large(text) - text made larger than webdav.inline_max_bytes (32 KiB by
+#               default), so a PUT of it goes to the blob store
 #
 # SECURITY: loopback only; throwaway database and blob folder (conftest.py).
 # STANDARDS: RFC 4918, RFC 7617.
 import base64
 import http.client
+import tomllib
+from pathlib import Path
 
 import pytest
 
 PASSWORD = "correct horse battery staple"
+
+
+def blob_root(service):
+    return Path(tomllib.loads(Path(service.config).read_text())["blob"]["path"])
+
+
+def blob_file(service, hex_id):
+    return blob_root(service) / hex_id[:2] / hex_id[2:4] / hex_id
+
+
+def large(text):
+    """Content above webdav.inline_max_bytes (32 KiB by default): kept in the blob store."""
+    return text + "\n" + "." * 40000
 
 
 class Org:

@@ -13,10 +13,10 @@
 # STANDARDS: none.
 import os
 import time
-import tomllib
-from pathlib import Path
 
 import pytest
+
+from conftest import blob_file, large
 
 ADVISORY_KEY = 0x706f6c6465726678   # services/webdav/src/maintenance.hpp
 TWO_DAYS = 2 * 86400
@@ -38,19 +38,9 @@ def wait_for(predicate, timeout, what):
         time.sleep(0.2)
 
 
-def blob_file(service, hex_id):
-    root = Path(tomllib.loads(Path(service.config).read_text())["blob"]["path"])
-    return root / hex_id[:2] / hex_id[2:4] / hex_id
-
-
 def age(path, seconds):
     t = time.time() - seconds
     os.utime(path, (t, t))
-
-
-def large(text):
-    """Content above webdav.inline_max_bytes (32 KiB by default): kept in the blob store."""
-    return text + "\n" + "." * 40000
 
 
 def test_the_service_expires_trash_and_versions_and_collects_their_blobs(cleaners, dav, dav_org, sql, pg, database):

@@ -9,9 +9,10 @@
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
+
+from conftest import blob_root, large
 
 
 @pytest.fixture(scope="module")
@@ -122,19 +123,13 @@ def test_expire_drops_trash_and_versions_past_the_configured_limits(kept, dav, d
 
 
 def blob_files(kept):
-    root = Path(kept.config.read_text().split('[blob]')[1].split('path = "')[1].split('"')[0])
-    return {p.name: p for p in root.glob("??/??/*") if len(p.name) == 64}
+    return {p.name: p for p in blob_root(kept).glob("??/??/*") if len(p.name) == 64}
 
 
 def age_all(files):
     old = time.time() - 3 * 86400
     for p in files.values():
         os.utime(p, (old, old))
-
-
-def large(text):
-    """Content above webdav.inline_max_bytes (32 KiB by default): kept in the blob store."""
-    return text + "\n" + "." * 40000
 
 
 def test_gc_removes_only_blobs_nothing_references(kept, dav, dav_org, ctl, sql):

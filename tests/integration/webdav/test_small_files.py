@@ -14,13 +14,11 @@
 import hashlib
 import http.client
 import json
-import tomllib
-from pathlib import Path
 
 import psycopg2
 import pytest
 
-from conftest import basic
+from conftest import basic, blob_file
 
 LIMIT = 32 * 1024
 
@@ -32,15 +30,10 @@ def plain(start_service, dav_org):
                                              "webdav": {"inline_max_bytes": 0}})
 
 
-def blob_path(service, hex_id):
-    root = Path(tomllib.loads(Path(service.config).read_text())["blob"]["path"])
-    return root / hex_id[:2] / hex_id[2:4] / hex_id
-
-
 def stored_where(service, sql, content):
     hex_id = hashlib.sha256(content).hexdigest()
     in_db = sql("SELECT count(*) FROM files.inline_contents WHERE id = %s", (hex_id,))[0][0]
-    on_disk = blob_path(service, hex_id).exists()
+    on_disk = blob_file(service, hex_id).exists()
     return {(1, False): "database", (0, True): "blob store", (0, False): "nowhere"}.get((in_db, on_disk), "both")
 
 
