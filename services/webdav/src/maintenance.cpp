@@ -111,13 +111,8 @@ void collect_inline(collector& c, const std::atomic<bool>* cancel) {
                 // Called with no candidates too: it refuses an unknown reference scheme.
                 const auto unused = store::unreferenced_blobs(tx, batch);
                 if (c.dry_run) {
-                    for (const auto& hex : unused) {
-                        ++out.removed;
-                        out.bytes += tx.exec_params1("SELECT octet_length(content) FROM files.inline_contents "
-                                                     "WHERE id = $1",
-                                                     hex)[0]
-                                         .as<std::uint64_t>();
-                    }
+                    out.removed = unused.size();
+                    out.bytes = store::inline_bytes(tx, unused);
                     return out;
                 }
                 for (const auto& [hex, bytes] : store::remove_inline(tx, unused, cutoff)) {

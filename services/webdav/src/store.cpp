@@ -29,6 +29,14 @@ constexpr const char* node_columns =
     "id, parent_id, path, name, is_collection, file_id::text, coalesce(blob_id, ''), size, content_type, etag, "
     "modseq, extract(epoch FROM created_at)::bigint, extract(epoch FROM modified_at)::bigint";
 
+// store_inline - the statement of put_inline with the id and the content as
+// parameters id and content ("$1"): a new content is inserted, a known one
+// touched (touched_at, and the row lock a collection racing it waits for).
+std::string store_inline(const char* id, const char* content) {
+    return std::string("INSERT INTO files.inline_contents (id, content) VALUES (") + id + ", " + content +
+           ") ON CONFLICT (id) DO UPDATE SET touched_at = now()";
+}
+
 node read_node(const pqxx::row& r) {
     node n;
     n.id = r[0].as<std::int64_t>();
@@ -212,30 +220,6 @@ void touch_ancestors(pqxx::work& tx, std::int64_t home_id, const std::string& pa
                     home_id, text_array(all), modseq);
 }
 
-std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t home_id) {
-    auto r = db::exec_cached1(tx, "SELECT modseq, used_bytes, quota_bytes FROM files.begin_change($1)", home_id);
-    home h;
-    h.id = home_id;
-    h.modseq = r[0].as<std::int64_t>();
-    h.used_bytes = r[1].as<std::int64_t>();
-    if (!r[2].is_null()) h.quota_bytes = r[2].as<std::int64_t>();
-    return {h.modseq, h};
-}
-
-std::optional<std::pair<std::int64_t, home>> begin_change_own_home(pqxx::work& tx, std::int64_t account_id) {
-    auto rows = db::exec_cached(tx,
-                                "SELECT h.id, c.modseq, c.used_bytes, c.quota_bytes FROM files.homes h "
-                                "CROSS JOIN LATERAL files.begin_change(h.id) c WHERE h.account_id = $1",
-                                account_id);
-    if (rows.empty()) return std::nullopt;
-    home h;
-    h.id = rows[0][0].as<std::int64_t>();
-    h.modseq = rows[0][1].as<std::int64_t>();
-    h.used_bytes = rows[0][2].as<std::int64_t>();
-    if (!rows[0][3].is_null()) h.quota_bytes = rows[0][3].as<std::int64_t>();
-    return std::pair{h.modseq, h};
-}
-
 std::optional<change_at> begin_change_at(pqxx::work& tx, std::int64_t home_id, std::int64_t account_id,
                                         const std::string& path) {
     auto rows = db::exec_cached(
@@ -380,9 +364,7 @@ std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& paren
         "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id";
     if (inline_bytes)
         return db::exec_cached1(tx,
-                                "WITH content AS (INSERT INTO files.inline_contents (id, content) VALUES ($5, $11) "
-                                "ON CONFLICT (id) DO UPDATE SET touched_at = now()), " +
-                                    touch_and_insert,
+                                "WITH content AS (" + store_inline("$5", "$11") + "), " + touch_and_insert,
                                 home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq,
                                 text_array(ancestors(path)),
                                 pqxx::binarystring(inline_bytes->data(), inline_bytes->size()))[0]
@@ -679,9 +661,7 @@ std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<st
 }
 
 void put_inline(pqxx::work& tx, const std::string& hex, std::string_view content) {
-    db::exec_cached(tx, "INSERT INTO files.inline_contents (id, content) VALUES ($1, $2) "
-                   "ON CONFLICT (id) DO UPDATE SET touched_at = now()",
-                   hex, pqxx::binarystring(content.data(), content.size()));
+    db::exec_cached(tx, store_inline("$1", "$2"), hex, pqxx::binarystring(content.data(), content.size()));
 }
 
 std::optional<std::string> inline_content(pqxx::work& tx, const std::string& hex) {
@@ -698,6 +678,14 @@ std::vector<std::string> inline_candidates(pqxx::work& tx, const std::string& af
                                         after, cutoff_unix, static_cast<std::int64_t>(limit)))
         out.push_back(r[0].as<std::string>());
     return out;
+}
+
+std::uint64_t inline_bytes(pqxx::work& tx, const std::vector<std::string>& ids) {
+    if (ids.empty()) return 0;
+    return db::exec_cached1(tx, "SELECT coalesce(sum(octet_length(content)), 0) FROM files.inline_contents "
+                                "WHERE id = ANY($1::text[])",
+                            text_array(ids))[0]
+        .as<std::uint64_t>();
 }
 
 std::vector<std::pair<std::string, std::int64_t>> remove_inline(pqxx::work& tx, const std::vector<std::string>& ids,

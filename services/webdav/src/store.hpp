@@ -110,18 +110,11 @@ std::vector<share_mount> shares_for(pqxx::work& tx, std::int64_t org_id, std::in
 // (files.begin_change, schema 0303: a group-committed batch of PUTs is one
 // state change to readers).
 std::int64_t begin_change(pqxx::work& tx, std::int64_t home_id);
-// begin_change_home - begin_change and the home row under its lock in one
-// statement (the usage a quota check needs is then current).
-std::pair<std::int64_t, home> begin_change_home(pqxx::work& tx, std::int64_t home_id);
-// begin_change_own_home - begin_change_home for the personal home of
-// account_id, found by account in the same statement (no lookup first);
-// nullopt when the account has no home yet (home_for_account creates it).
-std::optional<std::pair<std::int64_t, home>> begin_change_own_home(pqxx::work& tx, std::int64_t account_id);
-// begin_change_at - begin_change_home (home_id > 0) or begin_change_own_home
-// (home_id 0: account_id's personal home; nullopt when it has none yet),
-// then find_with_parent with the live-lock flag, read after the home's row
-// lock is held: a PUT's checks in one round trip (files.begin_change_at,
-// schema 0303).
+// begin_change_at - begin_change on home_id (0: account_id's personal
+// home; nullopt when it has none yet) with the home row as of under its lock
+// (the usage a quota check needs is then current), then find_with_parent
+// with the live-lock flag, read after that lock is held: a PUT's checks in
+// one round trip (files.begin_change_at, schema 0303).
 struct change_at {
     std::int64_t modseq = 0;
     home h;
@@ -257,6 +250,8 @@ std::optional<std::string> inline_content(pqxx::work& tx, const std::string& hex
 // touched since cutoff_unix (seconds): what a collection checks next.
 std::vector<std::string> inline_candidates(pqxx::work& tx, const std::string& after, std::int64_t cutoff_unix,
                                            std::size_t limit);
+// inline_bytes - the total size of the contents stored under ids.
+std::uint64_t inline_bytes(pqxx::work& tx, const std::vector<std::string>& ids);
 // remove_inline - delete those of ids still not touched since cutoff_unix;
 // the (id, bytes) removed. Callers pass only ids unreferenced_blobs returned
 // in the same transaction.
