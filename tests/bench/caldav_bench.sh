@@ -176,13 +176,8 @@ TOML
     TZ=UTC "$CALDAVD" --config "$work/polder/polder.toml" </dev/null >"$work/polder/caldavd.log" 2>&1 &
     pids+=($!)
     P_PID=$!
-    for _ in $(seq 600); do
-        curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$P_ADMIN/healthz" && break
-        started_ok polder-caldavd "$P_PID" "$work/polder/caldavd.log"
-        sleep 0.1
-    done
-    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$P_ADMIN/healthz" ||
-        { echo "caldav_bench.sh: polder-caldavd not healthy" >&2; tail -n 30 "$work/polder/caldavd.log" >&2; exit 1; }
+    bench_wait polder-caldavd "$P_PID" "$work/polder/caldavd.log" "is not healthy" \
+        curl -sf --max-time 2 "http://127.0.0.1:$P_ADMIN/healthz" || exit 1
     kind=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
     grep -q '^POLDER_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && kind="$kind + sanitizers"
     versions+=("polder build $BUILD (${kind:-unknown type})")

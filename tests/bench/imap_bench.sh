@@ -135,18 +135,10 @@ fi
 bench_workdir polder-imap-bench
 # wait_imap PORT NAME PID LOG - until the server greets with "* OK" on PORT, at most 60 s.
 wait_imap() {
-    for _ in $(seq 600); do
-        if "$PY" - "$1" <<'PY' 2>/dev/null; then return 0; fi
+    bench_wait "$2" "$3" "$4" "does not greet on port $1" "$PY" -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
-sys.exit(0 if s.recv(200).startswith(b"* OK") else 1)
-PY
-        kill -0 "$3" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "imap_bench.sh: $2 does not greet on port $1:" >&2
-    tail -n 30 "$4" >&2 || true
-    return 1
+sys.exit(0 if s.recv(200).startswith(b"* OK") else 1)' "$1"
 }
 
 # --- polder-imapd ---------------------------------------------------------------------------

@@ -121,27 +121,28 @@ started_ok() {
     return 1
 }
 
-# wait_port PORT NAME PID LOG - until something accepts TCP on 127.0.0.1:PORT, at most 60 s.
-wait_port() {
+# bench_wait NAME PID LOG WHAT CMD... - until CMD succeeds (its output discarded), at most
+# 60 s; fails at once when NAME (PID) has exited, and after 60 s with "NAME WHAT".
+bench_wait() {
+    local name=$1 pid=$2 log=$3 what=$4
+    shift 4
     for _ in $(seq 600); do
-        "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" \
-            2>/dev/null && return 0
-        started_ok "$2" "$3" "$4" || return 1
+        "$@" >/dev/null 2>&1 && return 0
+        started_ok "$name" "$pid" "$log" || return 1
         sleep 0.1
     done
-    echo "$BENCH: $2 does not listen on port $1" >&2
-    tail -n 30 "$4" >&2 || true
+    echo "$BENCH: $name $what" >&2
+    tail -n 30 "$log" >&2 || true
     return 1
+}
+
+# wait_port PORT NAME PID LOG - until something accepts TCP on 127.0.0.1:PORT, at most 60 s.
+wait_port() {
+    bench_wait "$2" "$3" "$4" "does not listen on port $1" \
+        "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
 }
 
 # wait_http NAME PID LOG URL - until something answers HTTP at URL (any status), at most 60 s.
 wait_http() {
-    for _ in $(seq 600); do
-        curl -s -o /dev/null --max-time 2 "$4" && return 0
-        started_ok "$1" "$2" "$3" || return 1
-        sleep 0.1
-    done
-    echo "$BENCH: $1 does not answer at $4" >&2
-    tail -n 30 "$3" >&2 || true
-    return 1
+    bench_wait "$1" "$2" "$3" "does not answer at $4" curl -s -o /dev/null --max-time 2 "$4"
 }

@@ -149,13 +149,8 @@ printf '%s\n' "$PASSWORD" | ctl user add "$USER_NAME" --password-stdin >/dev/nul
 "$WEBDAVD" --config "$work/polder/polder.toml" </dev/null >"$work/polder/webdavd.log" 2>&1 &
 pids+=($!)
 P_PID=$!
-for _ in $(seq 600); do
-    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$P_ADMIN/healthz" && break
-    started_ok polder-webdavd "$P_PID" "$work/polder/webdavd.log"
-    sleep 0.1
-done
-curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$P_ADMIN/healthz" ||
-    { echo "webdav_bench.sh: polder-webdavd not healthy" >&2; tail -n 30 "$work/polder/webdavd.log" >&2; exit 1; }
+bench_wait polder-webdavd "$P_PID" "$work/polder/webdavd.log" "is not healthy" \
+    curl -sf --max-time 2 "http://127.0.0.1:$P_ADMIN/healthz" || exit 1
 
 # --- Apache httpd ----------------------------------------------------------------------
 say "starting apache2 (mod_dav, mod_dav_fs)"
