@@ -59,7 +59,10 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
     bool commit_sent = false;
     try {
         pqxx::work tx(c);
-        for (auto& e : batch) e->run(tx);
+        if (auto* all = batch.front()->runner())
+            all->run_all(tx, batch);
+        else
+            for (auto& e : batch) e->run(tx);
         commit_sent = true;
         tx.commit();
     } catch (const std::exception& ex) {

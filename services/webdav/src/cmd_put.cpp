@@ -30,12 +30,14 @@
 #include "polder/http/server.hpp"
 
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
 #include <vector>
 
 namespace polder::webdav {
-
-namespace {
 
 struct put_check {
     unsigned status = 0;
@@ -45,7 +47,98 @@ struct put_check {
     std::optional<std::uint64_t> room;   // bytes the quota still allows for this file
 };
 
-}  // namespace
+// put_item - one PUT in the batch of service::run_puts: what it asks (the
+// caller's, unchanged while it waits) and what the batch decided (written on
+// every run of the batch function).
+struct put_item {
+    ctx* c = nullptr;
+    std::int64_t home_before = 0;   // c->sp.home_id when the PUT started (0: the own home, found or made)
+    // check - the PUT's checks on the nodes at its target and parent, the
+    // home (usage as of this point of the batch) and the home's lock flag.
+    std::function<put_check(pqxx::work&, const home&, std::optional<node>, std::optional<node>, bool)> check;
+    std::string hex;
+    std::int64_t size = 0;
+    std::string type;
+    std::string etag;
+    const std::string* held = nullptr;   // the bytes when kept in the database
+    put_check pc;
+    bool created = false;
+};
+
+// run_puts - the PUTs of one transaction (service.hpp, put_commits_): one
+// files.begin_puts for all of them (their homes' locks and modseqs, then
+// every target and parent), the checks of each in arrival order against the
+// usage the earlier ones left, overwrites one by one (versions), and every
+// new file in one insert_files. A PUT to a path an earlier one of the batch
+// wrote sees that file: what is pending is written and the path read again.
+void service::run_puts(pqxx::work& tx, std::span<put_item* const> items) {
+    std::vector<store::put_target> targets;
+    targets.reserve(items.size());
+    for (auto* it : items) {
+        // The same start on every run: a home made by a rolled-back batch does not exist.
+        it->c->sp.home_id = it->home_before;
+        it->pc = {};
+        it->created = false;
+        targets.push_back({it->home_before, it->c->who.account_id, it->c->target.path});
+    }
+    auto started = store::begin_puts(tx, targets);
+    bool made = false;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (started[i]) continue;
+        // The account's first use of its home: made here, then read with the others.
+        targets[i].home_id = open_home(tx, items[i]->c->who, items[i]->c->sp).id;
+        made = true;
+    }
+    if (made) started = store::begin_puts(tx, targets);
+
+    std::map<std::int64_t, std::int64_t> used;   // home -> usage after the PUTs so far
+    std::set<std::pair<std::int64_t, std::string>> written;
+    std::vector<store::new_file> pending;
+    auto write_pending = [&] {
+        store::insert_files(tx, pending);
+        pending.clear();
+    };
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        auto& it = *items[i];
+        if (!started[i]) throw std::runtime_error("the home disappeared");
+        auto& s = *started[i];
+        home h = s.h;
+        it.c->sp.home_id = h.id;
+        auto [u, first] = used.try_emplace(h.id, h.used_bytes);
+        h.used_bytes = u->second;
+        const std::string& path = it.c->target.path;
+        // An If header may name other resources, and a lock check reads the
+        // locks: both then see the batch's files so far.
+        const bool reads_more = s.locks || it.c->if_header.has_value();
+        if (written.contains({h.id, path}) || (reads_more && !pending.empty())) {
+            write_pending();
+            bool locks = s.locks;
+            auto [existing, parent] = store::find_with_parent(tx, h.id, path, &locks);
+            s.existing = std::move(existing);
+            s.parent = std::move(parent);
+            s.locks = locks;
+        }
+        it.pc = it.check(tx, h, std::move(s.existing), std::move(s.parent), s.locks);
+        if (it.pc.status || it.pc.fail) continue;
+        if (it.pc.room && static_cast<std::uint64_t>(it.size) > *it.pc.room) {
+            it.pc.status = 507;
+            continue;
+        }
+        if (it.pc.existing) {
+            if (it.held) store::put_inline(tx, it.hex, *it.held);
+            store::put_file(tx, h.id, *it.pc.parent, it.pc.existing, path, it.hex, it.size, it.type, it.etag,
+                            s.modseq, opts_.keep);
+            store::touch_ancestors(tx, h.id, path, s.modseq);
+            u->second += it.size - it.pc.existing->size;
+        } else {
+            pending.push_back({h.id, it.pc.parent->id, path, it.hex, it.size, it.type, it.etag, s.modseq, it.held});
+            u->second += it.size;
+        }
+        written.insert({h.id, path});
+        it.created = !it.pc.existing;
+    }
+    write_pending();
+}
 
 awaitable<http::response> service::cmd_put(ctx& c) {
     if (!c.req.header(http::field::content_range).empty()) co_return plain(400, "Content-Range is not allowed on PUT");
@@ -213,50 +306,20 @@ awaitable<http::response> service::cmd_put(ctx& c) {
     const std::string etag = "\"" + hex.substr(0, 32) + "\"";
     const std::string type = content_type_for(name_of(c.target.path), c.req.header(http::field::content_type));
 
-    struct outcome {
-        put_check pc;
-        bool created = false;
-    };
-    // Through the PUT group commit (service.hpp): concurrent PUTs share one
-    // transaction, so the home's row lock is taken once and one WAL flush
-    // serves them all. The function may run twice (its batch rolled back, then
-    // alone), so it starts from the same space each time: a home created by a
-    // rolled-back batch does not exist.
-    const std::int64_t home_before = c.sp.home_id;
-    auto done = co_await put_commits_.transact([&](pqxx::work& tx) {
-        outcome o;
-        c.sp.home_id = home_before;
-        // The modseq and the usage under the home's row lock, then the nodes
-        // at the target and its parent, in one round trip
-        // (store::begin_change_at); the own home is found by account in it
-        // (created on first use).
-        auto started = store::begin_change_at(tx, c.sp.home_id, c.who.account_id, c.target.path);
-        if (!started) {
-            open_home(tx, c.who, c.sp);
-            started = store::begin_change_at(tx, c.sp.home_id, c.who.account_id, c.target.path);
-            if (!started) throw std::runtime_error("the home disappeared");
-        }
-        c.sp.home_id = started->h.id;
-        const std::int64_t modseq = started->modseq;
-        const home& h = started->h;
-        o.pc = check_found(tx, h, std::move(started->existing), std::move(started->parent), started->locks);
-        if (o.pc.status || o.pc.fail) return o;
-        if (o.pc.room && static_cast<std::uint64_t>(size) > *o.pc.room) {
-            o.pc.status = 507;
-            return o;
-        }
-        if (o.pc.existing) {
-            if (inlined) store::put_inline(tx, hex, held);
-            store::put_file(tx, h.id, *o.pc.parent, o.pc.existing, c.target.path, hex, size, type, etag, modseq,
-                            opts_.keep);
-            store::touch_ancestors(tx, h.id, c.target.path, modseq);
-        } else {
-            store::insert_file(tx, h.id, *o.pc.parent, c.target.path, hex, size, type, etag, modseq,
-                               inlined ? &held : nullptr);
-        }
-        o.created = !o.pc.existing;
-        return o;
-    });
+    // Through the PUT batch commit (service.hpp, run_puts above): concurrent
+    // PUTs share one transaction and a few statements, so the home's row lock
+    // is taken once and one WAL flush serves them all.
+    put_item item;
+    item.c = &c;
+    item.home_before = c.sp.home_id;
+    item.check = check_found;
+    item.hex = hex;
+    item.size = size;
+    item.type = type;
+    item.etag = etag;
+    item.held = inlined ? &held : nullptr;
+    co_await put_commits_.transact(item);
+    const put_item& done = item;
     if (done.pc.fail) co_return from_failure(c, *done.pc.fail);
     if (done.pc.status == 507) co_return dav_error(507, dav::dav("quota-not-exceeded"));
     if (done.pc.status == 409) co_return plain(409, "the parent collection does not exist");

@@ -42,6 +42,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -91,6 +92,8 @@ struct ctx {
     std::string href(std::string_view home_path, bool collection) const { return sp.href(home_path, collection); }
     bool at_root() const { return target.path == sp.root; }
 };
+
+struct put_item;   // one PUT of a batch (cmd_put.cpp)
 
 class service {
 public:
@@ -175,17 +178,18 @@ private:
     options opts_;
     polder::service::http_login login_;   // Basic over TLS, throttling answers, 60-second cache
     asio::thread_pool file_io_{file_io_threads};
-    // PUT's metadata transactions, batched (db/group_commit.hpp): every PUT
-    // locks its home's row (modseq, usage) until COMMIT, so the clients of one
-    // home each waited a whole WAL flush in turn; a batch takes the lock once
-    // and pays one flush for all. Batches start from the file I/O threads.
-    // One batch at a time: a batch locks the homes of its PUTs in arrival
-    // order, and two concurrent batches holding two homes in crossing order
-    // would deadlock until PostgreSQL's deadlock_timeout (1 s) broke one; the
-    // next batch gathers whatever arrived meanwhile, so one in flight still
-    // commits any number of PUTs per flush.
-    db::group_commit put_commits_{pool_, file_io_.get_executor(),
-                                  db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5}};
+    // PUT's metadata transactions, batched (db/group_commit.hpp, batch_commit):
+    // every PUT locks its home's row (modseq, usage) until COMMIT, so the
+    // clients of one home each waited a whole WAL flush in turn; a batch takes
+    // the lock once, pays one flush for all, and reads and writes its PUTs
+    // with a few set-based statements (run_puts, cmd_put.cpp). Batches start
+    // from the file I/O threads. One batch at a time: the next gathers
+    // whatever arrived meanwhile, so one in flight still commits any number of
+    // PUTs per flush.
+    void run_puts(pqxx::work& tx, std::span<put_item* const> items);
+    db::batch_commit<put_item> put_commits_{
+        pool_, file_io_.get_executor(), db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5},
+        [this](pqxx::work& tx, std::span<put_item* const> items) { run_puts(tx, items); }};
 };
 
 // empty_response - a status without a body (201 / 204 ...).

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace polder::webdav::store {
@@ -220,31 +221,50 @@ void touch_ancestors(pqxx::work& tx, std::int64_t home_id, const std::string& pa
                     home_id, text_array(all), modseq);
 }
 
-std::optional<change_at> begin_change_at(pqxx::work& tx, std::int64_t home_id, std::int64_t account_id,
-                                        const std::string& path) {
+std::vector<std::optional<change_at>> begin_puts(pqxx::work& tx, const std::vector<put_target>& targets) {
+    std::string homes = "{", accounts = "{";
+    std::vector<std::string> paths, parents;
+    paths.reserve(targets.size());
+    parents.reserve(targets.size());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        if (i) {
+            homes += ',';
+            accounts += ',';
+        }
+        homes += std::to_string(targets[i].home_id);
+        accounts += std::to_string(targets[i].account_id);
+        paths.push_back(targets[i].path);
+        parents.push_back(parent_of(targets[i].path));
+    }
+    homes += '}';
+    accounts += '}';
     auto rows = db::exec_cached(
         tx,
-        "SELECT home_id, modseq, used_bytes, quota_bytes, any_lock, (node).id, (node).parent_id, (node).path, "
+        "SELECT item, home_id, modseq, used_bytes, quota_bytes, any_lock, (node).id, (node).parent_id, (node).path, "
         "(node).name, (node).is_collection, (node).file_id::text, coalesce((node).blob_id, ''), (node).size, "
         "(node).content_type, (node).etag, (node).modseq, extract(epoch FROM (node).created_at)::bigint, "
         "extract(epoch FROM (node).modified_at)::bigint "
-        "FROM files.begin_change_at(NULLIF($1::bigint, 0), $2, $3, $4)",
-        home_id, account_id, path, parent_of(path));
-    if (rows.empty()) return std::nullopt;
-    change_at out;
-    const auto& first = rows[0];
-    out.h.id = first[0].as<std::int64_t>();
-    out.modseq = out.h.modseq = first[1].as<std::int64_t>();
-    out.h.used_bytes = first[2].as<std::int64_t>();
-    if (!first[3].is_null()) out.h.quota_bytes = first[3].as<std::int64_t>();
-    out.locks = first[4].as<bool>();
+        "FROM files.begin_puts($1::bigint[], $2::bigint[], $3::text[], $4::text[])",
+        homes, accounts, text_array(paths), text_array(parents));
+    std::vector<std::optional<change_at>> out(targets.size());
     for (const auto& r : rows) {
-        if (r[5].is_null()) continue;   // neither node exists
-        node n = read_node(r.slice(5, r.size()));
-        if (n.path == path)
-            out.existing = std::move(n);
+        const auto i = r[0].as<std::size_t>() - 1;
+        if (i >= out.size()) throw std::runtime_error("files.begin_puts: item out of range");
+        auto& a = out[i];
+        if (!a) {
+            a.emplace();
+            a->h.id = r[1].as<std::int64_t>();
+            a->modseq = a->h.modseq = r[2].as<std::int64_t>();
+            a->h.used_bytes = r[3].as<std::int64_t>();
+            if (!r[4].is_null()) a->h.quota_bytes = r[4].as<std::int64_t>();
+            a->locks = r[5].as<bool>();
+        }
+        if (r[6].is_null()) continue;   // neither node exists
+        node n = read_node(r.slice(6, r.size()));
+        if (n.path == targets[i].path)
+            a->existing = std::move(n);
         else
-            out.parent = std::move(n);
+            a->parent = std::move(n);
     }
     return out;
 }
@@ -351,27 +371,61 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
         .as<std::int64_t>();
 }
 
-std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& parent, const std::string& path,
-                         const std::string& blob_hex, std::int64_t size, const std::string& content_type,
-                         const std::string& etag, std::int64_t modseq, const std::string* inline_bytes) {
-    // Every part runs (PostgreSQL executes every data-modifying WITH part);
-    // the new row is not among the ancestors, so they touch disjoint rows.
-    // With inline_bytes, the content is stored (or touched) as put_inline does.
-    static const std::string touch_and_insert =
-        "touched AS (UPDATE files.nodes SET modseq = $9 WHERE home_id = $1 AND path = ANY($10::text[]) "
-        "AND modseq < $9) "
-        "INSERT INTO files.nodes (home_id, parent_id, path, name, is_collection, blob_id, size, "
-        "content_type, etag, modseq) VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9) RETURNING id";
-    if (inline_bytes)
-        return db::exec_cached1(tx,
-                                "WITH content AS (" + store_inline("$5", "$11") + "), " + touch_and_insert,
-                                home_id, parent.id, path, name_of(path), blob_hex, size, content_type, etag, modseq,
-                                text_array(ancestors(path)),
-                                pqxx::binarystring(inline_bytes->data(), inline_bytes->size()))[0]
-            .as<std::int64_t>();
-    return db::exec_cached1(tx, "WITH " + touch_and_insert, home_id, parent.id, path, name_of(path), blob_hex, size,
-                            content_type, etag, modseq, text_array(ancestors(path)))[0]
-        .as<std::int64_t>();
+void insert_files(pqxx::work& tx, const std::vector<new_file>& files) {
+    if (files.empty()) return;
+    // Arrays, one element per file (libpqxx 6 has no array parameters: text
+    // literals). A content or an ancestor shared by several files is listed
+    // once: ON CONFLICT DO UPDATE may not touch a row twice in a statement.
+    std::vector<std::string> content_ids, anc_paths, paths, names, blobs, types, etags;
+    // bytea[] literal: each element "\\x<hex>" (the array's quoting turns
+    // the doubled backslash into bytea's hex prefix).
+    std::string contents = "{";
+    std::string anc_homes = "{", anc_modseqs = "{", homes = "{", parents = "{", sizes = "{", modseqs = "{";
+    auto add = [](std::string& list, std::int64_t v) {
+        if (list.size() > 1) list += ',';
+        list += std::to_string(v);
+    };
+    std::set<std::string> seen_contents;
+    std::set<std::pair<std::int64_t, std::string>> seen_ancestors;
+    static constexpr char digits[] = "0123456789abcdef";
+    for (const auto& f : files) {
+        if (f.inline_bytes && seen_contents.insert(f.blob_hex).second) {
+            content_ids.push_back(f.blob_hex);
+            if (contents.size() > 1) contents += ',';
+            contents += "\"\\\\x";
+            const std::size_t at = contents.size();
+            contents.resize(at + f.inline_bytes->size() * 2);
+            char* out = contents.data() + at;
+            for (unsigned char ch : *f.inline_bytes) {
+                *out++ = digits[ch >> 4];
+                *out++ = digits[ch & 15];
+            }
+            contents += '"';
+        }
+        for (auto& a : ancestors(f.path)) {
+            if (!seen_ancestors.emplace(f.home_id, a).second) continue;
+            add(anc_homes, f.home_id);
+            add(anc_modseqs, f.modseq);
+            anc_paths.push_back(std::move(a));
+        }
+        add(homes, f.home_id);
+        add(parents, f.parent_id);
+        paths.push_back(f.path);
+        names.push_back(name_of(f.path));
+        blobs.push_back(f.blob_hex);
+        add(sizes, f.size);
+        types.push_back(f.content_type);
+        etags.push_back(f.etag);
+        add(modseqs, f.modseq);
+    }
+    for (auto* list : {&contents, &anc_homes, &anc_modseqs, &homes, &parents, &sizes, &modseqs}) *list += '}';
+    db::exec_cached(tx,
+                    "SELECT files.insert_files($1::text[], $2::bytea[], $3::bigint[], $4::text[], $5::bigint[], "
+                    "$6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], "
+                    "$13::text[], $14::bigint[])",
+                    text_array(content_ids), contents, anc_homes, text_array(anc_paths), anc_modseqs, homes, parents,
+                    text_array(paths), text_array(names), text_array(blobs), sizes, text_array(types),
+                    text_array(etags), modseqs);
 }
 
 void remove_tree(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64_t modseq, const retention& keep,

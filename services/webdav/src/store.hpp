@@ -110,11 +110,17 @@ std::vector<share_mount> shares_for(pqxx::work& tx, std::int64_t org_id, std::in
 // (files.begin_change, schema 0303: a group-committed batch of PUTs is one
 // state change to readers).
 std::int64_t begin_change(pqxx::work& tx, std::int64_t home_id);
-// begin_change_at - begin_change on home_id (0: account_id's personal
-// home; nullopt when it has none yet) with the home row as of under its lock
-// (the usage a quota check needs is then current), then find_with_parent
-// with the live-lock flag, read after that lock is held: a PUT's checks in
-// one round trip (files.begin_change_at, schema 0303).
+// begin_puts - for a batch of PUTs (files.begin_puts, schema 0304): each
+// target's home (home_id 0: account_id's personal home) gets begin_change,
+// the homes in ascending id order, and then, read under those locks, the
+// home row (the usage a quota check needs is then current), the live-lock
+// flag and the nodes at each target's path and parent. One entry per
+// target, in order; nullopt for a target whose account has no home yet.
+struct put_target {
+    std::int64_t home_id = 0;
+    std::int64_t account_id = 0;
+    std::string path;   // not the root
+};
 struct change_at {
     std::int64_t modseq = 0;
     home h;
@@ -122,8 +128,7 @@ struct change_at {
     std::optional<node> parent;
     bool locks = false;   // the home has a live lock
 };
-std::optional<change_at> begin_change_at(pqxx::work& tx, std::int64_t home_id, std::int64_t account_id,
-                                         const std::string& path);
+std::vector<std::optional<change_at>> begin_puts(pqxx::work& tx, const std::vector<put_target>& targets);
 // find_with_parent - the node at path and its parent collection's node, in
 // one query (path must not be the root). With locks: *locks says whether the
 // home has any live lock, from the same query.
@@ -157,13 +162,25 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
                       const std::string& path, const std::string& blob_hex, std::int64_t size,
                       const std::string& content_type, const std::string& etag, std::int64_t modseq,
                       const retention& keep = {});
-// insert_file - put_file for a new file plus touch_ancestors, in one
-// statement (one round trip while the home's row is locked); the node id.
-// With inline_bytes (whose SHA-256 is blob_hex) the same statement does what
-// put_inline does.
-std::int64_t insert_file(pqxx::work& tx, std::int64_t home_id, const node& parent, const std::string& path,
-                         const std::string& blob_hex, std::int64_t size, const std::string& content_type,
-                         const std::string& etag, std::int64_t modseq, const std::string* inline_bytes = nullptr);
+// new_file - a file insert_files creates (no node at path yet; parent is
+// its collection's node id; modseq from begin_change). With inline_bytes,
+// whose SHA-256 is blob_hex, the content is stored as put_inline stores it.
+struct new_file {
+    std::int64_t home_id = 0;
+    std::int64_t parent_id = 0;
+    std::string path;
+    std::string blob_hex;
+    std::int64_t size = 0;
+    std::string content_type;
+    std::string etag;
+    std::int64_t modseq = 0;
+    const std::string* inline_bytes = nullptr;
+};
+// insert_files - the nodes of new files, their contents kept in the
+// database, and the modseq stamped on their ancestors: one statement for
+// any number of files (a round trip and a quota-trigger run per batch, not
+// per file). Nothing when files is empty.
+void insert_files(pqxx::work& tx, const std::vector<new_file>& files);
 // remove_tree - delete the node at path and its subtree, leaving tombstones
 // and dropping locks rooted inside it. With keep.trash_days > 0 the subtree
 // (relative paths, blob ids, sizes, types, dead properties) is recorded in

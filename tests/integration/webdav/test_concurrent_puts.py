@@ -1,11 +1,15 @@
 # test_concurrent_puts.py - many clients PUT into one home at once: the PUTs'
-# metadata transactions are group-committed (db::group_commit), and each
-# client must still see exactly its own outcome: every file stored once, a
-# 201 only once the file is readable by anyone, the folder's ETag and sync
-# token advanced, and a PUT refused for quota (507) failing alone.
+# metadata transactions are batched (db::batch_commit: one transaction and a
+# few set-based statements per batch), and each client must still see
+# exactly its own outcome: every file stored once, a 201 only once the file
+# is readable by anyone, the folder's ETag and sync token advanced, a PUT
+# refused for quota (507) failing alone, PUTs of one path in one batch seeing
+# each other, several homes in one batch, an account's home made by its
+# first batch, and the homes' usage equal to their files' sizes throughout.
 #
 # SECURITY: the quota is enforced per PUT inside a shared transaction: the
-# test checks that exactly as many files as fit are accepted, no more.
+# test checks that exactly as many files as fit are accepted, no more; files
+# of a batch holding two accounts' PUTs stay each in its own home.
 # STANDARDS: RFC 4918 9.7 (PUT), RFC 6578 (sync-collection), RFC 4331 (quota),
 # RFC 9110 9.3.4.
 import base64
@@ -197,3 +201,123 @@ def test_changes_of_one_transaction_share_one_modseq(pg, database, dav, dav_org)
             conn.rollback()
     finally:
         conn.close()
+
+
+def usage_matches_nodes(pg, database):
+    """files.homes.used_bytes against the sum of its files' sizes, for every home."""
+    conn = pg.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT h.id, h.used_bytes, coalesce(sum(n.size), 0) FROM files.homes h "
+                        "LEFT JOIN files.nodes n ON n.home_id = h.id GROUP BY h.id, h.used_bytes")
+            return [(home, used, total) for home, used, total in cur.fetchall() if used != total]
+    finally:
+        conn.close()
+
+
+def test_concurrent_puts_to_one_path_in_a_batch_each_see_the_one_before(webdav, dav, dav_org):
+    # PUTs of one batch are checked in arrival order against what the earlier
+    # ones of the batch wrote (cmd_put.cpp, run_puts): the first creates the
+    # file (201), every later one replaces it (204) and keeps a version; no
+    # PUT fails on the key the earlier one just took.
+    folder = dav_org.home() + "same-path/"
+    assert dav("MKCOL", folder)[0] == 201
+    path = folder + "shared.txt"
+    statuses = []
+    bodies = set()
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS)
+
+    def worker(client):
+        conn = http.client.HTTPConnection("127.0.0.1", webdav.port("http"), timeout=60)
+        auth = {"Authorization": basic(dav_org.alice, dav_org.password)}
+        start.wait(timeout=30)
+        for i in range(4):
+            body = content(client, i)
+            conn.request("PUT", path, body=body, headers=auth)
+            r = conn.getresponse()
+            r.read()
+            with lock:
+                statuses.append(r.status)
+                bodies.add(body)
+        conn.close()
+
+    run_parallel(worker, CLIENTS, timeout=120)
+    assert sorted(set(statuses)) == [201, 204], statuses
+    assert statuses.count(201) == 1, statuses
+    status, _, data = dav("GET", path)
+    assert status == 200 and data in bodies
+    hrefs, _ = propfind_members(dav, folder)
+    assert [h for h in hrefs if h.endswith(b"shared.txt")] == [path.encode()]
+
+
+def test_a_batch_with_several_homes_keeps_each_file_in_its_own(webdav, dav, dav_org, pg, database):
+    # One batch locks every home it writes, in ascending order, and each PUT
+    # lands in its own account's home: alice's and bob's clients at once.
+    results = {}
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS)
+    users = [dav_org.alice, dav_org.bob]
+
+    def worker(client):
+        user = users[client % 2]
+        conn = http.client.HTTPConnection("127.0.0.1", webdav.port("http"), timeout=60)
+        auth = {"Authorization": basic(user, dav_org.password)}
+        start.wait(timeout=30)
+        for i in range(10):
+            path = f"{dav_org.home(user)}mixed-c{client}-{i}.bin"
+            body = content(client, i)
+            conn.request("PUT", path, body=body, headers=auth)
+            r = conn.getresponse()
+            r.read()
+            with lock:
+                results[path] = (user, r.status, body)
+        conn.close()
+
+    run_parallel(worker, CLIENTS, timeout=120)
+    assert {s for _, s, _ in results.values()} == {201}
+    for path, (user, _, body) in results.items():
+        other = dav_org.bob if user == dav_org.alice else dav_org.alice
+        assert dav("GET", path, user=user)[::2] == (200, body), path
+        assert dav("GET", path, user=other)[0] in (403, 404), path
+        # The other's home has no such name either.
+        assert dav("GET", dav_org.home(other) + path.rsplit("/", 1)[1], user=other)[0] == 404
+    assert usage_matches_nodes(pg, database) == []
+
+
+def test_an_accounts_first_requests_can_be_concurrent_puts(webdav, dav, dav_org, polderctl, pg, database):
+    # A new account's home is made by the batch that first needs it
+    # (open_home inside run_puts), once, however many of its PUTs share it.
+    user = f"carol@{dav_org.domain}"
+    polderctl.ok("user", "add", user, "--password-stdin", input=dav_org.password + "\n")
+    results = put_in_parallel(webdav.port("http"), user, dav_org.password, dav_org.home(user),
+                              CLIENTS, 3, readback=True)
+    assert {s for s, _, _ in results.values()} == {201}
+    for path, (_, got, body) in results.items():
+        assert got == (200, body), path
+    conn = pg.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM files.homes h JOIN directory.accounts a ON a.id = h.account_id "
+                        "WHERE a.address = %s", (user,))
+            assert cur.fetchone()[0] == 1
+    finally:
+        conn.close()
+    assert usage_matches_nodes(pg, database) == []
+
+
+def test_usage_follows_batched_inserts_overwrites_and_deletes(webdav, dav, dav_org, pg, database):
+    # The quota triggers (schema 0304): statement-level for INSERT and DELETE
+    # (one update of the home's row per statement, from the transition
+    # tables), row-level for a size change.
+    folder = dav_org.home(dav_org.bob) + "usage/"
+    assert dav("MKCOL", folder, user=dav_org.bob)[0] == 201
+    put_in_parallel(webdav.port("http"), dav_org.bob, dav_org.password, folder, CLIENTS, 3, readback=False)
+    assert usage_matches_nodes(pg, database) == []
+    assert dav("PUT", folder + "c0-0.bin", body=b"smaller now", user=dav_org.bob)[0] == 204
+    assert dav("MKCOL", folder + "sub/", user=dav_org.bob)[0] == 201
+    assert dav("PUT", folder + "sub/deep.bin", body=b"x" * 1000, user=dav_org.bob)[0] == 201
+    assert usage_matches_nodes(pg, database) == []
+    # A folder's deletion removes its subtree (a cascade of DELETE statements).
+    assert dav("DELETE", folder, user=dav_org.bob)[0] == 204
+    assert usage_matches_nodes(pg, database) == []

@@ -1,7 +1,7 @@
 // test_group_commit.cpp - db::group_commit: concurrent callers share transactions, each
 // gets its own value only after the commit, one caller's failure neither fails nor undoes
 // the others, a deadlock-prone hot row still ends consistent, and a stopped pool fails
-// callers cleanly.
+// callers cleanly. db::batch_commit: one function call per batch, the same fallback.
 // SECURITY: checks that batching never hands one caller another's value and that a failed
 // function leaves nothing behind.
 // STANDARDS: none.
@@ -15,8 +15,10 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace polder;
 
@@ -131,4 +133,98 @@ TEST_CASE("group_commit refuses empty batches and lanes") {
     asio::io_context io;
     CHECK_THROWS_AS(db::group_commit(pool, io.get_executor(), {.max_batch = 0}), std::invalid_argument);
     CHECK_THROWS_AS(db::group_commit(pool, io.get_executor(), {.max_in_flight = 0}), std::invalid_argument);
+}
+
+namespace {
+
+// item - one caller of the batch_commit below: its id in, the transaction and
+// the batch's size out.
+struct item {
+    int id = 0;
+    long txid = 0;
+    int batch = 0;
+};
+
+// insert_all - a batch function: every item's row in ONE statement (the point
+// of batch_commit), then each item gets its transaction and batch size. Item 13
+// has an id the table's CHECK refuses, so a batch holding it fails as a whole.
+void insert_all(pqxx::work& tx, std::span<item* const> items, std::atomic<int>& calls) {
+    ++calls;
+    std::string ids = "{";
+    for (auto* it : items) ids += (ids.size() > 1 ? "," : "") + std::to_string(it->id);
+    ids += "}";
+    const auto txid = tx.exec1("SELECT txid_current()")[0].as<long>();
+    tx.exec_params("INSERT INTO batched (id, txid) SELECT i, $2 FROM unnest($1::int[]) i", ids, txid);
+    tx.exec_params("UPDATE counter SET n = n + $1", static_cast<int>(items.size()));
+    for (auto* it : items) {
+        it->txid = txid;
+        it->batch = static_cast<int>(items.size());
+    }
+}
+
+awaitable<void> one_item(db::batch_commit<item>& bc, item& it, std::map<int, std::string>& failed,
+                         std::atomic<int>& done) {
+    try {
+        co_await bc.transact(it);
+    } catch (const std::exception& e) {
+        failed[it.id] = e.what();
+    }
+    ++done;
+}
+
+awaitable<void> start_items(db::batch_commit<item>& bc, std::vector<item>& items, std::map<int, std::string>& failed,
+                            std::atomic<int>& done) {
+    auto ex = co_await asio::this_coro::executor;
+    for (auto& it : items) asio::co_spawn(ex, one_item(bc, it, failed, done), asio::detached);
+}
+
+}  // namespace
+
+TEST_CASE("batch_commit hands a whole batch to one function, and re-runs it item by item after a failure") {
+    db::test::temp_database tdb("batch_commit");
+    setup(tdb.options());
+    {
+        auto c = db::connect(tdb.options());
+        pqxx::work tx(*c);
+        tx.exec("CREATE TABLE batched (id int PRIMARY KEY CHECK (id <> 13), txid bigint NOT NULL)");
+        tx.commit();
+    }
+    db::pool pool(tdb.options(), 4);
+    asio::io_context io;
+    std::atomic<int> calls{0};
+    db::batch_commit<item> bc(pool, io.get_executor(), {.max_batch = 16, .max_in_flight = 1, .max_attempts = 5},
+                              [&calls](pqxx::work& tx, std::span<item* const> items) { insert_all(tx, items, calls); });
+    constexpr int callers = 60;
+    std::vector<item> items(callers);
+    for (int i = 0; i < callers; ++i) items[i].id = i;
+    std::map<int, std::string> failed;
+    std::atomic<int> done{0};
+    asio::co_spawn(io, start_items(bc, items, failed, done), asio::detached);
+    io.run();
+
+    REQUIRE(done == callers);
+    // Item 13 alone failed, with the database's error; the others of its batch were
+    // stored when they ran again alone.
+    REQUIRE(failed.size() == 1);
+    CHECK(failed.begin()->first == 13);
+    CHECK(failed.begin()->second.find("batched_id_check") != std::string::npos);
+    auto c = db::connect(tdb.options());
+    pqxx::work tx(*c);
+    CHECK(tx.exec1("SELECT count(*) FROM batched")[0].as<int>() == callers - 1);
+    CHECK(tx.exec1("SELECT n FROM counter")[0].as<int>() == callers - 1);
+    // Each item's outcome is the one of the transaction that stored it.
+    std::map<long, int> per_tx;
+    int batched = 0;
+    for (const auto& it : items) {
+        if (it.id == 13) continue;
+        CHECK(tx.exec_params1("SELECT txid FROM batched WHERE id = $1", it.id)[0].as<long>() == it.txid);
+        ++per_tx[it.txid];
+        if (it.batch > 1) ++batched;
+        CHECK(it.batch <= 16);
+    }
+    // Batches held several items (one call for many), and fewer calls ran than items,
+    // re-runs after the failed batch included.
+    CHECK(batched > 0);
+    CHECK(per_tx.size() < static_cast<std::size_t>(callers - 1));
+    CHECK(calls < callers + 16);
 }

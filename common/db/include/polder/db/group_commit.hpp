@@ -47,9 +47,11 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -58,10 +60,22 @@ namespace polder::db {
 
 namespace detail {
 
+class group_entry;
+
+// batch_runner - runs all the entries of one batch together (batch_commit below).
+class batch_runner {
+public:
+    virtual ~batch_runner() = default;
+    virtual void run_all(pqxx::work& tx, std::span<const std::unique_ptr<group_entry>> batch) = 0;
+};
+
 // group_entry - one caller's function, kept until its batch is done.
 class group_entry {
 public:
     virtual ~group_entry() = default;
+    // runner - null: the batch runs each entry's run(); else this runs them all at once
+    // (every entry of one group_commit has the same kind).
+    virtual batch_runner* runner() noexcept { return nullptr; }
     // run - f inside the batch's transaction; keeps the value. May throw.
     virtual void run(pqxx::work& tx) = 0;
     // forget - drops a kept value (its batch rolled back).
@@ -149,8 +163,81 @@ public:
     struct state;   // shared with the running batches (public for the .cpp's helpers)
 
 private:
+    template <class Item>
+    friend class batch_commit;
     void submit(std::unique_ptr<detail::group_entry> e);
     std::shared_ptr<state> state_;
+};
+
+// batch_commit - a group commit whose batch is handled by ONE function that sees every
+// caller's item at once, so it can read and write for all of them with a few set-based
+// statements instead of a few statements each:
+//
+//   db::batch_commit<put_item> puts(pool, executor, options, [](pqxx::work& tx, std::span<put_item* const> items) {
+//       ... one query for all items, fill each item's outcome ...
+//   });
+//   co_await puts.transact(item);   // item: the caller's own, read and written by the function
+//
+// The function gets the items in arrival order and writes each item's outcome into the
+// item. transact() returns after the COMMIT of the transaction that ran it (or throws what
+// the function or the transaction threw). Rules as for group_commit: when the batch fails,
+// it is rolled back and the function runs again for each item ALONE (a span of one, in a
+// transaction of its own, with retries), so it must write every outcome field on every
+// run and touch nothing but the database through tx. An item must stay alive and
+// unchanged by its caller until transact() returns (it lives in the awaiting coroutine).
+template <class Item>
+class batch_commit {
+public:
+    using function = std::function<void(pqxx::work&, std::span<Item* const>)>;
+
+    batch_commit(pool& p, asio::any_io_executor ex, group_commit::options o, function f)
+        : runner_(std::make_shared<together>(std::move(f))), commits_(p, std::move(ex), o) {}
+
+    awaitable<void> transact(Item& item) {
+        auto initiation = [this](auto handler, Item* it) {
+            commits_.submit(std::make_unique<entry<decltype(handler)>>(std::move(handler), it, runner_));
+        };
+        co_await asio::async_initiate<decltype(use_awaitable), void(std::exception_ptr)>(initiation, use_awaitable,
+                                                                                         &item);
+    }
+
+private:
+    struct entry_base;
+    struct together final : detail::batch_runner {
+        explicit together(function fn) : f(std::move(fn)) {}
+        void run_all(pqxx::work& tx, std::span<const std::unique_ptr<detail::group_entry>> batch) override {
+            std::vector<Item*> items;
+            items.reserve(batch.size());
+            for (const auto& e : batch) items.push_back(static_cast<entry_base&>(*e).item);
+            f(tx, items);
+        }
+        function f;
+    };
+    struct entry_base : detail::group_entry {
+        entry_base(Item* i, std::shared_ptr<together> r) : item(i), run_by(std::move(r)) {}
+        detail::batch_runner* runner() noexcept override { return run_by.get(); }
+        void run(pqxx::work& tx) override { run_by->f(tx, std::span<Item* const>(&item, 1)); }
+        void forget() noexcept override {}
+        Item* item;
+        std::shared_ptr<together> run_by;
+    };
+    template <class Handler>
+    struct entry final : entry_base {
+        entry(Handler h, Item* i, std::shared_ptr<together> r) : entry_base(i, std::move(r)), done(std::move(h)) {}
+        void complete_kept() noexcept override { done.complete(std::exception_ptr{}); }
+        void run_alone(pqxx::connection& c, int max_attempts) noexcept override {
+            done.run([&] {
+                auto one = [this](pqxx::work& tx) { this->run(tx); };
+                detail::run_transaction([&c]() -> pqxx::connection& { return c; }, nullptr, one,
+                                        isolation::read_committed, max_attempts);
+            });
+        }
+        void fail(std::exception_ptr e) noexcept override { done.fail(e); }
+        detail::completion<void, Handler> done;
+    };
+
+    std::shared_ptr<together> runner_;
+    group_commit commits_;
 };
 
 }  // namespace polder::db
