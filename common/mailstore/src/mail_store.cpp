@@ -91,13 +91,21 @@ result<T> from_exception_ptr(std::exception_ptr p, std::string_view op) {
 }
 
 // guarded_grouped - runs f(pqxx::work&) -> result<T> in one transaction, through the
-// group commit gc when there is one (then possibly together with other callers');
+// batches gc when there is one (then possibly together with other callers');
 // exceptions become errors.
 template <class T, class F>
-awaitable<result<T>> guarded_grouped(db::pool& pool, db::group_commit* gc, std::string_view op, F f) {
+awaitable<result<T>> guarded_grouped(db::pool& pool, write_batches* gc, std::string_view op, F f) {
     std::exception_ptr failure;
     try {
-        if (gc != nullptr) co_return co_await gc->transact(std::move(f));
+        if (gc != nullptr) {
+            // The batch may run f more than once (rolled back, then alone): the value of
+            // the run that committed is the one left here.
+            std::optional<result<T>> value;
+            grouped_write w;
+            w.run = [&value, &f](pqxx::work& tx) { value.emplace(f(tx)); };
+            co_await gc->transact(w);
+            co_return std::move(*value);
+        }
         co_return co_await pool.transact(std::move(f));
     } catch (const std::exception&) {
         failure = std::current_exception();
@@ -245,13 +253,19 @@ awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std:
                                                         std::vector<std::string> flags,
                                                         std::optional<std::uint64_t> unchangedsince) {
     if (!unchangedsince && grouped_ != nullptr) {
-        // The common case, in the group commit: one statement in a batch's transaction.
-        auto fast = co_await guarded_grouped<std::optional<store_result>>(
-            pool_, grouped_, "store", [&](pqxx::work& tx) -> result<std::optional<store_result>> {
-                return ops::store_flags_own(tx, actor, mailbox, uidvalidity, uids, mode, flags);
-            });
-        if (!fast) co_return fast.error();
-        if (*fast) co_return std::move(**fast);
+        // The common case, in the batch of concurrent sessions' writes: with the batch's
+        // other STOREs in one statement (run_grouped_writes).
+        const ops::store_request request{actor, mailbox, uidvalidity, uids, mode, flags};
+        std::exception_ptr failure;
+        grouped_write w;
+        w.store = &request;
+        try {
+            co_await grouped_->transact(w);
+        } catch (const std::exception&) {
+            failure = std::current_exception();
+        }
+        if (failure) co_return from_exception_ptr<store_result>(failure, "store");
+        if (w.stored) co_return std::move(*w.stored);
     } else if (!unchangedsince) {
         // The common case in one statement and one round trip (no BEGIN, no COMMIT: the
         // statement commits by itself before its answer arrives, so durability is the same).
@@ -266,6 +280,21 @@ awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std:
     co_return co_await guarded<store_result>(pool_, "store", [&](pqxx::work& tx) {
         return ops::store_flags(tx, actor, mailbox, uidvalidity, uids, mode, flags, unchangedsince);
     });
+}
+
+void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes) {
+    std::vector<const ops::store_request*> stores;
+    std::vector<std::optional<store_result>*> stored;
+    for (auto* w : writes) {
+        w->stored.reset();
+        if (w->store) {
+            stores.push_back(w->store);
+            stored.push_back(&w->stored);
+        } else {
+            w->run(tx);
+        }
+    }
+    if (!stores.empty()) ops::store_flags_own_batch(tx, stores, stored);
 }
 
 awaitable<result<copy_result>> mail_store::copy(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,

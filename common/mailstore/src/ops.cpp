@@ -1047,6 +1047,71 @@ std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int
     return out;
 }
 
+void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_request* const> requests,
+                           std::span<std::optional<store_result>* const> out) {
+    // Which requests go into the one statement: valid flags, a single UID range, and a
+    // mailbox no earlier request of this call names (the others run alone, before it:
+    // the order of different sessions' STOREs within one transaction is free).
+    struct together {
+        std::size_t index;
+        uid_range range;
+        std::vector<std::string> flags;
+    };
+    std::vector<together> set;
+    std::set<std::int64_t> mailboxes;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const auto& r = *requests[i];
+        *out[i] = std::nullopt;
+        auto f = normalize_flags(r.flags);
+        auto uids = f ? make_uid_set(r.uids) : result<uid_set>(errc::invalid_argument);
+        if (f && uids && uids->size() == 1 && mailboxes.insert(r.mailbox).second) {
+            set.push_back({i, uids->front(), std::move(*f)});
+            continue;
+        }
+        *out[i] = store_flags_own(tx, r.actor, r.mailbox, r.uidvalidity, r.uids, r.mode, r.flags);
+    }
+    if (set.size() == 1) {
+        const auto& r = *requests[set.front().index];
+        *out[set.front().index] = store_flags_own(tx, r.actor, r.mailbox, r.uidvalidity, r.uids, r.mode, r.flags);
+        return;
+    }
+    if (set.empty()) return;
+    std::vector<std::int64_t> boxes, actors, validities, lo, hi, modes;
+    std::vector<std::string> flags, channels;
+    std::map<std::int64_t, std::size_t> index_of;   // mailbox -> request
+    for (const auto& t : set) {
+        const auto& r = *requests[t.index];
+        boxes.push_back(r.mailbox);
+        actors.push_back(r.actor);
+        validities.push_back(r.uidvalidity);
+        lo.push_back(t.range.first);
+        hi.push_back(t.range.last);
+        modes.push_back(r.mode == flag_mode::add ? 0 : r.mode == flag_mode::remove ? 1 : 2);
+        flags.push_back(pg_text_array(t.flags));
+        channels.push_back(notify_channel(r.actor));
+        index_of[r.mailbox] = t.index;
+    }
+    auto rows = db::exec_cached(
+        tx,
+        "SELECT mailbox_id, highestmodseq, uid, flags, modseq FROM mail.store_flags_batch($1::bigint[], $2::bigint[], "
+        "$3::bigint[], $4::bigint[], $5::bigint[], $6::integer[], $7::text[], $8::text[])",
+        pg_bigint_array(boxes), pg_bigint_array(actors), pg_bigint_array(validities), pg_bigint_array(lo),
+        pg_bigint_array(hi), pg_bigint_array(modes), pg_text_array(flags), pg_text_array(channels));
+    for (const auto& row : rows) {
+        auto at = index_of.find(row[0].as<std::int64_t>());
+        if (at == index_of.end()) throw std::runtime_error("mail.store_flags_batch: a mailbox nobody asked for");
+        auto& o = *out[at->second];
+        if (!o) o.emplace();
+        o->highestmodseq = row[1].as<std::uint64_t>();
+        if (row[2].is_null()) continue;
+        o->updated.push_back({static_cast<std::uint32_t>(row[2].as<std::int64_t>()), flags_of(row[3]),
+                              row[4].as<std::uint64_t>()});
+    }
+    for (const auto& t : set)
+        if (auto& o = *out[t.index])
+            std::sort(o->updated.begin(), o->updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+}
+
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                          const uid_set& uids, std::string_view destination, bool move) {
     auto src = check_mailbox(tx, actor, mailbox, uidvalidity, move ? "rte" : "r");

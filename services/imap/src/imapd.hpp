@@ -29,10 +29,11 @@ public:
 
     const config::settings& settings;
     mailstore::mail_store store;
-    // Flag STOREs and APPENDs of concurrent sessions commit together (db/group_commit.hpp):
-    // one WAL flush per batch. One batch at a time: two batches locking mailboxes in
-    // crossing orders would wait for PostgreSQL's deadlock_timeout.
-    db::group_commit writes;
+    // Flag STOREs and APPENDs of concurrent sessions commit together (db/group_commit.hpp,
+    // batch_commit): one WAL flush per batch, and the batch's STOREs in one statement
+    // (mailstore::run_grouped_writes). One batch at a time: two batches locking mailboxes
+    // in crossing orders would wait for PostgreSQL's deadlock_timeout.
+    mailstore::write_batches writes;
     auth::authenticator authenticator;
     auth::login_cache login_cache;   // successful logins, 60 s (see login_cache.hpp)
     db::notifier notifier;

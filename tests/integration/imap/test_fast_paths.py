@@ -8,7 +8,8 @@
 # APPEND without the pre-check to the selected mailbox (quota still enforced) and
 # concurrent APPENDs and STOREs (UIDs and modseqs strictly ascending, none lost); and a
 # session's view following its own STOREs, also those that change nothing, without a
-# resync, while other sessions' changes still reach it.
+# resync, while other sessions' changes still reach it; and the STOREs of a batch in one
+# statement (schema 0108) for every kind of STORE.
 
 import re
 import time
@@ -374,3 +375,56 @@ def test_concurrent_sessions_stores_share_commits_and_each_gets_its_own_answer(i
     assert batches - batches0 < stores - stores0, "no two STOREs shared a transaction"
     final = ok(sessions[3].uid("FETCH", "1", "(FLAGS)"))[0]
     assert all(f"k3x{i}".encode() in final for i in range(15))
+
+
+def test_batched_stores_of_every_kind_leave_exact_flags_and_reach_the_accounts_other_sessions(
+        connect, domain, new_user):
+    # Concurrent sessions' flag STOREs of one batch run in one statement
+    # (mail.store_flags_batch, schema 0108), one per mailbox; a second STORE of the
+    # same mailbox in the batch runs on its own. Every kind must come out exact: +FLAGS,
+    # -FLAGS and FLAGS, single UIDs and ranges, and each account's other session must
+    # learn of the changes (its NOTIFY).
+    writers, watchers = [], []
+    for _ in range(6):
+        address = new_user(domain)
+        w = connect(address)
+        for i in range(5):
+            ok(w.append("INBOX", None, None, message(f"batched {i}")))
+        assert w.select("INBOX")[0] == "OK"
+        v = connect(address)
+        assert v.select("INBOX")[0] == "OK"
+        writers.append(w)
+        watchers.append(v)
+    steps = [("1:5", "+FLAGS", "(alpha beta)"), ("2:3", "-FLAGS", "(alpha)"), ("4", "FLAGS", "(gamma)"),
+             ("5", "+FLAGS", "(\\Seen)"), ("1", "-FLAGS", "(beta)"), ("1", "+FLAGS", "(delta)")]
+
+    def work(k):
+        for rounds in range(3):
+            for uids, op, flags in steps:
+                ok(writers[k].uid("STORE", uids, op, flags))
+
+    run_parallel(work, len(writers), timeout=120)
+    expected = {1: {b"alpha", b"delta"}, 2: {b"beta"}, 3: {b"beta"}, 4: {b"gamma"}, 5: {b"alpha", b"beta", b"\\Seen"}}
+    for k, v in enumerate(watchers):
+        # The watcher, idle in the same mailbox, was told (NOTIFY): a NOOP reports the
+        # other session's changes as untagged FETCHes (they may take a moment to arrive).
+        told = []
+        for _ in range(50):
+            ok(v.noop())
+            told = v.untagged_responses.pop("FETCH", [])
+            if told:
+                break
+            time.sleep(0.05)
+        assert told, f"account {k}: the other session's STOREs were never announced"
+
+    def flags(c):
+        got = {}
+        for d in ok(c.uid("FETCH", "1:5", "(UID FLAGS)")):
+            m = re.search(rb"UID (\d+) FLAGS \(([^)]*)\)", d if isinstance(d, bytes) else d[0])
+            if m:
+                got[int(m.group(1))] = set(m.group(2).split()) - {b"\\Recent"}
+        return got
+
+    for k, (w, v) in enumerate(zip(writers, watchers)):
+        assert flags(w) == expected, k
+        assert flags(v) == expected, k

@@ -604,3 +604,46 @@ TEST_CASE("writing an empty piece changes nothing") {
     REQUIRE(id);
     CHECK(*id == blob::sha256::of(std::string_view("abc")));
 }
+
+TEST_CASE("a folder made durable once is not fsynced again by later blobs in it") {
+    // durable_folders (fs_store.cpp): the first blob in ab/cd/ fsyncs the root (for ab/),
+    // ab/ (for cd/) and ab/cd/ (for its own name); a later blob in the same ab/cd/ only
+    // ab/cd/; a blob in a new cd/ under a known ab/ fsyncs ab/ and its cd/.
+    temp_dir dir;
+    const auto temps = GENERATE(blob::fs_store::temp_files::anonymous, blob::fs_store::temp_files::named);
+    blob::fs_store st(dir.path / "blobs", temps);
+    // Contents whose names share the first four hex digits, and one sharing two only.
+    std::string first, same_folder, same_parent;
+    std::string first_hex;
+    for (int i = 0; same_folder.empty() || same_parent.empty(); ++i) {
+        REQUIRE(i < 2'000'000);
+        std::string text = "content " + std::to_string(i);
+        const std::string hex = blob::sha256::of(text).hex();
+        if (first.empty()) {
+            first = text;
+            first_hex = hex;
+            continue;
+        }
+        if (same_folder.empty() && hex.compare(0, 4, first_hex, 0, 4) == 0) same_folder = text;
+        if (same_parent.empty() && hex.compare(0, 2, first_hex, 0, 2) == 0 && hex.compare(2, 2, first_hex, 2, 2) != 0)
+            same_parent = text;
+    }
+    store_string(st, first, 4096);
+    CHECK(st.folder_fsyncs() == 3);
+    store_string(st, same_folder, 4096);
+    CHECK(st.folder_fsyncs() == 4);
+    store_string(st, same_parent, 4096);
+    CHECK(st.folder_fsyncs() == 6);
+    // Stored the same content again (dedup): the folders are known, nothing is renamed.
+    store_string(st, first, 4096);
+    CHECK(st.folder_fsyncs() == 6);
+    for (const auto& text : {first, same_folder, same_parent}) {
+        auto r = st.open(blob::sha256::of(text));
+        REQUIRE(r);
+        CHECK(read_all(*r, 4096) == text);
+    }
+    // Another store object on the same folder (another process) knows nothing yet.
+    blob::fs_store other(dir.path / "blobs", temps);
+    store_string(other, same_folder + "!", 4096);
+    CHECK(other.folder_fsyncs() == 3);
+}

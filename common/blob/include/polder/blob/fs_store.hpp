@@ -9,9 +9,12 @@
 // (NFS) it is a named tmp/<32 hex>.tmp as below.
 // While a writer writes, every few MiB are handed to the disk early (sync_file_range), so
 // the fsync at commit waits for the tail only. commit(): flush, create ab/ and ab/cd/ if
-// needed, fsync the file, fsync the parents of the folders it created (one journal commit
-// covers the mkdirs and the file), link (anonymous) or rename (named) the temp into place,
-// fsync ab/cd/. If the name already exists with the same size the temp is dropped and the existing file's mtime refreshed (dedup). Two
+// needed, fsync the file, fsync the folders' parents (one journal commit covers the
+// mkdirs and the file), link (anonymous) or rename (named) the temp into place, fsync
+// ab/cd/. The store remembers which folders it has made durable (their entries in their
+// parents fsynced after they existed): a later blob in the same ab/cd/ fsyncs only its
+// file and ab/cd/, two flushes instead of four. Folders are never removed (the store
+// deletes blob files only), so what is remembered stays true while the process runs. If the name already exists with the same size the temp is dropped and the existing file's mtime refreshed (dedup). Two
 // writers committing the same content at once both succeed: rename() over an identical
 // file is atomic and harmless. Temp files of crashed writers are removed by sweep_temp().
 //
@@ -29,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 
 namespace polder::blob {
 
@@ -59,6 +63,10 @@ class fs_store final : public store {
     const std::filesystem::path& root() const noexcept { return root_; }
     std::filesystem::path path_of(const blob_id& id) const;   // root/ab/cd/<hex>
 
+    // folder_fsyncs - how many folder fsyncs the store's writers have made (for
+    // monitoring and tests: a busy store makes about one per blob).
+    std::uint64_t folder_fsyncs() const noexcept;
+
     // Bytes a writer buffers before a write(2); the only per-writer memory.
     static constexpr std::size_t write_buffer_size = 128 * 1024;
     // Bytes after which a writer asks the kernel to start writing its file to the disk
@@ -69,6 +77,7 @@ class fs_store final : public store {
     result<void> prepare();
 
     std::filesystem::path root_;
+    std::shared_ptr<struct durable_folders> durable_;   // shared with the writers
     std::atomic<bool> prepared_{false};
     std::atomic<bool> anonymous_temp_{true};   // O_TMPFILE works here (until it fails once)
 };

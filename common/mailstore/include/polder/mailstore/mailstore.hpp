@@ -48,8 +48,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -281,6 +283,21 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
 std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
                                             std::uint32_t uidvalidity, const uid_set& uids, flag_mode mode,
                                             const std::vector<std::string>& flags);
+// store_request - one flag STORE of store_flags_own's case, for a batch.
+struct store_request {
+    std::int64_t actor = 0;
+    std::int64_t mailbox = 0;
+    std::uint32_t uidvalidity = 0;
+    uid_set uids;
+    flag_mode mode = flag_mode::add;
+    std::vector<std::string> flags;
+};
+// store_flags_own_batch - store_flags_own for several STOREs in one statement where it
+// can (mail.store_flags_batch, schema 0108: a STORE of one UID range in a mailbox no
+// earlier STORE of the batch names), one by one otherwise; out[i] as store_flags_own's
+// value for requests[i].
+void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_request* const> requests,
+                           std::span<std::optional<store_result>* const> out);
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                          const uid_set& uids, std::string_view destination, bool move);
 // expunge - \Deleted messages (restricted to `only` when given: UID EXPUNGE).
@@ -307,16 +324,31 @@ result<void> set_acl(pqxx::work& tx, std::int64_t actor, std::string_view mailbo
 result<std::vector<acl_entry>> get_acl(pqxx::transaction_base& tx, std::int64_t actor, std::string_view mailbox);
 }  // namespace ops
 
+// grouped_write - one write of a session in a batch of the mail store's writes
+// (mail_store::use_group_commit): a flag STORE the batch may do together with others'
+// (store, then stored: store_flags_own's value), or any function run in the batch's
+// transaction (run).
+struct grouped_write {
+    const ops::store_request* store = nullptr;
+    std::optional<store_result> stored;
+    std::function<void(pqxx::work&)> run;
+};
+// run_grouped_writes - a batch of grouped_writes in one transaction: the functions in
+// arrival order, the STOREs with ops::store_flags_own_batch (the batch_commit's function).
+void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes);
+using write_batches = db::batch_commit<grouped_write>;
+
 // mail_store - the awaitable API. Each call is one transaction on the pool.
 class mail_store {
 public:
     mail_store(db::pool& pool, blob::store& blobs) : pool_(pool), blobs_(blobs) {}
 
     // use_group_commit - the flag STOREs (without UNCHANGEDSINCE) and APPENDs of
-    // concurrent sessions then run through gc (db/group_commit.hpp): one transaction and
-    // one WAL flush for each batch instead of one per command. Each command's answer
+    // concurrent sessions then run through gc (db/group_commit.hpp, batch_commit, with
+    // run_grouped_writes): one transaction and one WAL flush for each batch instead of
+    // one per command, and the batch's STOREs in one statement. Each command's answer
     // still comes only after the COMMIT that holds it. gc must outlive this store's calls.
-    void use_group_commit(db::group_commit* gc) noexcept { grouped_ = gc; }
+    void use_group_commit(write_batches* gc) noexcept { grouped_ = gc; }
 
     blob::store& blobs() noexcept { return blobs_; }
 
@@ -364,7 +396,7 @@ public:
 private:
     db::pool& pool_;
     blob::store& blobs_;
-    db::group_commit* grouped_ = nullptr;
+    write_batches* grouped_ = nullptr;
 };
 
 // fts_indexer - fills messages' full-text vectors in the background (schema 0105), in
