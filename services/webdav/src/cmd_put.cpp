@@ -13,7 +13,8 @@
 // stored in PostgreSQL by that same transaction (schema/0302_files_inline.sql),
 // so it is durable with the commit's one WAL flush. Large
 // bodies are hashed and written on the file I/O threads, 1 MiB at a time. That
-// transaction is shared with concurrent PUTs (db::group_commit): writers of
+// transaction is shared with concurrent PUTs (db::batch_commit, run_puts below:
+// a batch is read and written with a few set-based statements): writers of
 // one home would otherwise wait for each other's commit on the home's row. A client
 // that disconnects mid-upload leaves the previous version untouched: the
 // writer is discarded and no row changes.
