@@ -10,6 +10,7 @@
 // STANDARDS: RFC 3501, RFC 9051, RFC 4315, RFC 6851, RFC 7162, RFC 4314, RFC 9208, RFC 6154.
 #include "polder/mailstore/mailstore.hpp"
 
+#include "polder/db/arrays.hpp"
 #include "polder/db/notifier.hpp"
 #include "polder/db/prepared.hpp"
 #include "polder/mime/json.hpp"
@@ -46,7 +47,7 @@ const std::string has_children_sql =
 std::string clean(std::string_view s) { return mime::sanitize_utf8(s, false); }
 
 std::vector<std::string> flags_of(const pqxx::field& f) {
-    auto parsed = parse_pg_text_array(f.c_str());
+    auto parsed = db::parse_text_array(f.c_str());
     if (!parsed) return {};
     return std::move(*parsed);
 }
@@ -175,7 +176,7 @@ std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> l
     std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> out;
     auto rows = db::exec_cached(tx, 
         "SELECT id, quota_bytes, used_bytes FROM directory.accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-        pg_bigint_array(ids));
+        db::bigint_array(ids));
     for (const auto& r : rows) {
         std::optional<std::uint64_t> quota;
         if (!r[1].is_null()) quota = r[1].as<std::uint64_t>();
@@ -231,8 +232,8 @@ std::string uid_condition(const uid_set& set, std::vector<std::string>& params, 
     }
     std::int64_t low = lo.empty() ? 1 : *std::min_element(lo.begin(), lo.end());
     std::int64_t high = hi.empty() ? 0 : *std::max_element(hi.begin(), hi.end());
-    params.push_back(pg_bigint_array(lo));
-    params.push_back(pg_bigint_array(hi));
+    params.push_back(db::bigint_array(lo));
+    params.push_back(db::bigint_array(hi));
     params.push_back(std::to_string(low));
     params.push_back(std::to_string(high));
     std::string a = "$" + std::to_string(next++), b = "$" + std::to_string(next++);
@@ -301,8 +302,8 @@ std::vector<std::string> message_params(const prepared_message& msg) {
         address_text(i.cc),
         envelope_text(i.env.bcc),
         clean(i.message_id),
-        pg_text_array(clean_all(i.in_reply_to)),
-        pg_text_array(clean_all(i.references)),
+        db::text_array(clean_all(i.in_reply_to)),
+        db::text_array(clean_all(i.references)),
         json_text(env),
         json_text(body),
         json_text(headers),
@@ -356,7 +357,7 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> copy_rows(pqxx::wor
         "SELECT $1, $2::bigint + u.ord - 1, mm.message_id, mm.size, mm.flags, $3::bigint, mm.internaldate "
         "FROM unnest($4::bigint[]) WITH ORDINALITY AS u(uid, ord) "
         "JOIN mail.mailbox_messages mm ON mm.mailbox_id = $5 AND mm.uid = u.uid",
-        dst, static_cast<std::int64_t>(a->first_uid), static_cast<std::int64_t>(a->modseq), pg_bigint_array(uids),
+        dst, static_cast<std::int64_t>(a->first_uid), static_cast<std::int64_t>(a->modseq), db::bigint_array(uids),
         src);
     for (std::size_t k = 0; k < uids.size(); ++k)
         out.emplace_back(static_cast<std::uint32_t>(uids[k]), static_cast<std::uint32_t>(a->first_uid + k));
@@ -392,7 +393,7 @@ std::vector<std::int64_t> select_uids(pqxx::work& tx, std::int64_t mailbox, cons
 
 std::uint64_t size_of(pqxx::work& tx, std::int64_t mailbox, const std::vector<std::int64_t>& uids) {
     return db::exec_cached1(tx, "SELECT coalesce(sum(size), 0) FROM mail.mailbox_messages WHERE mailbox_id = $1 "
-                           "AND uid = ANY($2::bigint[])", mailbox, pg_bigint_array(uids))[0].as<std::uint64_t>();
+                           "AND uid = ANY($2::bigint[])", mailbox, db::bigint_array(uids))[0].as<std::uint64_t>();
 }
 
 }  // namespace
@@ -893,7 +894,7 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     // claims the new message as \Recent here, as its resync would have done.
     auto params = message_params(msg);   // $1..$20
     params.push_back(std::to_string(m->id));                                            // $21
-    params.push_back(pg_text_array(allowed));                                           // $22
+    params.push_back(db::text_array(allowed));                                           // $22
     params.push_back(std::to_string(internaldate));                                     // $23
     params.push_back(notify_channel(m->owner_account_id));                              // $24
     params.push_back(std::to_string(m->id));                                            // $25 (as text)
@@ -947,6 +948,24 @@ result<void> check_append(pqxx::transaction_base& tx, std::int64_t actor, std::s
     return {};
 }
 
+namespace {
+
+// add_store_row - one row of a STORE statement (highestmodseq, then uid, flags, modseq
+// of a changed message, or NULLs when none changed) into out.
+void add_store_row(store_result& out, const pqxx::row& r) {
+    out.highestmodseq = r[0].as<std::uint64_t>();
+    if (r[1].is_null()) return;
+    out.updated.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
+                           r[3].as<std::uint64_t>()});
+}
+
+// sort_updated - the changed messages in ascending UID order, as answers list them.
+void sort_updated(store_result& out) {
+    std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+}
+
+}  // namespace
+
 result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                  const uid_set& uids, flag_mode mode, const std::vector<std::string>& flags,
                                  std::optional<std::uint64_t> unchangedsince) {
@@ -961,7 +980,7 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
     if (!set) return set.error();
     store_result out;
     // $1 mailbox, $2 the owner's NOTIFY channel, $3 the flags, then the UID set.
-    std::vector<std::string> params{std::to_string(mailbox), notify_channel(m->owner_account_id), pg_text_array(*f)};
+    std::vector<std::string> params{std::to_string(mailbox), notify_channel(m->owner_account_id), db::text_array(*f)};
     int next = 4;
     auto cond = uid_condition(*set, params, next);
     std::string guard = "TRUE";
@@ -996,13 +1015,8 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
             "WHERE EXISTS (SELECT 1 FROM u)) "
             "SELECT b.highestmodseq, u.uid, u.flags, u.modseq FROM b LEFT JOIN u ON TRUE LEFT JOIN n ON TRUE",
         pqxx::prepare::make_dynamic_params(params));
-    for (const auto& r : rows) {
-        out.highestmodseq = r[0].as<std::uint64_t>();
-        if (r[1].is_null()) continue;   // nothing changed
-        out.updated.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
-                               r[3].as<std::uint64_t>()});
-    }
-    std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    for (const auto& r : rows) add_store_row(out, r);
+    sort_updated(out);
     return out;
 }
 
@@ -1015,7 +1029,7 @@ std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int
     if (!set) return std::nullopt;
     // $1 mailbox, $2 the NOTIFY channel, $3 the flags, $4 the actor (who must own the
     // mailbox: an owner holds every right), $5 its UIDVALIDITY, then the UID set.
-    std::vector<std::string> params{std::to_string(mailbox), notify_channel(actor), pg_text_array(*f),
+    std::vector<std::string> params{std::to_string(mailbox), notify_channel(actor), db::text_array(*f),
                                     std::to_string(actor), std::to_string(uidvalidity)};
     int next = 6;
     auto cond = uid_condition(*set, params, next);
@@ -1037,13 +1051,8 @@ std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int
         pqxx::prepare::make_dynamic_params(params));
     if (rows.empty()) return std::nullopt;
     store_result out;
-    for (const auto& r : rows) {
-        out.highestmodseq = r[0].as<std::uint64_t>();
-        if (r[1].is_null()) continue;
-        out.updated.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
-                               r[3].as<std::uint64_t>()});
-    }
-    std::sort(out.updated.begin(), out.updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    for (const auto& r : rows) add_store_row(out, r);
+    sort_updated(out);
     return out;
 }
 
@@ -1087,7 +1096,7 @@ void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_req
         lo.push_back(t.range.first);
         hi.push_back(t.range.last);
         modes.push_back(r.mode == flag_mode::add ? 0 : r.mode == flag_mode::remove ? 1 : 2);
-        flags.push_back(pg_text_array(t.flags));
+        flags.push_back(db::text_array(t.flags));
         channels.push_back(notify_channel(r.actor));
         index_of[r.mailbox] = t.index;
     }
@@ -1095,21 +1104,17 @@ void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_req
         tx,
         "SELECT mailbox_id, highestmodseq, uid, flags, modseq FROM mail.store_flags_batch($1::bigint[], $2::bigint[], "
         "$3::bigint[], $4::bigint[], $5::bigint[], $6::integer[], $7::text[], $8::text[])",
-        pg_bigint_array(boxes), pg_bigint_array(actors), pg_bigint_array(validities), pg_bigint_array(lo),
-        pg_bigint_array(hi), pg_bigint_array(modes), pg_text_array(flags), pg_text_array(channels));
+        db::bigint_array(boxes), db::bigint_array(actors), db::bigint_array(validities), db::bigint_array(lo),
+        db::bigint_array(hi), db::bigint_array(modes), db::text_array(flags), db::text_array(channels));
     for (const auto& row : rows) {
         auto at = index_of.find(row[0].as<std::int64_t>());
         if (at == index_of.end()) throw std::runtime_error("mail.store_flags_batch: a mailbox nobody asked for");
         auto& o = *out[at->second];
         if (!o) o.emplace();
-        o->highestmodseq = row[1].as<std::uint64_t>();
-        if (row[2].is_null()) continue;
-        o->updated.push_back({static_cast<std::uint32_t>(row[2].as<std::int64_t>()), flags_of(row[3]),
-                              row[4].as<std::uint64_t>()});
+        add_store_row(*o, row.slice(1, row.size()));
     }
     for (const auto& t : set)
-        if (auto& o = *out[t.index])
-            std::sort(o->updated.begin(), o->updated.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+        if (auto& o = *out[t.index]) sort_updated(*o);
 }
 
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
@@ -1137,7 +1142,7 @@ result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbo
     if (!pairs) throw rollback_error(pairs.error());
     out.uids = std::move(*pairs);
     if (move) {
-        std::vector<std::string> params{pg_bigint_array(list)};
+        std::vector<std::string> params{db::bigint_array(list)};
         out.expunged = remove_rows(tx, mailbox, "mm.uid = ANY($3::bigint[])", params);
         notify_mailbox(tx, src->owner_account_id, mailbox);
     }

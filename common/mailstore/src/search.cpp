@@ -4,6 +4,8 @@
 // STANDARDS: RFC 3501 / RFC 9051 section 6.4.4, RFC 7162 section 3.1.5.
 #include "polder/mailstore/search.hpp"
 
+#include "polder/db/arrays.hpp"
+
 #include <chrono>
 
 namespace polder::mailstore {
@@ -27,8 +29,8 @@ public:
                     lo.push_back(r.first);
                     hi.push_back(r.last);
                 }
-                auto a = param(pg_bigint_array(lo));
-                auto b = param(pg_bigint_array(hi));
+                auto a = param(db::bigint_array(lo));
+                auto b = param(db::bigint_array(hi));
                 return "EXISTS (SELECT 1 FROM unnest(" + a + "::bigint[], " + b +
                        "::bigint[]) AS r(lo, hi) WHERE mm.uid BETWEEN r.lo AND r.hi)";
             }

@@ -25,6 +25,7 @@
 #include "export_tree.hpp"
 #include "output.hpp"
 
+#include "polder/db/arrays.hpp"
 #include "polder/blob/fs_store.hpp"
 #include "store.hpp"   // polder-webdavd's files schema functions (small files' bytes)
 #include "polder/ical/merge.hpp"
@@ -89,7 +90,7 @@ void in_snapshot(context& ctx, F&& f) {
 }
 
 std::vector<std::string> text_array(const pqxx::field& f) {
-    auto v = mailstore::parse_pg_text_array(f.c_str());
+    auto v = db::parse_text_array(f.c_str());
     if (!v) throw std::runtime_error("malformed text array from the database");
     return std::move(*v);
 }
@@ -275,7 +276,7 @@ public:
             }
             for (const auto& r : tx.exec_params("SELECT name, data FROM cal.objects WHERE id = ANY($1::bigint[]) "
                                                 "ORDER BY name COLLATE \"C\"",
-                                                mailstore::pg_bigint_array(batch)))
+                                                db::bigint_array(batch)))
                 f(r[0].as<std::string>(), r[1].as<std::string>());
         }
     }

@@ -12,6 +12,7 @@
 
 #include "paths.hpp"
 
+#include "polder/db/arrays.hpp"
 #include "polder/db/prepared.hpp"
 
 #include <array>
@@ -29,14 +30,6 @@ constexpr const char* under_2 = "($2 = '' OR path = $2 OR starts_with(path, $2 |
 constexpr const char* node_columns =
     "id, parent_id, path, name, is_collection, file_id::text, coalesce(blob_id, ''), size, content_type, etag, "
     "modseq, extract(epoch FROM created_at)::bigint, extract(epoch FROM modified_at)::bigint";
-
-// store_inline - the statement of put_inline with the id and the content as
-// parameters id and content ("$1"): a new content is inserted, a known one
-// touched (touched_at, and the row lock a collection racing it waits for).
-std::string store_inline(const char* id, const char* content) {
-    return std::string("INSERT INTO files.inline_contents (id, content) VALUES (") + id + ", " + content +
-           ") ON CONFLICT (id) DO UPDATE SET touched_at = now()";
-}
 
 node read_node(const pqxx::row& r) {
     node n;
@@ -89,24 +82,6 @@ std::vector<lock> read_locks(const pqxx::result& rows) {
 
 std::string sql(std::string a, const char* b = "", const char* c = "") {
     return a + b + c;
-}
-
-// text_array - a PostgreSQL text[] literal; every element double-quoted with
-// '\\' and '"' escaped, so any stored name round-trips (libpqxx 6 has no
-// array parameters).
-std::string text_array(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ',';
-        out += '"';
-        for (char ch : items[i]) {
-            if (ch == '"' || ch == '\\') out += '\\';
-            out += ch;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
 }
 
 }  // namespace
@@ -218,26 +193,18 @@ void touch_ancestors(pqxx::work& tx, std::int64_t home_id, const std::string& pa
     // Rows already stamped in this transaction (files.begin_change hands
     // every change of a transaction the same modseq) are left alone.
     db::exec_cached(tx, "UPDATE files.nodes SET modseq = $3 WHERE home_id = $1 AND path = ANY($2::text[]) AND modseq < $3",
-                    home_id, text_array(all), modseq);
+                    home_id, db::text_array(all), modseq);
 }
 
 std::vector<std::optional<change_at>> begin_puts(pqxx::work& tx, const std::vector<put_target>& targets) {
-    std::string homes = "{", accounts = "{";
+    std::vector<std::int64_t> homes, accounts;
     std::vector<std::string> paths, parents;
-    paths.reserve(targets.size());
-    parents.reserve(targets.size());
-    for (std::size_t i = 0; i < targets.size(); ++i) {
-        if (i) {
-            homes += ',';
-            accounts += ',';
-        }
-        homes += std::to_string(targets[i].home_id);
-        accounts += std::to_string(targets[i].account_id);
-        paths.push_back(targets[i].path);
-        parents.push_back(parent_of(targets[i].path));
+    for (const auto& t : targets) {
+        homes.push_back(t.home_id);
+        accounts.push_back(t.account_id);
+        paths.push_back(t.path);
+        parents.push_back(parent_of(t.path));
     }
-    homes += '}';
-    accounts += '}';
     auto rows = db::exec_cached(
         tx,
         "SELECT item, home_id, modseq, used_bytes, quota_bytes, any_lock, (node).id, (node).parent_id, (node).path, "
@@ -245,7 +212,7 @@ std::vector<std::optional<change_at>> begin_puts(pqxx::work& tx, const std::vect
         "(node).content_type, (node).etag, (node).modseq, extract(epoch FROM (node).created_at)::bigint, "
         "extract(epoch FROM (node).modified_at)::bigint "
         "FROM files.begin_puts($1::bigint[], $2::bigint[], $3::text[], $4::text[])",
-        homes, accounts, text_array(paths), text_array(parents));
+        db::bigint_array(homes), db::bigint_array(accounts), db::text_array(paths), db::text_array(parents));
     std::vector<std::optional<change_at>> out(targets.size());
     for (const auto& r : rows) {
         const auto i = r[0].as<std::size_t>() - 1;
@@ -373,18 +340,15 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
 
 void insert_files(pqxx::work& tx, const std::vector<new_file>& files) {
     if (files.empty()) return;
-    // Arrays, one element per file (libpqxx 6 has no array parameters: text
-    // literals). A content or an ancestor shared by several files is listed
-    // once: ON CONFLICT DO UPDATE may not touch a row twice in a statement.
+    // Arrays, one element per file. A content or an ancestor shared by several
+    // files is listed once: ON CONFLICT DO UPDATE may not touch a row twice in
+    // a statement.
     std::vector<std::string> content_ids, anc_paths, paths, names, blobs, types, etags;
-    // bytea[] literal: each element "\\x<hex>" (the array's quoting turns
-    // the doubled backslash into bytea's hex prefix).
+    std::vector<std::int64_t> anc_homes, anc_modseqs, homes, parents, sizes, modseqs;
+    // bytea[] literal, written straight from the bytes (no hex copy of each
+    // file first): each element "\\x<hex>", the array's quoting turning the
+    // doubled backslash into bytea's hex prefix.
     std::string contents = "{";
-    std::string anc_homes = "{", anc_modseqs = "{", homes = "{", parents = "{", sizes = "{", modseqs = "{";
-    auto add = [](std::string& list, std::int64_t v) {
-        if (list.size() > 1) list += ',';
-        list += std::to_string(v);
-    };
     std::set<std::string> seen_contents;
     std::set<std::pair<std::int64_t, std::string>> seen_ancestors;
     static constexpr char digits[] = "0123456789abcdef";
@@ -404,28 +368,29 @@ void insert_files(pqxx::work& tx, const std::vector<new_file>& files) {
         }
         for (auto& a : ancestors(f.path)) {
             if (!seen_ancestors.emplace(f.home_id, a).second) continue;
-            add(anc_homes, f.home_id);
-            add(anc_modseqs, f.modseq);
+            anc_homes.push_back(f.home_id);
+            anc_modseqs.push_back(f.modseq);
             anc_paths.push_back(std::move(a));
         }
-        add(homes, f.home_id);
-        add(parents, f.parent_id);
+        homes.push_back(f.home_id);
+        parents.push_back(f.parent_id);
         paths.push_back(f.path);
         names.push_back(name_of(f.path));
         blobs.push_back(f.blob_hex);
-        add(sizes, f.size);
+        sizes.push_back(f.size);
         types.push_back(f.content_type);
         etags.push_back(f.etag);
-        add(modseqs, f.modseq);
+        modseqs.push_back(f.modseq);
     }
-    for (auto* list : {&contents, &anc_homes, &anc_modseqs, &homes, &parents, &sizes, &modseqs}) *list += '}';
+    contents += '}';
     db::exec_cached(tx,
                     "SELECT files.insert_files($1::text[], $2::bytea[], $3::bigint[], $4::text[], $5::bigint[], "
                     "$6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], "
                     "$13::text[], $14::bigint[])",
-                    text_array(content_ids), contents, anc_homes, text_array(anc_paths), anc_modseqs, homes, parents,
-                    text_array(paths), text_array(names), text_array(blobs), sizes, text_array(types),
-                    text_array(etags), modseqs);
+                    db::text_array(content_ids), contents, db::bigint_array(anc_homes), db::text_array(anc_paths),
+                    db::bigint_array(anc_modseqs), db::bigint_array(homes), db::bigint_array(parents),
+                    db::text_array(paths), db::text_array(names), db::text_array(blobs), db::bigint_array(sizes),
+                    db::text_array(types), db::text_array(etags), db::bigint_array(modseqs));
 }
 
 void remove_tree(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64_t modseq, const retention& keep,
@@ -709,13 +674,17 @@ std::vector<std::string> unreferenced_blobs(pqxx::work& tx, const std::vector<st
     if (candidates.empty()) return {};
     std::vector<std::string> out;
     for (const auto& r : tx.exec_params("SELECT x FROM unnest($1::text[]) AS x EXCEPT (" + refs + ")",
-                                        text_array(candidates)))
+                                        db::text_array(candidates)))
         out.push_back(r[0].as<std::string>());
     return out;
 }
 
 void put_inline(pqxx::work& tx, const std::string& hex, std::string_view content) {
-    db::exec_cached(tx, store_inline("$1", "$2"), hex, pqxx::binarystring(content.data(), content.size()));
+    // A known content is touched (touched_at, and the row lock a collection
+    // racing it waits for); files.insert_files (schema 0304) does the same.
+    db::exec_cached(tx, "INSERT INTO files.inline_contents (id, content) VALUES ($1, $2) "
+                        "ON CONFLICT (id) DO UPDATE SET touched_at = now()",
+                    hex, pqxx::binarystring(content.data(), content.size()));
 }
 
 std::optional<std::string> inline_content(pqxx::work& tx, const std::string& hex) {
@@ -738,7 +707,7 @@ std::uint64_t inline_bytes(pqxx::work& tx, const std::vector<std::string>& ids) 
     if (ids.empty()) return 0;
     return db::exec_cached1(tx, "SELECT coalesce(sum(octet_length(content)), 0) FROM files.inline_contents "
                                 "WHERE id = ANY($1::text[])",
-                            text_array(ids))[0]
+                            db::text_array(ids))[0]
         .as<std::uint64_t>();
 }
 
@@ -748,7 +717,7 @@ std::vector<std::pair<std::string, std::int64_t>> remove_inline(pqxx::work& tx, 
     if (ids.empty()) return out;
     for (const auto& r : db::exec_cached(tx, "DELETE FROM files.inline_contents WHERE id = ANY($1::text[]) AND "
                                         "touched_at < to_timestamp($2) RETURNING id, octet_length(content)",
-                                        text_array(ids), cutoff_unix))
+                                        db::text_array(ids), cutoff_unix))
         out.emplace_back(r[0].as<std::string>(), r[1].as<std::int64_t>());
     return out;
 }

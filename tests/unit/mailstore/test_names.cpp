@@ -2,6 +2,7 @@
 // sets, base subjects, array literals and the SEARCH-to-SQL builder.
 // SECURITY: checks that client values never reach SQL text and that limits hold.
 // STANDARDS: RFC 3501 / 9051 (names, flags, SEARCH), RFC 4314 (rights), RFC 5256.
+#include "polder/db/arrays.hpp"
 #include "polder/mailstore/names.hpp"
 #include "polder/mailstore/search.hpp"
 
@@ -69,15 +70,15 @@ TEST_CASE("base subject strips reply and forward markers per RFC 5256") {
 
 TEST_CASE("PostgreSQL array literals round-trip quotes and backslashes") {
     std::vector<std::string> v{"\\Seen", "a\"b", "{x}", "c,d"};
-    auto lit = pg_text_array(v);
-    auto back = parse_pg_text_array(lit);
+    auto lit = db::text_array(v);
+    auto back = db::parse_text_array(lit);
     REQUIRE(back.has_value());
     CHECK(*back == v);
-    CHECK(*parse_pg_text_array("{}") == std::vector<std::string>{});
-    CHECK(*parse_pg_text_array("{abc,\"\\\\Seen\"}") == std::vector<std::string>{"abc", "\\Seen"});
-    CHECK_FALSE(parse_pg_text_array("{\"unterminated}").has_value());
-    CHECK_FALSE(parse_pg_text_array("nope").has_value());
-    CHECK(pg_bigint_array({1, 2, 3}) == "{1,2,3}");
+    CHECK(*db::parse_text_array("{}") == std::vector<std::string>{});
+    CHECK(*db::parse_text_array("{abc,\"\\\\Seen\"}") == std::vector<std::string>{"abc", "\\Seen"});
+    CHECK_FALSE(db::parse_text_array("{\"unterminated}").has_value());
+    CHECK_FALSE(db::parse_text_array("nope").has_value());
+    CHECK(db::bigint_array({1, 2, 3}) == "{1,2,3}");
 }
 
 TEST_CASE("search builder keeps every client value out of the SQL text") {

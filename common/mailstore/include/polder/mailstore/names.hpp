@@ -67,12 +67,4 @@ bool contains(const uid_set& s, std::uint32_t uid) noexcept;
 // folded; lower-cased ASCII, so SORT SUBJECT can compare bytes.
 std::string base_subject(std::string_view decoded_subject);
 
-// pg_text_array / pg_bigint_array - PostgreSQL array literals, sent as ONE bound
-// parameter ("{\"a\",\"b\"}" with \ and " escaped), so values never become SQL.
-std::string pg_text_array(const std::vector<std::string>& values);
-std::string pg_bigint_array(const std::vector<std::int64_t>& values);
-// parse_pg_text_array - the text form PostgreSQL returns for text[] (quoted or bare
-// elements). Errors: errc::invalid_argument for malformed input.
-[[nodiscard]] result<std::vector<std::string>> parse_pg_text_array(std::string_view literal);
-
 }  // namespace polder::mailstore
