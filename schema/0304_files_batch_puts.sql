@@ -126,25 +126,16 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION files.count_usage_added() RETURNS trigger
+-- count_usage_rows - the statement-level usage trigger of INSERT and DELETE: both name
+-- their transition table "changed"; the sizes count up for an INSERT, down for a DELETE.
+CREATE FUNCTION files.count_usage_rows() RETURNS trigger
 LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off
     SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
-    UPDATE files.homes h SET used_bytes = h.used_bytes + d.bytes
-      FROM (SELECT a.home_id, sum(a.size) AS bytes FROM added a GROUP BY a.home_id) d
-     WHERE h.id = d.home_id AND d.bytes <> 0;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION files.count_usage_removed() RETURNS trigger
-LANGUAGE plpgsql
-    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off
-    SET enable_hashjoin = off SET enable_mergejoin = off AS $$
-BEGIN
-    UPDATE files.homes h SET used_bytes = greatest(0, h.used_bytes - d.bytes)
-      FROM (SELECT r.home_id, sum(r.size) AS bytes FROM removed r GROUP BY r.home_id) d
+    UPDATE files.homes h SET used_bytes = greatest(0, h.used_bytes + d.bytes)
+      FROM (SELECT c.home_id, sum(c.size) * CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END AS bytes
+              FROM changed c GROUP BY c.home_id) d
      WHERE h.id = d.home_id AND d.bytes <> 0;
     RETURN NULL;
 END
@@ -152,9 +143,9 @@ $$;
 
 DROP TRIGGER nodes_usage ON files.nodes;
 CREATE TRIGGER nodes_usage_added AFTER INSERT ON files.nodes
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION files.count_usage_added();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION files.count_usage_rows();
 CREATE TRIGGER nodes_usage_removed AFTER DELETE ON files.nodes
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION files.count_usage_removed();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION files.count_usage_rows();
 CREATE TRIGGER nodes_usage_changed AFTER UPDATE OF size, home_id ON files.nodes
     FOR EACH ROW EXECUTE FUNCTION files.count_usage();
 
