@@ -228,8 +228,8 @@ class fs_writer final : public writer_impl {
         // folder is durable for good (folders are never removed): the store remembers
         // it (durable_folders), and later blobs there skip both parents' fsyncs, which
         // even on a clean folder cost a disk cache flush each (~65 us here).
-        const unsigned i1 = static_cast<unsigned>(std::stoul(hex.substr(0, 2), nullptr, 16));
-        const unsigned i2 = 256 + static_cast<unsigned>(std::stoul(hex.substr(0, 4), nullptr, 16));
+        const auto i1 = std::to_integer<unsigned>(id.bytes()[0]);   // ab/
+        const auto i2 = 256 + (i1 << 8 | std::to_integer<unsigned>(id.bytes()[1]));   // ab/cd/
         const bool folders_durable = durable_->has(i2);
         if (!folders_durable) {
             if (auto made = make_dir(d1); !made) return fail(made.error());
