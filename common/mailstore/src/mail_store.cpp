@@ -7,6 +7,7 @@
 // STANDARDS: see mailstore.hpp.
 #include "polder/mailstore/mailstore.hpp"
 
+#include "polder/blob/sha256.hpp"
 #include "polder/db/connection.hpp"
 #include "polder/log/log.hpp"
 
@@ -44,6 +45,14 @@ result<prepared_message> prepare_bytes(const blob::blob_id& id, std::string_view
     p.size = raw.size();
     p.info = mime::parse(raw);
     p.header_raw = stored_header(raw, p.info);
+    return p;
+}
+
+result<prepared_message> prepare_inline(std::string raw) {
+    if (raw.size() > max_inline_message) return errc::limit_exceeded;
+    auto p = prepare_bytes(blob::sha256::of(std::string_view(raw)), raw);
+    if (!p) return p.error();
+    p->raw = std::move(raw);
     return p;
 }
 

@@ -313,18 +313,22 @@ std::vector<std::string> message_params(const prepared_message& msg) {
     return params;
 }
 
-// fts stays NULL: the full-text vector is computed later (index_fts; schema 0105).
+// fts stays NULL: the full-text vector is computed later (index_fts; schema 0105). $21,
+// the octets kept with the row (schema 0109), is binary; empty stores NULL (a stored
+// message is never empty).
 const std::string insert_message_sql =
     "INSERT INTO mail.messages (blob_sha256, size, sent_date, subject, sort_subject, sort_from, sort_to, sort_cc, "
     "from_text, to_text, cc_text, bcc_text, message_id_hdr, in_reply_to, references_ids, envelope, bodystructure, "
-    "header_fields, body_text, header_raw) VALUES (decode($1, 'hex'), $2::bigint, "
+    "header_fields, body_text, header_raw, raw) VALUES (decode($1, 'hex'), $2::bigint, "
     "to_timestamp(NULLIF($3, '')::bigint), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15::text[], "
-    "$16::jsonb, $17::jsonb, $18::jsonb, $19, NULLIF($20::text, '')) RETURNING id";
+    "$16::jsonb, $17::jsonb, $18::jsonb, $19, NULLIF($20::text, ''), NULLIF($21::bytea, ''::bytea)) RETURNING id";
 
 // insert_message - the one mail.messages row of a parsed message.
 std::int64_t insert_message(pqxx::work& tx, const prepared_message& msg) {
     auto params = message_params(msg);
-    auto r = db::exec_cached1(tx, insert_message_sql, pqxx::prepare::make_dynamic_params(params));
+    const std::string_view raw = msg.raw ? std::string_view(*msg.raw) : std::string_view();
+    auto r = db::exec_cached1(tx, insert_message_sql, pqxx::prepare::make_dynamic_params(params),
+                              pqxx::binarystring(raw.data(), raw.size()));
     return r[0].as<std::int64_t>();
 }
 
@@ -749,12 +753,15 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
     // mailbox, or gone), check_mailbox decides with the full rights check and the rows are
     // read again as the owner's. The JSON columns nobody asked for are not sent.
     // $5: "full" (the structure's JSON), "root" (the root's offsets only), "none".
-    // $4: the envelope's JSON ("t"/"f"); $6: the SORT/THREAD columns; $7: the stored header.
+    // $4: the envelope's JSON ("t"/"f"); $6: the SORT/THREAD columns; $7: the stored header;
+    // $8: the octets of a message kept in the database (schema 0109), also sent with $7
+    // when no header block is stored for it (no blob to read the header from).
     std::vector<std::string> params{std::to_string(mailbox), std::to_string(actor), std::to_string(uidvalidity),
                                     needs.envelope ? "t" : "f",
                                     !needs.body ? "none" : needs.root_only ? "root" : "full",
-                                    needs.sort ? "t" : "f", needs.header_raw ? "t" : "f"};
-    int next = 8;
+                                    needs.sort ? "t" : "f", needs.header_raw ? "t" : "f",
+                                    needs.raw ? "t" : "f"};
+    int next = 9;
     auto cond = uid_condition(*set, params, next);
     const std::string sql =
         "SELECT mb.own, x.* FROM (SELECT b.account_id = $2::bigint AND b.uidvalidity = $3::bigint AS own "
@@ -770,7 +777,8 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
         "CASE WHEN $5::text = 'root' THEN (m.bodystructure->>'header_start')::bigint END, "
         "CASE WHEN $5::text = 'root' THEN (m.bodystructure->>'body_start')::bigint END, "
         "CASE WHEN $5::text = 'root' THEN (m.bodystructure->>'body_end')::bigint END, "
-        "CASE WHEN $7::boolean THEN m.header_raw END "
+        "CASE WHEN $7::boolean THEN m.header_raw END, m.raw IS NOT NULL, "
+        "CASE WHEN $8::boolean OR ($7::boolean AND m.header_raw IS NULL) THEN m.raw END "
         "FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
         "WHERE mb.own AND mm.mailbox_id = $1::bigint AND " + cond + " ORDER BY mm.uid LIMIT " +
         std::to_string(max_rows_per_call / 10 + 1) + ") x ON TRUE ORDER BY x.uid";
@@ -820,6 +828,8 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
                 return errc::internal;   // stored by this module: corrupt data, not client input
             }
             if (!r[21].is_null()) mm.header_raw = r[21].as<std::string>();
+            mm.raw_in_db = r[22].as<bool>();
+            if (!r[23].is_null()) mm.raw = pqxx::binarystring(r[23]).str();
             // header_fields (for SEARCH HEADER, in SQL) is not read: FETCH filters header
             // fields on the raw bytes.
         } catch (const nlohmann::json::exception&) {
@@ -889,34 +899,38 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     // The mail.messages row, allocate(), the mailbox entry and the NOTIFY in one statement
     // (one round trip); no row back means the mailbox's UIDs are exhausted (uidnext would
     // pass 2^32), and the message row is rolled back with the rest. The NOTIFY names the
-    // new modseq: this is a one-step change (see notify_channel). With $28 (the appending
+    // new modseq: this is a one-step change (see notify_channel). With $29 (the appending
     // session's view modseq): when nothing else changed since that view, the session
     // claims the new message as \Recent here, as its resync would have done.
-    auto params = message_params(msg);   // $1..$20
-    params.push_back(std::to_string(m->id));                                            // $21
-    params.push_back(db::text_array(allowed));                                           // $22
-    params.push_back(std::to_string(internaldate));                                     // $23
-    params.push_back(notify_channel(m->owner_account_id));                              // $24
-    params.push_back(std::to_string(m->id));                                            // $25 (as text)
-    params.push_back(std::to_string(uid_limit));                                        // $26
-    params.push_back(std::to_string(msg.size));                                         // $27
-    params.push_back(std::to_string(claim_if_modseq ? std::min<std::uint64_t>(*claim_if_modseq, INT64_MAX)
-                                                    : std::uint64_t{0}));               // $28
-    params.push_back(claim_if_modseq ? "t" : "f");                                      // $29
+    auto params = message_params(msg);   // $1..$20; $21: the octets (insert_message)
+    const std::vector<std::string> more{
+        std::to_string(m->id),                         // $22
+        db::text_array(allowed),                       // $23
+        std::to_string(internaldate),                  // $24
+        notify_channel(m->owner_account_id),           // $25
+        std::to_string(m->id),                         // $26 (as text)
+        std::to_string(uid_limit),                     // $27
+        std::to_string(msg.size),                      // $28
+        std::to_string(claim_if_modseq ? std::min<std::uint64_t>(*claim_if_modseq, INT64_MAX)
+                                       : std::uint64_t{0}),   // $29
+        claim_if_modseq ? "t" : "f",                   // $30
+    };
     static const std::string sql =
         "WITH msg AS (" + insert_message_sql + "), "
         "a AS (UPDATE mail.mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, "
-        "recent_uid = CASE WHEN $29::boolean AND highestmodseq = $28::bigint THEN uidnext ELSE recent_uid END "
-        "WHERE id = $21::bigint AND uidnext + 1 <= $26::bigint "
+        "recent_uid = CASE WHEN $30::boolean AND highestmodseq = $29::bigint THEN uidnext ELSE recent_uid END "
+        "WHERE id = $22::bigint AND uidnext + 1 <= $27::bigint "
         "RETURNING uidnext - 1 AS uid, highestmodseq, uidvalidity, recent_uid = uidnext - 1 AS claimed), "
         "i AS (INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
-        "SELECT $21::bigint, a.uid, msg.id, $27::bigint, mail.flags_union('{}', $22::text[]), a.highestmodseq, "
-        "to_timestamp($23::bigint) FROM a, msg RETURNING uid, flags), "
-        "n AS (SELECT pg_notify($24::text, $25::text || ':' || a.highestmodseq::text) FROM a "
+        "SELECT $22::bigint, a.uid, msg.id, $28::bigint, mail.flags_union('{}', $23::text[]), a.highestmodseq, "
+        "to_timestamp($24::bigint) FROM a, msg RETURNING uid, flags), "
+        "n AS (SELECT pg_notify($25::text, $26::text || ':' || a.highestmodseq::text) FROM a "
         "WHERE EXISTS (SELECT 1 FROM i)) "
         "SELECT a.uid, a.highestmodseq, a.uidvalidity, i.flags, a.claimed FROM a JOIN i ON i.uid = a.uid "
         "LEFT JOIN n ON TRUE";
-    auto rows = db::exec_cached(tx, sql, pqxx::prepare::make_dynamic_params(params));
+    const std::string_view raw = msg.raw ? std::string_view(*msg.raw) : std::string_view();
+    auto rows = db::exec_cached(tx, sql, pqxx::prepare::make_dynamic_params(params),
+                                pqxx::binarystring(raw.data(), raw.size()), pqxx::prepare::make_dynamic_params(more));
     if (rows.empty()) throw rollback_error(errc::conflict);
     append_result out;
     out.mailbox_id = m->id;

@@ -126,21 +126,25 @@ public:
         if (!r) refuse("cannot read blob " + hex + " from the blob store " + blobs_.root().string() + ": " + r.error().message());
         std::vector<std::byte> buf(copy_buffer);
         std::uint64_t total = 0;
-        std::string quoted;
         for (;;) {
             auto n = r->read(buf);
             if (!n) refuse("cannot read blob " + hex + ": " + n.error().message());
             if (*n == 0) break;
-            std::string_view piece(reinterpret_cast<const char*>(buf.data()), *n);
-            out.write(piece);
-            if (mbox) {
-                quoted.clear();
-                quoter->feed(piece, quoted);
-                mbox->write(quoted);
-            }
+            copy_piece(std::string_view(reinterpret_cast<const char*>(buf.data()), *n), out, mbox, quoter);
             total += *n;
         }
         return total;
+    }
+
+    // copy_piece - bytes of a message or file into the open file(s).
+    static void copy_piece(std::string_view piece, output_file& out, output_file* mbox,
+                           exporter::mboxrd_quoter* quoter) {
+        out.write(piece);
+        if (mbox) {
+            std::string quoted;
+            quoter->feed(piece, quoted);
+            mbox->write(quoted);
+        }
     }
 
     // copy_file - a file's content: the bytes PostgreSQL keeps for small
@@ -206,7 +210,7 @@ public:
             for (;;) {
                 auto rows = tx.exec_params(
                     "SELECT mm.uid, mm.flags, extract(epoch FROM mm.internaldate)::bigint, encode(m.blob_sha256, 'hex'), "
-                    "coalesce(m.envelope->'from'->0->>2, '') || '@' || coalesce(m.envelope->'from'->0->>3, '') "
+                    "coalesce(m.envelope->'from'->0->>2, '') || '@' || coalesce(m.envelope->'from'->0->>3, ''), m.raw "
                     "FROM mail.mailbox_messages mm JOIN mail.messages m ON m.id = mm.message_id "
                     "WHERE mm.mailbox_id = $1 AND mm.uid > $2 ORDER BY mm.uid LIMIT $3",
                     box, after, static_cast<std::int64_t>(mail_batch));
@@ -231,7 +235,15 @@ public:
                     output_file out(tree_, rel + "/cur/" + file);
                     exporter::mboxrd_quoter quoter;
                     if (mbox) mbox->write(exporter::mbox_from_line(m[4].as<std::string>(), internaldate));
-                    const auto n = copy_blob(m[3].as<std::string>(), out, mbox ? &*mbox : nullptr, &quoter);
+                    // The octets kept with the row (small APPENDs, schema 0109), else the blob.
+                    std::uint64_t n = 0;
+                    if (!m[5].is_null()) {
+                        const pqxx::binarystring raw(m[5]);
+                        copy_piece(std::string_view(raw.get(), raw.size()), out, mbox ? &*mbox : nullptr, &quoter);
+                        n = raw.size();
+                    } else {
+                        n = copy_blob(m[3].as<std::string>(), out, mbox ? &*mbox : nullptr, &quoter);
+                    }
                     out.close(internaldate);
                     if (mbox) {
                         std::string tail;

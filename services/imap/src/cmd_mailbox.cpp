@@ -416,12 +416,20 @@ awaitable<void> session::cmd_append(const proto::command& cmd) {
                                                   : std::chrono::duration_cast<std::chrono::seconds>(
                                                         std::chrono::system_clock::now().time_since_epoch())
                                                         .count();
-    // Written durably, then parsed from the bytes in memory (not read back from the blob).
-    auto prepared = co_await d_.on_blob_thread([&]() -> result<mailstore::prepared_message> {
-        auto blob = mailstore::store_bytes(d_.store.blobs(), msg.data);
-        if (!blob) return blob.error();
-        return mailstore::prepare_bytes(*blob, msg.data);
-    });
+    // A small message is parsed here and stored with its row, made durable by the commit
+    // (schema 0109): no blob file, no flush of its own, no trip to the blob threads. A
+    // larger one is written durably to the blob store, then parsed from the bytes in
+    // memory (not read back from the blob).
+    result<mailstore::prepared_message> prepared = errc::internal;
+    if (msg.data.size() <= mailstore::max_inline_message) {
+        prepared = mailstore::prepare_inline(std::move(msg.data));
+    } else {
+        prepared = co_await d_.on_blob_thread([&]() -> result<mailstore::prepared_message> {
+            auto blob = mailstore::store_bytes(d_.store.blobs(), msg.data);
+            if (!blob) return blob.error();
+            return mailstore::prepare_bytes(*blob, msg.data);
+        });
+    }
     if (!prepared) {
         reply_error(cmd.tag, prepared.error(), "APPEND");
         co_return;

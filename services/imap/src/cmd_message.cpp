@@ -185,6 +185,21 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                (x.section.text == proto::section_text::header || x.section.text == proto::section_text::header_fields ||
                 x.section.text == proto::section_text::header_fields_not);
     });
+    // The octets of messages kept in the database (small APPENDs, schema 0109) come with
+    // their rows whenever a section beyond the stored header block may be read.
+    needs.raw = std::any_of(atts.begin(), atts.end(), [](const auto& x) {
+        switch (x.item) {
+            case fetch_item::rfc822:
+            case fetch_item::rfc822_text:
+            case fetch_item::binary:
+            case fetch_item::binary_size: return true;
+            case fetch_item::body_section:
+                return !(x.section.part.empty() && (x.section.text == proto::section_text::header ||
+                                                    x.section.text == proto::section_text::header_fields ||
+                                                    x.section.text == proto::section_text::header_fields_not));
+            default: return false;
+        }
+    });
     // Sections of the whole message only (BODY[HEADER], BODY[TEXT], HEADER.FIELDS,
     // RFC822.HEADER/TEXT): the root's offsets are enough, no structure to decode.
     needs.root_only = std::all_of(atts.begin(), atts.end(), [](const auto& x) {
@@ -260,9 +275,10 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                 co_return;
             }
             metas = std::move(*r);
+            // A message kept in the database has no blob: it is read with its row each time.
             if (own && sel_)
                 for (const auto& mm : metas)
-                    if (sel_->bodies.size() < max_cached_bodies && find(mm.uid))
+                    if (!mm.raw_in_db && sel_->bodies.size() < max_cached_bodies && find(mm.uid))
                         sel_->bodies.emplace(mm.uid, selected_state::body_ref{mm.blob, mm.size, mm.internaldate});
         }
         std::size_t mi = 0;
@@ -317,11 +333,18 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                         sr.range.length = std::min<std::uint64_t>(sr.range.length - off, eff.partial->length);
                     }
                     sr.plan = std::move(*plan);
-                    // Within the header block kept in the database: no blob read.
+                    // Within the header block kept in the database, or a message kept
+                    // there whole: no blob read.
                     if (!sr.plan.decode && meta->header_raw &&
                         sr.range.begin + sr.range.length <= meta->header_raw->size())
                         sr.stored = meta->header_raw->substr(sr.range.begin, sr.range.length);
-                    else
+                    else if (meta->raw_in_db) {
+                        if (!meta->raw || sr.range.begin + sr.range.length > meta->raw->size()) {
+                            reply_error(cmd.tag, errc::internal, "FETCH");   // fetch_needs::raw missed a case
+                            co_return;
+                        }
+                        sr.stored = meta->raw->substr(sr.range.begin, sr.range.length);
+                    } else
                         bytes += sr.range.length;
                     reads.push_back(std::move(sr));
                 }

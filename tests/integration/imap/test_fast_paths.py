@@ -9,11 +9,17 @@
 # concurrent APPENDs and STOREs (UIDs and modseqs strictly ascending, none lost); and a
 # session's view following its own STOREs, also those that change nothing, without a
 # resync, while other sessions' changes still reach it; and the STOREs of a batch in one
-# statement (schema 0108) for every kind of STORE.
+# statement (schema 0108) for every kind of STORE; and small APPENDs kept in PostgreSQL
+# instead of the blob store (schema 0109), every section read from there exactly.
 
+import base64
+import hashlib
 import re
 import time
 import urllib.request
+
+import psycopg2
+import pytest
 
 from imap_helpers import PASSWORD, message, ok
 from parallel import run_parallel
@@ -270,7 +276,8 @@ MULTIPART = (b"From: Anna <anna@example.org>\r\nTo: bert@example.org\r\nSubject:
 def test_whole_message_sections_come_from_the_root_offsets_exactly(connect, user):
     c = connect(user)
     plain = message("plain one", body="only text\r\n")
-    # An 8-bit header block is not kept in the database: it is read from the blob.
+    # An 8-bit header block is not kept as the stored header: it is read from the message's
+    # octets (kept with its row, the message being small; schema 0109).
     eight_bit = "Subject: Café überall\r\nFrom: anna@example.org\r\n\r\nbody\r\n".encode()
     ok(c.append("INBOX", None, None, MULTIPART))
     ok(c.append("INBOX", None, None, plain))
@@ -428,3 +435,77 @@ def test_batched_stores_of_every_kind_leave_exact_flags_and_reach_the_accounts_o
     for k, (w, v) in enumerate(zip(writers, watchers)):
         assert flags(w) == expected, k
         assert flags(v) == expected, k
+
+
+INLINE_MAX = 64 * 1024   # mailstore::max_inline_message
+
+
+def stored_row(sql, user, subject):
+    rows = sql("SELECT encode(m.blob_sha256, 'hex'), m.size, m.raw FROM mail.messages m "
+               "JOIN mail.mailbox_messages mm ON mm.message_id = m.id JOIN mail.mailboxes b ON b.id = mm.mailbox_id "
+               "JOIN directory.accounts a ON a.id = b.account_id WHERE a.address = %s AND m.subject = %s",
+               (user, subject))
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_a_small_append_is_kept_in_the_database_and_every_section_reads_back_exactly(
+        connect, user, sql, service_root):
+    c = connect(user)
+    attachment = bytes(range(256)) * 8
+    encoded = base64.encodebytes(attachment).replace(b"\n", b"\r\n")
+    small = (b"From: Anna <anna@example.org>\r\nTo: bert@example.org\r\nSubject: klein\r\n"
+             b"X-Note: caf\xc3\xa9\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n"
+             b"--zz\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+             b"Gr\xc3\xbc\xc3\x9fe, de kat zit op de mat.\r\n--zz\r\nContent-Type: application/octet-stream\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--zz--\r\n")
+    line = b"Een regel tekst om het bericht groot te maken.\r\n"
+    large = b"From: anna@example.org\r\nSubject: groot\r\n\r\n" + line * (INLINE_MAX // len(line) + 10)
+    at_limit_head = b"From: anna@example.org\r\nSubject: precies\r\n\r\n"
+    filler = (b"x" * 78 + b"\r\n") * INLINE_MAX
+    at_limit = at_limit_head + filler[:INLINE_MAX - len(at_limit_head) - 2] + b"\r\n"
+    assert len(small) < INLINE_MAX < len(large) and len(at_limit) == INLINE_MAX
+    for data in (small, large, at_limit):
+        ok(c.append("INBOX", None, None, data))
+
+    blobs = service_root / "blobs"
+    def blob_file(hexid):
+        return blobs / hexid[:2] / hexid[2:4] / hexid
+
+    # Where the octets are: small ones with the row (named by their SHA-256, no blob file),
+    # the large one in the blob store.
+    for subject, data in (("klein", small), ("precies", at_limit)):
+        hexid, size, raw = stored_row(sql, user, subject)
+        assert bytes(raw) == data and size == len(data) and hexid == hashlib.sha256(data).hexdigest()
+        assert not blob_file(hexid).exists()
+    hexid, size, raw = stored_row(sql, user, "groot")
+    assert raw is None and size == len(large) and blob_file(hexid).read_bytes() == large
+
+    # Every way of reading a message, twice (the second FETCH of a session may take other
+    # paths), for both kinds.
+    assert c.select("INBOX")[0] == "OK"
+    head, _, text = small.partition(b"\r\n\r\n")
+    head += b"\r\n\r\n"
+    for _ in range(2):
+        assert ok(c.fetch("1", "(BODY.PEEK[])"))[0][1] == small
+        assert ok(c.fetch("1", "(RFC822.SIZE BODY.PEEK[]<10.20>)"))[0][1] == small[10:30]
+        assert ok(c.fetch("1", "(BODY.PEEK[HEADER])"))[0][1] == head   # 8-bit: no stored header block
+        assert ok(c.fetch("1", "(BODY.PEEK[TEXT])"))[0][1] == text
+        assert ok(c.fetch("1", "(BODY.PEEK[1])"))[0][1] == "Grüße, de kat zit op de mat.".encode()
+        assert ok(c.fetch("1", "(BODY.PEEK[2.MIME])"))[0][1].startswith(b"Content-Type: application/octet-stream")
+        assert ok(c.fetch("1", "(BINARY.PEEK[2])"))[0][1] == attachment
+        data = ok(c.fetch("1", "(BINARY.SIZE[2])"))
+        assert f"BINARY.SIZE[2] {len(attachment)}" in data[0].decode(), data
+        assert ok(c.fetch("1", "(RFC822)"))[0][1] == small
+        assert ok(c.fetch("2", "(BODY.PEEK[])"))[0][1] == large
+        assert ok(c.fetch("2", "(BODY.PEEK[TEXT]<0.100>)"))[0][1] == large.partition(b"\r\n\r\n")[2][:100]
+        assert ok(c.fetch("3", "(BODY.PEEK[])"))[0][1] == at_limit
+    data = ok(c.uid("FETCH", "1:*", "(UID BODY.PEEK[])"))
+    assert [d[1] for d in data if isinstance(d, tuple)] == [small, large, at_limit]
+
+    # The database refuses octets that are not the message the row names.
+    hexid, _, _ = stored_row(sql, user, "klein")
+    for change in ("raw = raw || '\\x00'::bytea", "raw = overlay(raw placing '\\x58'::bytea from 1 for 1)"):
+        with pytest.raises(psycopg2.errors.CheckViolation, match="messages_raw_content"):
+            sql(f"UPDATE mail.messages SET {change} WHERE blob_sha256 = decode(%s, 'hex')", (hexid,))
+    assert bytes(stored_row(sql, user, "klein")[2]) == small

@@ -138,6 +138,11 @@ struct message_meta {
     // With fetch_needs::header_raw: the octets [0, parsed.body.body_start) when stored
     // (prepared_message::header_raw), else nullopt (read the blob).
     std::optional<std::string> header_raw;
+    // raw_in_db: the message's octets are kept with its row (prepared_message::raw), so
+    // there is no blob to read. raw: those octets, with fetch_needs::raw, or with
+    // fetch_needs::header_raw when no header block is stored.
+    bool raw_in_db = false;
+    std::optional<std::string> raw;
 };
 
 // fetch_needs - which parts of the stored parse fetch() decodes into message_meta::parsed
@@ -155,6 +160,8 @@ struct fetch_needs {
     bool sort = true;
     // message_meta::header_raw (the stored header block, when there is one).
     bool header_raw = false;
+    // message_meta::raw (the octets of a message kept in the database).
+    bool raw = false;
 };
 
 // The result of parsing a message once; produced by prepare_message.
@@ -167,8 +174,13 @@ struct prepared_message {
     // in its index cache); nullopt when longer than max_stored_header or not plain ASCII
     // without NUL (RFC 5322 2.2): those are read from the blob as before.
     std::optional<std::string> header_raw;
+    // raw - the whole message, stored with its row instead of in the blob store (schema
+    // 0109): set by prepare_inline for APPENDs of at most max_inline_message octets, when
+    // `blob` names no stored blob. nullopt: the octets are the blob's.
+    std::optional<std::string> raw;
 };
 inline constexpr std::size_t max_stored_header = 16 * 1024;
+inline constexpr std::size_t max_inline_message = 64 * 1024;
 
 // prepare_message - reads the blob (at most max_message_size) and parses it once.
 // Errors: errc::not_found (no such blob), errc::limit_exceeded, blob store errors.
@@ -178,6 +190,11 @@ inline constexpr std::size_t max_stored_header = 16 * 1024;
 [[nodiscard]] result<prepared_message> prepare_bytes(const blob::blob_id& id, std::string_view raw);
 // store_bytes - writes raw bytes as a durable blob (for tests and small callers).
 [[nodiscard]] result<blob::blob_id> store_bytes(blob::store& blobs, std::string_view raw);
+// prepare_inline - an APPENDed message of at most max_inline_message octets, parsed and
+// kept in memory (prepared_message::raw) to be stored with its row: no blob is written,
+// `blob` is the octets' SHA-256. Errors: errc::limit_exceeded (larger: use store_bytes
+// and prepare_bytes).
+[[nodiscard]] result<prepared_message> prepare_inline(std::string raw);
 
 struct recipient {
     std::int64_t account_id = 0;
