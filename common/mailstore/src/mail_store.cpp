@@ -257,6 +257,12 @@ awaitable<result<std::vector<message_meta>>> mail_store::fetch(std::int64_t acto
     });
 }
 
+awaitable<result<std::vector<std::pair<std::int64_t, std::string>>>> mail_store::raw_octets(
+    std::vector<std::int64_t> rows) {
+    co_return co_await guarded_read<std::vector<std::pair<std::int64_t, std::string>>>(
+        pool_, "raw_octets", [&](pqxx::transaction_base& tx) { return ops::raw_octets(tx, rows); });
+}
+
 awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std::int64_t mailbox,
                                                         std::uint32_t uidvalidity, uid_set uids, flag_mode mode,
                                                         std::vector<std::string> flags,

@@ -740,6 +740,16 @@ result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, st
     return c;
 }
 
+std::vector<std::pair<std::int64_t, std::string>> raw_octets(pqxx::transaction_base& tx,
+                                                             const std::vector<std::int64_t>& rows) {
+    std::vector<std::pair<std::int64_t, std::string>> out;
+    if (rows.empty()) return out;
+    for (const auto& r : db::exec_cached(tx, "SELECT id, raw FROM mail.messages WHERE id = ANY($1::bigint[]) "
+                                             "AND raw IS NOT NULL", db::bigint_array(rows)))
+        out.emplace_back(r[0].as<std::int64_t>(), pqxx::binarystring(r[1]).str());
+    return out;
+}
+
 result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
                                         std::uint32_t uidvalidity, const uid_set& uids, fetch_needs needs) {
     auto set = make_uid_set(uids);
@@ -829,7 +839,7 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
             }
             if (!r[21].is_null()) mm.header_raw = r[21].as<std::string>();
             mm.raw_in_db = r[22].as<bool>();
-            if (!r[23].is_null()) mm.raw = pqxx::binarystring(r[23]).str();
+            if (!r[23].is_null()) mm.raw = std::make_shared<const std::string>(pqxx::binarystring(r[23]).str());
             // header_fields (for SEARCH HEADER, in SQL) is not read: FETCH filters header
             // fields on the raw bytes.
         } catch (const nlohmann::json::exception&) {
@@ -923,10 +933,10 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
         "RETURNING uidnext - 1 AS uid, highestmodseq, uidvalidity, recent_uid = uidnext - 1 AS claimed), "
         "i AS (INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
         "SELECT $22::bigint, a.uid, msg.id, $28::bigint, mail.flags_union('{}', $23::text[]), a.highestmodseq, "
-        "to_timestamp($24::bigint) FROM a, msg RETURNING uid, flags), "
+        "to_timestamp($24::bigint) FROM a, msg RETURNING uid, flags, message_id), "
         "n AS (SELECT pg_notify($25::text, $26::text || ':' || a.highestmodseq::text) FROM a "
         "WHERE EXISTS (SELECT 1 FROM i)) "
-        "SELECT a.uid, a.highestmodseq, a.uidvalidity, i.flags, a.claimed FROM a JOIN i ON i.uid = a.uid "
+        "SELECT a.uid, a.highestmodseq, a.uidvalidity, i.flags, a.claimed, i.message_id FROM a JOIN i ON i.uid = a.uid "
         "LEFT JOIN n ON TRUE";
     const std::string_view raw = msg.raw ? std::string_view(*msg.raw) : std::string_view();
     auto rows = db::exec_cached(tx, sql, pqxx::prepare::make_dynamic_params(params),
@@ -939,6 +949,7 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     out.modseq = rows[0][1].as<std::uint64_t>();
     out.flags = flags_of(rows[0][3]);
     out.recent = rows[0][4].as<bool>();
+    out.message_row = rows[0][5].as<std::int64_t>();
     return out;
 }
 

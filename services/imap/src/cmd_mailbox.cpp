@@ -435,6 +435,9 @@ awaitable<void> session::cmd_append(const proto::command& cmd) {
         co_return;
     }
     std::string().swap(msg.data);
+    // Kept for the process's message cache once stored (imapd.hpp).
+    std::shared_ptr<const std::string> octets;
+    if (prepared->raw) octets = std::make_shared<const std::string>(*prepared->raw);
     // Appending to the selected mailbox: an IMAP4rev1 session claims the new message as
     // \Recent in the same statement when nothing else changed since its view.
     std::optional<std::uint64_t> claim;
@@ -444,6 +447,7 @@ awaitable<void> session::cmd_append(const proto::command& cmd) {
         reply_error(cmd.tag, r.error(), "APPEND", true);
         co_return;
     }
+    if (octets) d_.message_cache.put(r->message_row, std::move(octets));
     if (sel_ && r->mailbox_id == sel_->mailbox.id) {
         auto& v = sel_->messages;
         if (r->modseq == sel_->highestmodseq + 1 && (v.empty() || v.back().uid < r->uid)) {

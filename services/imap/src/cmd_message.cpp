@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 namespace polder::imap {
 
@@ -230,7 +231,9 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
         }
     });
     bool unknown_cte = false;
-    constexpr std::size_t chunk = 500;
+    // Messages per database read; when the rows bring the octets of messages kept in the
+    // database (up to 64 KiB each), fewer, so one read holds at most 2 MiB of them.
+    const std::size_t chunk = needs.raw ? 32 : 500;
     // Section bytes of consecutive messages are read in one trip to the blob threads, up
     // to batch_bytes (a larger message goes alone), instead of one trip per message: the
     // two thread switches per message cost more than reading a small header.
@@ -257,6 +260,7 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                          std::all_of(part.begin(), part.end(), [&](std::uint32_t u) { return sel_->bodies.count(u) > 0; });
         if (from_view) {
             metas.reserve(part.size());
+            std::vector<std::int64_t> in_db;
             for (auto u : part) {
                 const auto& b = sel_->bodies.at(u);
                 mailstore::message_meta mm;
@@ -265,8 +269,32 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                 mm.size = b.size;
                 mm.internaldate = b.internaldate;
                 mm.parsed.size = b.size;
+                mm.message_row = b.message_row;
+                mm.raw_in_db = b.in_db;
+                if (b.in_db && needs.raw && !(mm.raw = d_.message_cache.get(b.message_row)))
+                    in_db.push_back(b.message_row);
                 metas.push_back(std::move(mm));
             }
+            if (!in_db.empty()) {
+                // The octets of messages kept in the database and not in the process's
+                // cache: one lookup by row.
+                auto raws = co_await d_.store.raw_octets(std::move(in_db));
+                if (!raws) {
+                    reply_error(cmd.tag, raws.error(), "FETCH");
+                    co_return;
+                }
+                std::unordered_map<std::int64_t, std::shared_ptr<const std::string>> by_row;
+                for (auto& [row, bytes] : *raws) {
+                    auto shared = std::make_shared<const std::string>(std::move(bytes));
+                    d_.message_cache.put(row, shared);
+                    by_row.emplace(row, std::move(shared));
+                }
+                for (auto& mm : metas)
+                    if (mm.raw_in_db && !mm.raw)
+                        if (auto it = by_row.find(mm.message_row); it != by_row.end()) mm.raw = it->second;
+            }
+            // A row gone meanwhile (expunged and collected): skipped as expunged.
+            if (needs.raw) std::erase_if(metas, [](const auto& mm) { return mm.raw_in_db && !mm.raw; });
         } else if (needs_meta) {
             auto r = co_await d_.store.fetch(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity,
                                              to_uid_set(part), needs);
@@ -275,11 +303,13 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                 co_return;
             }
             metas = std::move(*r);
-            // A message kept in the database has no blob: it is read with its row each time.
+            for (const auto& mm : metas)
+                if (mm.raw) d_.message_cache.put(mm.message_row, mm.raw);
             if (own && sel_)
                 for (const auto& mm : metas)
-                    if (!mm.raw_in_db && sel_->bodies.size() < max_cached_bodies && find(mm.uid))
-                        sel_->bodies.emplace(mm.uid, selected_state::body_ref{mm.blob, mm.size, mm.internaldate});
+                    if (sel_->bodies.size() < max_cached_bodies && find(mm.uid))
+                        sel_->bodies.emplace(mm.uid, selected_state::body_ref{mm.blob, mm.size, mm.internaldate,
+                                                                              mm.message_row, mm.raw_in_db});
         }
         std::size_t mi = 0;
         std::size_t k = 0;

@@ -13,6 +13,7 @@
 #include "polder/config/config.hpp"
 #include "polder/db/notifier.hpp"
 #include "polder/mailstore/mailstore.hpp"
+#include "polder/mailstore/message_cache.hpp"
 #include "polder/service/service.hpp"
 
 #include <cstdint>
@@ -38,6 +39,11 @@ public:
     auth::login_cache login_cache;   // successful logins, 60 s (see login_cache.hpp)
     db::notifier notifier;
     asio::thread_pool blob_io{2};
+    // The octets of messages kept in the database (small APPENDs, schema 0109) that this
+    // process stored or read lately: a FETCH of them then needs no query, as a FETCH of
+    // a message in the blob store is served from the kernel's page cache.
+    static constexpr std::size_t message_cache_bytes = 64 * 1024 * 1024;
+    mailstore::message_cache message_cache{message_cache_bytes};
     std::shared_ptr<net::tls_context> tls;
 
     // acquire_session / release_session - false when the account is at its limit.

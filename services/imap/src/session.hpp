@@ -65,12 +65,16 @@ private:
         std::vector<std::string> keywords;
         // What never changes for a UID of this mailbox (the blob, its size, INTERNALDATE),
         // remembered from FETCHes of the actor's own mailbox, so a later FETCH of whole
-        // messages needs no database round trip (as Dovecot serves them from its index).
-        // Bounded by max_cached_bodies; entries go with EXPUNGE and with the view.
+        // messages needs no database round trip (as Dovecot serves them from its index),
+        // or for a message kept in the database (in_db, schema 0109) only the lookup of
+        // its octets by row. Bounded by max_cached_bodies; entries go with EXPUNGE and
+        // with the view.
         struct body_ref {
             blob::blob_id blob;
             std::uint64_t size = 0;
             std::int64_t internaldate = 0;
+            std::int64_t message_row = 0;
+            bool in_db = false;
         };
         std::unordered_map<std::uint32_t, body_ref> bodies;
     };

@@ -450,7 +450,7 @@ def stored_row(sql, user, subject):
 
 
 def test_a_small_append_is_kept_in_the_database_and_every_section_reads_back_exactly(
-        connect, user, sql, service_root):
+        connect, user, sql, service_root, start_service):
     c = connect(user)
     attachment = bytes(range(256)) * 8
     encoded = base64.encodebytes(attachment).replace(b"\n", b"\r\n")
@@ -502,6 +502,17 @@ def test_a_small_append_is_kept_in_the_database_and_every_section_reads_back_exa
         assert ok(c.fetch("3", "(BODY.PEEK[])"))[0][1] == at_limit
     data = ok(c.uid("FETCH", "1:*", "(UID BODY.PEEK[])"))
     assert [d[1] for d in data if isinstance(d, tuple)] == [small, large, at_limit]
+
+    # Another process has none of them in its message cache: a session there that first
+    # learns the messages without their octets (sizes) reads them by row, then from its
+    # cache; both give the same octets.
+    other = connect(user, service=start_service("imap"))
+    assert other.select("INBOX")[0] == "OK"
+    ok(other.fetch("1:3", "(RFC822.SIZE INTERNALDATE)"))
+    for _ in range(2):
+        data = ok(other.fetch("1:3", "(BODY.PEEK[])"))
+        assert [d[1] for d in data if isinstance(d, tuple)] == [small, large, at_limit]
+        assert ok(other.fetch("1", "(BINARY.PEEK[2])"))[0][1] == attachment
 
     # The database refuses octets that are not the message the row names.
     hexid, _, _ = stored_row(sql, user, "klein")

@@ -140,9 +140,10 @@ struct message_meta {
     std::optional<std::string> header_raw;
     // raw_in_db: the message's octets are kept with its row (prepared_message::raw), so
     // there is no blob to read. raw: those octets, with fetch_needs::raw, or with
-    // fetch_needs::header_raw when no header block is stored.
+    // fetch_needs::header_raw when no header block is stored (null otherwise); shared, so
+    // a message_cache can keep them without a copy.
     bool raw_in_db = false;
-    std::optional<std::string> raw;
+    std::shared_ptr<const std::string> raw;
 };
 
 // fetch_needs - which parts of the stored parse fetch() decodes into message_meta::parsed
@@ -218,6 +219,7 @@ struct append_result {
     std::uint64_t modseq = 0;           // of the new entry (the mailbox's new HIGHESTMODSEQ)
     std::vector<std::string> flags;     // as stored (normalized, those the actor may set)
     bool recent = false;                // claimed as \Recent (claim_if_modseq matched)
+    std::int64_t message_row = 0;       // mail.messages.id
 };
 
 enum class flag_mode { add, remove, replace };
@@ -270,6 +272,11 @@ result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, st
                               std::uint64_t since_modseq);
 result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
                                         std::uint32_t uidvalidity, const uid_set& uids, fetch_needs needs = {});
+// raw_octets - the octets kept in the database (schema 0109) of the mail.messages rows
+// `rows`, by row id; rows without any (or gone) are left out. No rights check: only for
+// rows the caller read with fetch() before (a row's octets never change).
+std::vector<std::pair<std::int64_t, std::string>> raw_octets(pqxx::transaction_base& tx,
+                                                             const std::vector<std::int64_t>& rows);
 // claim_recent - IMAP4rev1 \Recent: the first session to call it after new messages
 // arrived gets them as recent. Returns the lowest UID that is \Recent for this session
 // (every UID >= it); the next caller starts after them.
@@ -395,6 +402,7 @@ public:
     awaitable<result<std::uint32_t>> claim_recent(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity);
     awaitable<result<std::vector<message_meta>>> fetch(std::int64_t actor, std::int64_t mailbox,
                                                        std::uint32_t uidvalidity, uid_set uids, fetch_needs needs = {});
+    awaitable<result<std::vector<std::pair<std::int64_t, std::string>>>> raw_octets(std::vector<std::int64_t> rows);
     awaitable<result<store_result>> store_flags(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                                 uid_set uids, flag_mode mode, std::vector<std::string> flags,
                                                 std::optional<std::uint64_t> unchangedsince = {});
