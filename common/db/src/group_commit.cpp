@@ -51,6 +51,38 @@ group_metrics& global_metrics() {
 // replaces the connection.
 void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& completed) {
     global_metrics().batch_size.observe(static_cast<double>(batch.size()));
+    if (auto* all = batch.front()->runner()) {
+        // One statement in autocommit, when the batch is one (batch_commit's single).
+        bool single = false;
+        try {
+            pqxx::nontransaction tx(c);
+            single = all->run_single(tx, batch);
+        } catch (const std::exception& ex) {
+            const auto error = std::current_exception();
+            completed = true;
+            // Only the statement's own failure means nothing persisted; anything else
+            // (the connection, or the function failing after its statement ran) leaves
+            // the outcome unknown, so nobody may be told either way or run again.
+            if (dynamic_cast<const pqxx::sql_error*>(&ex) == nullptr || is_connection_failure(ex)) {
+                for (auto& e : batch) e->fail(error);
+                if (is_connection_failure(ex)) throw;
+                return;
+            }
+            global_metrics().fallbacks.inc();
+            log::info("db.group_commit_fallback",
+                      {{"batch", static_cast<std::int64_t>(batch.size())}, {"error", std::string(ex.what())}});
+            for (auto& e : batch) {
+                e->forget();
+                e->run_alone(c, max_attempts);
+            }
+            return;
+        }
+        if (single) {
+            completed = true;
+            for (auto& e : batch) e->complete_kept();
+            return;
+        }
+    }
     if (batch.size() == 1) {
         completed = true;
         batch.front()->run_alone(c, max_attempts);

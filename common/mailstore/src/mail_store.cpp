@@ -312,6 +312,19 @@ void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes) 
     if (!stores.empty()) ops::store_flags_own_batch(tx, stores, stored);
 }
 
+bool run_grouped_writes_single(pqxx::transaction_base& tx, std::span<grouped_write* const> writes) {
+    std::vector<const ops::store_request*> stores;
+    std::vector<std::optional<store_result>*> stored;
+    for (auto* w : writes) {
+        if (!w->store) return false;
+        stores.push_back(w->store);
+        stored.push_back(&w->stored);
+    }
+    if (!ops::store_batch_is_one_statement(stores)) return false;
+    ops::store_flags_own_batch(tx, stores, stored);
+    return true;
+}
+
 awaitable<result<copy_result>> mail_store::copy(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                                 uid_set uids, std::string destination, bool move) {
     co_return co_await guarded<copy_result>(pool_, move ? "move" : "copy", [&](pqxx::work& tx) {

@@ -1081,11 +1081,34 @@ std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int
     return out;
 }
 
+namespace {
+// batchable - a STORE that can go into mail.store_flags_batch: valid flags, a single UID
+// range, and a mailbox no earlier request (in `mailboxes`) names.
+struct batchable {
+    uid_range range;
+    std::vector<std::string> flags;
+};
+std::optional<batchable> batchable_store(const store_request& r, std::set<std::int64_t>& mailboxes) {
+    auto f = normalize_flags(r.flags);
+    auto uids = f ? make_uid_set(r.uids) : result<uid_set>(errc::invalid_argument);
+    if (f && uids && uids->size() == 1 && mailboxes.insert(r.mailbox).second)
+        return batchable{uids->front(), std::move(*f)};
+    return std::nullopt;
+}
+}  // namespace
+
+bool store_batch_is_one_statement(std::span<const store_request* const> requests) {
+    std::set<std::int64_t> mailboxes;
+    return !requests.empty() &&
+           std::all_of(requests.begin(), requests.end(), [&](const store_request* r) {
+               return batchable_store(*r, mailboxes).has_value();
+           });
+}
+
 void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_request* const> requests,
                            std::span<std::optional<store_result>* const> out) {
-    // Which requests go into the one statement: valid flags, a single UID range, and a
-    // mailbox no earlier request of this call names (the others run alone, before it:
-    // the order of different sessions' STOREs within one transaction is free).
+    // Which requests go into the one statement (batchable_store); the others run alone,
+    // before it: the order of different sessions' STOREs within one transaction is free.
     struct together {
         std::size_t index;
         uid_range range;
@@ -1096,10 +1119,8 @@ void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_req
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const auto& r = *requests[i];
         *out[i] = std::nullopt;
-        auto f = normalize_flags(r.flags);
-        auto uids = f ? make_uid_set(r.uids) : result<uid_set>(errc::invalid_argument);
-        if (f && uids && uids->size() == 1 && mailboxes.insert(r.mailbox).second) {
-            set.push_back({i, uids->front(), std::move(*f)});
+        if (auto b = batchable_store(r, mailboxes)) {
+            set.push_back({i, b->range, std::move(b->flags)});
             continue;
         }
         *out[i] = store_flags_own(tx, r.actor, r.mailbox, r.uidvalidity, r.uids, r.mode, r.flags);

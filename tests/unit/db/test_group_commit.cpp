@@ -1,7 +1,8 @@
 // test_group_commit.cpp - db::group_commit: concurrent callers share transactions, each
 // gets its own value only after the commit, one caller's failure neither fails nor undoes
 // the others, a deadlock-prone hot row still ends consistent, and a stopped pool fails
-// callers cleanly. db::batch_commit: one function call per batch, the same fallback.
+// callers cleanly. db::batch_commit: one function call per batch, the same fallback, and
+// a batch that is one statement run without BEGIN/COMMIT.
 // SECURITY: checks that batching never hands one caller another's value and that a failed
 // function leaves nothing behind.
 // STANDARDS: none.
@@ -227,4 +228,78 @@ TEST_CASE("batch_commit hands a whole batch to one function, and re-runs it item
     CHECK(batched > 0);
     CHECK(per_tx.size() < static_cast<std::size_t>(callers - 1));
     CHECK(calls < callers + 16);
+}
+
+namespace {
+
+// single_insert - batch_commit's one-statement function: a batch without an id divisible
+// by 20 is ONE autocommit INSERT (each item learns its transaction from the rows); one
+// with such an id is refused untouched and goes through insert_all's transaction.
+bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std::atomic<int>& singles) {
+    std::string ids = "{";
+    for (auto* it : items) {
+        if (it->id % 20 == 0) return false;
+        ids += (ids.size() > 1 ? "," : "") + std::to_string(it->id);
+    }
+    ids += "}";
+    ++singles;
+    std::map<int, long> txid;
+    for (const auto& r : tx.exec_params("WITH t AS (SELECT txid_current() AS x) INSERT INTO batched (id, txid) "
+                                        "SELECT i, t.x FROM unnest($1::int[]) i, t RETURNING id, txid", ids))
+        txid[r[0].as<int>()] = r[1].as<long>();
+    for (auto* it : items) {
+        it->txid = txid.at(it->id);
+        it->batch = -static_cast<int>(items.size());   // negative: stored by the single statement
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("batch_commit runs a batch that is one statement without a transaction block, and falls back alone") {
+    db::test::temp_database tdb("batch_single");
+    setup(tdb.options());
+    {
+        auto c = db::connect(tdb.options());
+        pqxx::work tx(*c);
+        tx.exec("CREATE TABLE batched (id int PRIMARY KEY CHECK (id <> 37), txid bigint NOT NULL)");
+        tx.commit();
+    }
+    db::pool pool(tdb.options(), 4);
+    asio::io_context io;
+    std::atomic<int> calls{0}, singles{0};
+    db::batch_commit<item> bc(
+        pool, io.get_executor(), {.max_batch = 16, .max_in_flight = 1, .max_attempts = 5},
+        [&calls](pqxx::work& tx, std::span<item* const> items) { insert_all(tx, items, calls); },
+        [&singles](pqxx::transaction_base& tx, std::span<item* const> items) { return single_insert(tx, items, singles); });
+    constexpr int callers = 60;
+    std::vector<item> items(callers);
+    for (int i = 0; i < callers; ++i) items[i].id = i;
+    std::map<int, std::string> failed;
+    std::atomic<int> done{0};
+    asio::co_spawn(io, start_items(bc, items, failed, done), asio::detached);
+    io.run();
+
+    REQUIRE(done == callers);
+    // 37 alone failed (the single statement of its batch failed whole, then each item
+    // ran alone).
+    REQUIRE(failed.size() == 1);
+    CHECK(failed.begin()->first == 37);
+    CHECK(failed.begin()->second.find("batched_id_check") != std::string::npos);
+    auto c = db::connect(tdb.options());
+    pqxx::work tx(*c);
+    CHECK(tx.exec1("SELECT count(*) FROM batched")[0].as<int>() == callers - 1);
+    int by_single = 0;
+    for (const auto& it : items) {
+        if (it.id == 37) continue;
+        CHECK(tx.exec_params1("SELECT txid FROM batched WHERE id = $1", it.id)[0].as<long>() == it.txid);
+        if (it.batch < 0) {
+            ++by_single;
+            CHECK(it.id % 20 != 0);   // never one the single function refused
+        }
+    }
+    // Some batches were one statement; those with a multiple of 20 took the transaction.
+    CHECK(singles > 0);
+    CHECK(by_single > 0);
+    CHECK(calls > 0);
 }

@@ -42,6 +42,7 @@
 #include "polder/db/transact.hpp"
 
 #include <pqxx/connection>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include <cstddef>
@@ -67,6 +68,9 @@ class batch_runner {
 public:
     virtual ~batch_runner() = default;
     virtual void run_all(pqxx::work& tx, std::span<const std::unique_ptr<group_entry>> batch) = 0;
+    // run_single - true when it ran the whole batch as ONE statement on `tx` (autocommit);
+    // false, having sent nothing, when the batch is not one statement.
+    virtual bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<group_entry>> batch) = 0;
 };
 
 // group_entry - one caller's function, kept until its batch is done.
@@ -180,7 +184,15 @@ private:
 //
 // The function gets the items in arrival order and writes each item's outcome into the
 // item. transact() returns after the COMMIT of the transaction that ran it (or throws what
-// the function or the transaction threw). Rules as for group_commit: when the batch fails,
+// the function or the transaction threw).
+//
+// One statement: with the optional second function, a batch that it can run as exactly one
+// statement (it checks the items and returns false, having sent nothing, when it cannot)
+// runs on a pqxx::nontransaction: no BEGIN and no COMMIT round trip, the statement commits
+// by itself before its answer arrives (the same durability). When that statement fails
+// (pqxx::sql_error), nothing of it persisted and the items run alone as above; anything
+// else thrown - the connection breaking with it sent, or the function failing after its
+// statement ran - fails every item (the outcome is unknown, as for a lost COMMIT). Rules as for group_commit: when the batch fails,
 // it is rolled back and the function runs again for each item ALONE (a span of one, in a
 // transaction of its own, with retries), so it must write every outcome field on every
 // run and touch nothing but the database through tx. An item must stay alive and
@@ -189,9 +201,11 @@ template <class Item>
 class batch_commit {
 public:
     using function = std::function<void(pqxx::work&, std::span<Item* const>)>;
+    using single_function = std::function<bool(pqxx::transaction_base&, std::span<Item* const>)>;
 
-    batch_commit(pool& p, asio::any_io_executor ex, group_commit::options o, function f)
-        : runner_(std::make_shared<together>(std::move(f))), commits_(p, std::move(ex), o) {}
+    batch_commit(pool& p, asio::any_io_executor ex, group_commit::options o, function f,
+                 single_function single = nullptr)
+        : runner_(std::make_shared<together>(std::move(f), std::move(single))), commits_(p, std::move(ex), o) {}
 
     awaitable<void> transact(Item& item) {
         auto initiation = [this](auto handler, Item* it) {
@@ -204,14 +218,21 @@ public:
 private:
     struct entry_base;
     struct together final : detail::batch_runner {
-        explicit together(function fn) : f(std::move(fn)) {}
-        void run_all(pqxx::work& tx, std::span<const std::unique_ptr<detail::group_entry>> batch) override {
+        together(function fn, single_function s) : f(std::move(fn)), single(std::move(s)) {}
+        static std::vector<Item*> items_of(std::span<const std::unique_ptr<detail::group_entry>> batch) {
             std::vector<Item*> items;
             items.reserve(batch.size());
             for (const auto& e : batch) items.push_back(static_cast<entry_base&>(*e).item);
-            f(tx, items);
+            return items;
+        }
+        void run_all(pqxx::work& tx, std::span<const std::unique_ptr<detail::group_entry>> batch) override {
+            f(tx, items_of(batch));
+        }
+        bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<detail::group_entry>> batch) override {
+            return single && single(tx, items_of(batch));
         }
         function f;
+        single_function single;
     };
     struct entry_base : detail::group_entry {
         entry_base(Item* i, std::shared_ptr<together> r) : item(i), run_by(std::move(r)) {}

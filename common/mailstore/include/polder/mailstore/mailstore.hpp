@@ -322,6 +322,9 @@ struct store_request {
 // value for requests[i].
 void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_request* const> requests,
                            std::span<std::optional<store_result>* const> out);
+// store_batch_is_one_statement - whether store_flags_own_batch runs `requests` as exactly
+// one statement: each a STORE of one UID range with valid flags, no two of one mailbox.
+bool store_batch_is_one_statement(std::span<const store_request* const> requests);
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                          const uid_set& uids, std::string_view destination, bool move);
 // expunge - \Deleted messages (restricted to `only` when given: UID EXPUNGE).
@@ -360,6 +363,10 @@ struct grouped_write {
 // run_grouped_writes - a batch of grouped_writes in one transaction: the functions in
 // arrival order, the STOREs with ops::store_flags_own_batch (the batch_commit's function).
 void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes);
+// run_grouped_writes_single - the batch_commit's one-statement function: a batch of STOREs
+// only that store_flags_own_batch runs as one statement runs on `tx` (autocommit: no
+// BEGIN/COMMIT round trips); false, having sent nothing, for any other batch.
+bool run_grouped_writes_single(pqxx::transaction_base& tx, std::span<grouped_write* const> writes);
 using write_batches = db::batch_commit<grouped_write>;
 
 // mail_store - the awaitable API. Each call is one transaction on the pool.
