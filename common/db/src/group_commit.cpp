@@ -46,6 +46,27 @@ group_metrics& global_metrics() {
     return m;
 }
 
+// fail_all - called from the handler of `ex`: every entry fails with it (their outcome is
+// unknown); a lost connection is thrown again, so the pool replaces it.
+void fail_all(batch_type& batch, const std::exception& ex) {
+    const auto error = std::current_exception();
+    for (auto& e : batch) e->fail(error);
+    if (is_connection_failure(ex)) throw;
+}
+
+// rerun_alone - the batch failed with `ex` and nothing of it persisted: each entry runs
+// again in a transaction of its own (with transact's retries), so one failing function
+// never fails the others.
+void rerun_alone(pqxx::connection& c, batch_type& batch, int max_attempts, const std::exception& ex) {
+    global_metrics().fallbacks.inc();
+    log::info("db.group_commit_fallback",
+              {{"batch", static_cast<std::int64_t>(batch.size())}, {"error", std::string(ex.what())}});
+    for (auto& e : batch) {
+        e->forget();
+        e->run_alone(c, max_attempts);
+    }
+}
+
 // run_batch - on a database thread: the batch in one transaction, or each alone after a
 // failure. Completes every entry; rethrows a connection failure afterwards so the pool
 // replaces the connection.
@@ -58,23 +79,14 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
             pqxx::nontransaction tx(c);
             single = all->run_single(tx, batch);
         } catch (const std::exception& ex) {
-            const auto error = std::current_exception();
             completed = true;
             // Only the statement's own failure means nothing persisted; anything else
             // (the connection, or the function failing after its statement ran) leaves
             // the outcome unknown, so nobody may be told either way or run again.
-            if (dynamic_cast<const pqxx::sql_error*>(&ex) == nullptr || is_connection_failure(ex)) {
-                for (auto& e : batch) e->fail(error);
-                if (is_connection_failure(ex)) throw;
-                return;
-            }
-            global_metrics().fallbacks.inc();
-            log::info("db.group_commit_fallback",
-                      {{"batch", static_cast<std::int64_t>(batch.size())}, {"error", std::string(ex.what())}});
-            for (auto& e : batch) {
-                e->forget();
-                e->run_alone(c, max_attempts);
-            }
+            if (dynamic_cast<const pqxx::sql_error*>(&ex) == nullptr || is_connection_failure(ex))
+                fail_all(batch, ex);
+            else
+                rerun_alone(c, batch, max_attempts, ex);
             return;
         }
         if (single) {
@@ -98,24 +110,14 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
         commit_sent = true;
         tx.commit();
     } catch (const std::exception& ex) {
-        const auto error = std::current_exception();
-        if (dynamic_cast<const pqxx::in_doubt_error*>(&ex) != nullptr || is_connection_failure(ex) ||
-            (commit_sent && !is_retryable(ex))) {
-            // The outcome is unknown, or the connection is gone: nobody may be told
-            // "committed", and re-running could apply a function twice.
-            completed = true;
-            for (auto& e : batch) e->fail(error);
-            if (is_connection_failure(ex)) throw;
-            return;
-        }
-        global_metrics().fallbacks.inc();
-        log::info("db.group_commit_fallback",
-                  {{"batch", static_cast<std::int64_t>(batch.size())}, {"error", std::string(ex.what())}});
         completed = true;
-        for (auto& e : batch) {
-            e->forget();
-            e->run_alone(c, max_attempts);
-        }
+        // The outcome is unknown, or the connection is gone: nobody may be told
+        // "committed", and re-running could apply a function twice.
+        if (dynamic_cast<const pqxx::in_doubt_error*>(&ex) != nullptr || is_connection_failure(ex) ||
+            (commit_sent && !is_retryable(ex)))
+            fail_all(batch, ex);
+        else
+            rerun_alone(c, batch, max_attempts, ex);
         return;
     }
     completed = true;

@@ -179,31 +179,43 @@ awaitable<void> start_items(db::batch_commit<item>& bc, std::vector<item>& items
     for (auto& it : items) asio::co_spawn(ex, one_item(bc, it, failed, done), asio::detached);
 }
 
+// create_batched - the table the items go into; the CHECK refuses the id `refused`.
+void create_batched(const db::test::temp_database& tdb, int refused) {
+    setup(tdb.options());
+    auto c = db::connect(tdb.options());
+    pqxx::work tx(*c);
+    tx.exec("CREATE TABLE batched (id int PRIMARY KEY CHECK (id <> " + std::to_string(refused) +
+            "), txid bigint NOT NULL)");
+    tx.commit();
+}
+
+constexpr int callers = 60;
+
+// run_callers - `callers` items (ids 0..59) through bc at once; returns them, `failed`
+// gets each failed id's error. Every caller must have finished.
+std::vector<item> run_callers(asio::io_context& io, db::batch_commit<item>& bc, std::map<int, std::string>& failed) {
+    std::vector<item> items(callers);
+    for (int i = 0; i < callers; ++i) items[i].id = i;
+    std::atomic<int> done{0};
+    asio::co_spawn(io, start_items(bc, items, failed, done), asio::detached);
+    io.run();
+    REQUIRE(done == callers);
+    return items;
+}
+
 }  // namespace
 
 TEST_CASE("batch_commit hands a whole batch to one function, and re-runs it item by item after a failure") {
     db::test::temp_database tdb("batch_commit");
-    setup(tdb.options());
-    {
-        auto c = db::connect(tdb.options());
-        pqxx::work tx(*c);
-        tx.exec("CREATE TABLE batched (id int PRIMARY KEY CHECK (id <> 13), txid bigint NOT NULL)");
-        tx.commit();
-    }
+    create_batched(tdb, 13);
     db::pool pool(tdb.options(), 4);
     asio::io_context io;
     std::atomic<int> calls{0};
     db::batch_commit<item> bc(pool, io.get_executor(), {.max_batch = 16, .max_in_flight = 1, .max_attempts = 5},
                               [&calls](pqxx::work& tx, std::span<item* const> items) { insert_all(tx, items, calls); });
-    constexpr int callers = 60;
-    std::vector<item> items(callers);
-    for (int i = 0; i < callers; ++i) items[i].id = i;
     std::map<int, std::string> failed;
-    std::atomic<int> done{0};
-    asio::co_spawn(io, start_items(bc, items, failed, done), asio::detached);
-    io.run();
+    const auto items = run_callers(io, bc, failed);
 
-    REQUIRE(done == callers);
     // Item 13 alone failed, with the database's error; the others of its batch were
     // stored when they ran again alone.
     REQUIRE(failed.size() == 1);
@@ -258,13 +270,7 @@ bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std
 
 TEST_CASE("batch_commit runs a batch that is one statement without a transaction block, and falls back alone") {
     db::test::temp_database tdb("batch_single");
-    setup(tdb.options());
-    {
-        auto c = db::connect(tdb.options());
-        pqxx::work tx(*c);
-        tx.exec("CREATE TABLE batched (id int PRIMARY KEY CHECK (id <> 37), txid bigint NOT NULL)");
-        tx.commit();
-    }
+    create_batched(tdb, 37);
     db::pool pool(tdb.options(), 4);
     asio::io_context io;
     std::atomic<int> calls{0}, singles{0};
@@ -272,15 +278,9 @@ TEST_CASE("batch_commit runs a batch that is one statement without a transaction
         pool, io.get_executor(), {.max_batch = 16, .max_in_flight = 1, .max_attempts = 5},
         [&calls](pqxx::work& tx, std::span<item* const> items) { insert_all(tx, items, calls); },
         [&singles](pqxx::transaction_base& tx, std::span<item* const> items) { return single_insert(tx, items, singles); });
-    constexpr int callers = 60;
-    std::vector<item> items(callers);
-    for (int i = 0; i < callers; ++i) items[i].id = i;
     std::map<int, std::string> failed;
-    std::atomic<int> done{0};
-    asio::co_spawn(io, start_items(bc, items, failed, done), asio::detached);
-    io.run();
+    const auto items = run_callers(io, bc, failed);
 
-    REQUIRE(done == callers);
     // 37 alone failed (the single statement of its batch failed whole, then each item
     // ran alone).
     REQUIRE(failed.size() == 1);
