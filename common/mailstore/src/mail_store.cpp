@@ -52,7 +52,7 @@ result<prepared_message> prepare_inline(std::string raw) {
     if (raw.size() > max_inline_message) return errc::limit_exceeded;
     auto p = prepare_bytes(blob::sha256::of(std::string_view(raw)), raw);
     if (!p) return p.error();
-    p->raw = std::move(raw);
+    p->raw = std::make_shared<const std::string>(std::move(raw));
     return p;
 }
 
@@ -257,9 +257,8 @@ awaitable<result<std::vector<message_meta>>> mail_store::fetch(std::int64_t acto
     });
 }
 
-awaitable<result<std::vector<std::pair<std::int64_t, std::string>>>> mail_store::raw_octets(
-    std::vector<std::int64_t> rows) {
-    co_return co_await guarded_read<std::vector<std::pair<std::int64_t, std::string>>>(
+awaitable<result<octets_by_row>> mail_store::raw_octets(std::vector<std::int64_t> rows) {
+    co_return co_await guarded_read<octets_by_row>(
         pool_, "raw_octets", [&](pqxx::transaction_base& tx) { return ops::raw_octets(tx, rows); });
 }
 

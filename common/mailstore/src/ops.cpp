@@ -740,13 +740,12 @@ result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, st
     return c;
 }
 
-std::vector<std::pair<std::int64_t, std::string>> raw_octets(pqxx::transaction_base& tx,
-                                                             const std::vector<std::int64_t>& rows) {
-    std::vector<std::pair<std::int64_t, std::string>> out;
+octets_by_row raw_octets(pqxx::transaction_base& tx, const std::vector<std::int64_t>& rows) {
+    octets_by_row out;
     if (rows.empty()) return out;
     for (const auto& r : db::exec_cached(tx, "SELECT id, raw FROM mail.messages WHERE id = ANY($1::bigint[]) "
                                              "AND raw IS NOT NULL", db::bigint_array(rows)))
-        out.emplace_back(r[0].as<std::int64_t>(), pqxx::binarystring(r[1]).str());
+        out.emplace_back(r[0].as<std::int64_t>(), std::make_shared<const std::string>(pqxx::binarystring(r[1]).str()));
     return out;
 }
 

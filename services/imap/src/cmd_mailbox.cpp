@@ -436,8 +436,7 @@ awaitable<void> session::cmd_append(const proto::command& cmd) {
     }
     std::string().swap(msg.data);
     // Kept for the process's message cache once stored (imapd.hpp).
-    std::shared_ptr<const std::string> octets;
-    if (prepared->raw) octets = std::make_shared<const std::string>(*prepared->raw);
+    auto octets = prepared->raw;
     // Appending to the selected mailbox: an IMAP4rev1 session claims the new message as
     // \Recent in the same statement when nothing else changed since its view.
     std::optional<std::uint64_t> claim;

@@ -284,10 +284,9 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
                     co_return;
                 }
                 std::unordered_map<std::int64_t, std::shared_ptr<const std::string>> by_row;
-                for (auto& [row, bytes] : *raws) {
-                    auto shared = std::make_shared<const std::string>(std::move(bytes));
-                    d_.message_cache.put(row, shared);
-                    by_row.emplace(row, std::move(shared));
+                for (auto& [row, octets] : *raws) {
+                    d_.message_cache.put(row, octets);
+                    by_row.emplace(row, std::move(octets));
                 }
                 for (auto& mm : metas)
                     if (mm.raw_in_db && !mm.raw)

@@ -177,10 +177,13 @@ struct prepared_message {
     std::optional<std::string> header_raw;
     // raw - the whole message, stored with its row instead of in the blob store (schema
     // 0109): set by prepare_inline for APPENDs of at most max_inline_message octets, when
-    // `blob` names no stored blob. nullopt: the octets are the blob's.
-    std::optional<std::string> raw;
+    // `blob` names no stored blob. null: the octets are the blob's. Shared, as
+    // message_meta::raw, so the message_cache keeps them without a copy.
+    std::shared_ptr<const std::string> raw;
 };
 inline constexpr std::size_t max_stored_header = 16 * 1024;
+// octets_by_row - messages' octets kept in the database, by mail.messages.id.
+using octets_by_row = std::vector<std::pair<std::int64_t, std::shared_ptr<const std::string>>>;
 inline constexpr std::size_t max_inline_message = 64 * 1024;
 
 // prepare_message - reads the blob (at most max_message_size) and parses it once.
@@ -275,8 +278,7 @@ result<std::vector<message_meta>> fetch(pqxx::transaction_base& tx, std::int64_t
 // raw_octets - the octets kept in the database (schema 0109) of the mail.messages rows
 // `rows`, by row id; rows without any (or gone) are left out. No rights check: only for
 // rows the caller read with fetch() before (a row's octets never change).
-std::vector<std::pair<std::int64_t, std::string>> raw_octets(pqxx::transaction_base& tx,
-                                                             const std::vector<std::int64_t>& rows);
+octets_by_row raw_octets(pqxx::transaction_base& tx, const std::vector<std::int64_t>& rows);
 // claim_recent - IMAP4rev1 \Recent: the first session to call it after new messages
 // arrived gets them as recent. Returns the lowest UID that is \Recent for this session
 // (every UID >= it); the next caller starts after them.
@@ -409,7 +411,7 @@ public:
     awaitable<result<std::uint32_t>> claim_recent(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity);
     awaitable<result<std::vector<message_meta>>> fetch(std::int64_t actor, std::int64_t mailbox,
                                                        std::uint32_t uidvalidity, uid_set uids, fetch_needs needs = {});
-    awaitable<result<std::vector<std::pair<std::int64_t, std::string>>>> raw_octets(std::vector<std::int64_t> rows);
+    awaitable<result<octets_by_row>> raw_octets(std::vector<std::int64_t> rows);
     awaitable<result<store_result>> store_flags(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                                                 uid_set uids, flag_mode mode, std::vector<std::string> flags,
                                                 std::optional<std::uint64_t> unchangedsince = {});
