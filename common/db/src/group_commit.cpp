@@ -10,6 +10,7 @@
 
 #include <pqxx/except>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -32,6 +33,7 @@ using batch_type = std::vector<std::unique_ptr<detail::group_entry>>;
 struct group_metrics {
     metrics::histogram& batch_size;
     metrics::counter& fallbacks;
+    metrics::counter& single_statements;
 };
 
 group_metrics& global_metrics() {
@@ -42,6 +44,8 @@ group_metrics& global_metrics() {
                      bounds),
         r.counter_("polder_db_group_commit_fallbacks_total",
                    "Group-commit batches rolled back and re-run one function at a time"),
+        r.counter_("polder_db_group_commit_single_statements_total",
+                   "Batch-commit batches run as one statement without a transaction block (wholly or in part)"),
     };
     return m;
 }
@@ -75,9 +79,10 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
     if (auto* all = batch.front()->runner()) {
         // One statement in autocommit, when the batch is one (batch_commit's single).
         bool single = false;
+        std::vector<std::size_t> left;
         try {
             pqxx::nontransaction tx(c);
-            single = all->run_single(tx, batch);
+            single = all->run_single(tx, batch, left);
         } catch (const std::exception& ex) {
             completed = true;
             // Only the statement's own failure means nothing persisted; anything else
@@ -90,9 +95,23 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
             return;
         }
         if (single) {
-            completed = true;
-            for (auto& e : batch) e->complete_kept();
-            return;
+            global_metrics().single_statements.inc();
+            // Committed: the entries it took are told now; those it left go on below,
+            // as a batch of their own.
+            std::sort(left.begin(), left.end());
+            batch_type rest;
+            for (std::size_t i = 0, k = 0; i < batch.size(); ++i) {
+                while (k < left.size() && left[k] < i) ++k;
+                if (k < left.size() && left[k] == i)
+                    rest.push_back(std::move(batch[i]));
+                else
+                    batch[i]->complete_kept();
+            }
+            batch = std::move(rest);
+            if (batch.empty()) {
+                completed = true;
+                return;
+            }
         }
     }
     if (batch.size() == 1) {

@@ -18,7 +18,10 @@ imapd::imapd(service::context& ctx)
       store(ctx.pool, ctx.blobs),
       writes(ctx.pool, ctx.runtime.io().get_executor(),
              db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5},
-             mailstore::run_grouped_writes, mailstore::run_grouped_writes_single),
+             mailstore::run_grouped_writes,
+             [](pqxx::transaction_base& tx, std::span<mailstore::grouped_write* const> w, std::vector<std::size_t>&) {
+                 return mailstore::run_grouped_writes_single(tx, w);   // the whole batch or nothing
+             }),
       authenticator(ctx.pool, ctx.settings.auth, 2),
       notifier(ctx.runtime.io().get_executor(), db::from_config(ctx.settings.database, "polder-imapd-listen")),
       tls(ctx.tls) {

@@ -15,7 +15,10 @@
 // bodies are hashed and written on the file I/O threads, 1 MiB at a time. That
 // transaction is shared with concurrent PUTs (db::batch_commit, run_puts below:
 // a batch is read and written with a few set-based statements): writers of
-// one home would otherwise wait for each other's commit on the home's row. A client
+// one home would otherwise wait for each other's commit on the home's row. The
+// batch's PUTs that create files go first as ONE statement without BEGIN and
+// COMMIT (put_new_files below); overwrites and conditional PUTs take the
+// transaction. A client
 // that disconnects mid-upload leaves the previous version untouched: the
 // writer is discarded and no row changes.
 //
@@ -30,6 +33,7 @@
 #include "polder/blob/sha256.hpp"
 #include "polder/http/server.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -139,6 +143,59 @@ void service::run_puts(pqxx::work& tx, std::span<put_item* const> items) {
         it.created = !it.pc.existing;
     }
     write_pending();
+}
+
+// put_new_files - the batch's PUTs that may create a file, in one statement
+// (store::put_new_files, schema 0305: it commits by itself). Sent are those
+// whose checks it can make alone: no If header (tokens and tagged lists) and
+// no If-Match (which a missing target fails); If-None-Match holds for a file
+// that does not exist, and If-Unmodified-Since is only about an existing one.
+// Everything else, and whatever the statement leaves (status 0), is `left`
+// to run_puts' transaction. False, with nothing sent, when no item qualifies.
+//
+// A batch the statement leaves whole (overwrites: a sync client uploading
+// changed files) paid a round trip for nothing, 10-20% of the rate of
+// overwrites. After two such batches in a row only every eighth batch tries,
+// until one is decided again.
+bool service::put_new_files(pqxx::transaction_base& tx, std::span<put_item* const> items,
+                            std::vector<std::size_t>& left) {
+    const unsigned misses = put_new_misses_.load(std::memory_order_relaxed);
+    if (misses >= 2 && misses % 8 != 0) {
+        put_new_misses_.store(misses + 1, std::memory_order_relaxed);
+        return false;
+    }
+    std::vector<std::size_t> sent;
+    std::vector<store::new_file> files;
+    std::vector<std::int64_t> accounts;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto& it = *items[i];
+        if (it.c->if_header || !it.c->req.header(http::field::if_match).empty()) {
+            left.push_back(i);
+            continue;
+        }
+        sent.push_back(i);
+        files.push_back({it.home_before, 0, it.c->target.path, it.hex, it.size, it.type, it.etag, 0, it.held});
+        accounts.push_back(it.c->who.account_id);
+    }
+    if (sent.empty()) {
+        left.clear();
+        return false;
+    }
+    const auto status = store::put_new_files(tx, files, accounts);
+    const bool decided = std::any_of(status.begin(), status.end(), [](int v) { return v != 0; });
+    put_new_misses_.store(decided ? 0 : misses + 1, std::memory_order_relaxed);
+    for (std::size_t k = 0; k < sent.size(); ++k) {
+        auto& it = *items[sent[k]];
+        if (status[k] == 0) {
+            left.push_back(sent[k]);
+            continue;
+        }
+        it.pc = {};
+        it.pc.status = status[k] == 201 ? 0 : static_cast<unsigned>(status[k]);
+        it.created = status[k] == 201;
+    }
+    std::sort(left.begin(), left.end());
+    return true;
 }
 
 awaitable<http::response> service::cmd_put(ctx& c) {

@@ -37,6 +37,7 @@
 #include "polder/http/router.hpp"
 #include "polder/service/http_login.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -186,10 +187,18 @@ private:
     // from the file I/O threads. One batch at a time: the next gathers
     // whatever arrived meanwhile, so one in flight still commits any number of
     // PUTs per flush.
+    // A batch's PUTs that create files go first through put_new_files: ONE
+    // statement in autocommit, no BEGIN or COMMIT (schema 0305); what it
+    // leaves (overwrites, locked homes, conditional PUTs) goes through run_puts.
     void run_puts(pqxx::work& tx, std::span<put_item* const> items);
+    bool put_new_files(pqxx::transaction_base& tx, std::span<put_item* const> items, std::vector<std::size_t>& left);
+    std::atomic<unsigned> put_new_misses_{0};   // batches in a row put_new_files did not decide
     db::batch_commit<put_item> put_commits_{
         pool_, file_io_.get_executor(), db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5},
-        [this](pqxx::work& tx, std::span<put_item* const> items) { run_puts(tx, items); }};
+        [this](pqxx::work& tx, std::span<put_item* const> items) { run_puts(tx, items); },
+        [this](pqxx::transaction_base& tx, std::span<put_item* const> items, std::vector<std::size_t>& left) {
+            return put_new_files(tx, items, left);
+        }};
 };
 
 // empty_response - a status without a body (201 / 204 ...).

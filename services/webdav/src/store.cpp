@@ -338,6 +338,67 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
         .as<std::int64_t>();
 }
 
+namespace {
+
+// append_bytea_element - one element of a bytea[] literal, written straight
+// from the bytes (no hex copy of each file first): "\\x<hex>", the array's
+// quoting turning the doubled backslash into bytea's hex prefix.
+void append_bytea_element(std::string& out, std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    out += "\"\\\\x";
+    const std::size_t at = out.size();
+    out.resize(at + bytes.size() * 2);
+    char* o = out.data() + at;
+    for (unsigned char ch : bytes) {
+        *o++ = digits[ch >> 4];
+        *o++ = digits[ch & 15];
+    }
+    out += '"';
+}
+
+}  // namespace
+
+std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new_file>& files,
+                               const std::vector<std::int64_t>& accounts) {
+    if (files.size() != accounts.size()) throw std::invalid_argument("put_new_files: one account per file");
+    std::vector<std::int64_t> homes, sizes;
+    std::vector<std::string> paths, parents, names, blobs, types, etags;
+    std::string contents = "{";
+    for (const auto& f : files) {
+        homes.push_back(f.home_id);
+        paths.push_back(f.path);
+        parents.push_back(parent_of(f.path));
+        names.push_back(name_of(f.path));
+        blobs.push_back(f.blob_hex);
+        sizes.push_back(f.size);
+        types.push_back(f.content_type);
+        etags.push_back(f.etag);
+        if (contents.size() > 1) contents += ',';
+        if (f.inline_bytes)
+            append_bytea_element(contents, *f.inline_bytes);
+        else
+            contents += "NULL";
+    }
+    contents += '}';
+    auto rows = db::exec_cached(
+        tx,
+        "SELECT item, status FROM files.put_new_files($1::bigint[], $2::bigint[], $3::text[], $4::text[], "
+        "$5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::bytea[])",
+        db::bigint_array(homes), db::bigint_array(accounts), db::text_array(paths), db::text_array(parents),
+        db::text_array(names), db::text_array(blobs), db::bigint_array(sizes), db::text_array(types),
+        db::text_array(etags), contents);
+    std::vector<int> status(files.size(), -1);
+    for (const auto& r : rows) {
+        const auto i = r[0].as<std::size_t>() - 1;
+        if (i >= status.size()) throw std::runtime_error("files.put_new_files: item out of range");
+        status[i] = r[1].as<int>();
+    }
+    for (int v : status)
+        if (v != 0 && v != 201 && v != 405 && v != 409 && v != 507)
+            throw std::runtime_error("files.put_new_files: no answer for an item");
+    return status;
+}
+
 void insert_files(pqxx::work& tx, const std::vector<new_file>& files) {
     if (files.empty()) return;
     // Arrays, one element per file. A content or an ancestor shared by several
@@ -345,26 +406,14 @@ void insert_files(pqxx::work& tx, const std::vector<new_file>& files) {
     // a statement.
     std::vector<std::string> content_ids, anc_paths, paths, names, blobs, types, etags;
     std::vector<std::int64_t> anc_homes, anc_modseqs, homes, parents, sizes, modseqs;
-    // bytea[] literal, written straight from the bytes (no hex copy of each
-    // file first): each element "\\x<hex>", the array's quoting turning the
-    // doubled backslash into bytea's hex prefix.
     std::string contents = "{";
     std::set<std::string> seen_contents;
     std::set<std::pair<std::int64_t, std::string>> seen_ancestors;
-    static constexpr char digits[] = "0123456789abcdef";
     for (const auto& f : files) {
         if (f.inline_bytes && seen_contents.insert(f.blob_hex).second) {
             content_ids.push_back(f.blob_hex);
             if (contents.size() > 1) contents += ',';
-            contents += "\"\\\\x";
-            const std::size_t at = contents.size();
-            contents.resize(at + f.inline_bytes->size() * 2);
-            char* out = contents.data() + at;
-            for (unsigned char ch : *f.inline_bytes) {
-                *out++ = digits[ch >> 4];
-                *out++ = digits[ch & 15];
-            }
-            contents += '"';
+            append_bytea_element(contents, *f.inline_bytes);
         }
         for (auto& a : ancestors(f.path)) {
             if (!seen_ancestors.emplace(f.home_id, a).second) continue;

@@ -321,3 +321,113 @@ def test_usage_follows_batched_inserts_overwrites_and_deletes(webdav, dav, dav_o
     # A folder's deletion removes its subtree (a cascade of DELETE statements).
     assert dav("DELETE", folder, user=dav_org.bob)[0] == 204
     assert usage_matches_nodes(pg, database) == []
+
+
+def metric(admin_port, name):
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(rf"^{name}(?:\{{\}})? (\S+)$", text, re.M)
+    assert m, f"metric {name} missing"
+    return float(m.group(1))
+
+
+def run_cases(port, user, password, cases, rounds):
+    """cases: one function per client, case(round) -> (method, path, headers, body, expected status);
+    all clients start together on keep-alive connections. Returns {client: [(status, expected)]}."""
+    seen = {}
+    lock = threading.Lock()
+    start = threading.Barrier(len(cases))
+
+    def worker(client):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        start.wait(timeout=30)
+        got = []
+        for i in range(rounds):
+            method, path, headers, body, expected = cases[client](i)
+            conn.request(method, path, body=body, headers=dict(headers, Authorization=basic(user, password)))
+            r = conn.getresponse()
+            r.read()
+            got.append((r.status, expected, path))
+        conn.close()
+        with lock:
+            seen[client] = got
+
+    run_parallel(worker, len(cases), timeout=120)
+    return seen
+
+
+def test_new_files_are_one_statement_and_every_other_put_of_the_batch_still_gets_its_answer(webdav, dav, dav_org,
+                                                                                           pg, database):
+    # Batches of concurrent PUTs first go through files.put_new_files (schema
+    # 0305: one statement, no BEGIN/COMMIT), which creates new files and
+    # answers 409/405 itself, and leaves overwrites and conditional PUTs to the
+    # batch's transaction. Eight clients send one kind of PUT each, all at
+    # once, so batches mix them; each must get exactly the answer a PUT alone
+    # would get.
+    folder = dav_org.home() + "one-statement/"
+    assert dav("MKCOL", folder)[0] == 201
+    assert dav("MKCOL", folder + "sub/")[0] == 201
+    assert dav("PUT", folder + "old.txt", body=b"first")[0] == 201
+    assert dav("PUT", folder + "a-file", body=b"not a folder")[0] == 201
+    singles = metric(webdav.admin_port, "polder_db_group_commit_single_statements_total")
+    none = {}
+
+    def new(client):
+        return lambda i: ("PUT", f"{folder}n{client}-{i}.bin", none, content(client, i), 201)
+
+    cases = [
+        new(0),
+        lambda i: ("PUT", f"{folder}missing/x-{i}.bin", none, b"x", 409),            # no parent
+        lambda i: ("PUT", f"{folder}a-file/x-{i}.bin", none, b"x", 409),             # the parent is a file
+        lambda i: ("PUT", folder + "sub", none, b"x", 405),                            # a collection is there
+        lambda i: ("PUT", folder + "old.txt", none, f"version {i}".encode(), 204),     # an overwrite
+        lambda i: ("PUT", f"{folder}im-{i}.bin", {"If-Match": '"nope"'}, b"x", 412),   # If-Match, nothing there
+        lambda i: ("PUT", f"{folder}inm-{i}.bin", {"If-None-Match": "*"}, b"new", 201),
+        new(7),
+    ]
+    rounds = 12
+    seen = run_cases(webdav.port("http"), dav_org.alice, dav_org.password, cases, rounds)
+    for client, got in seen.items():
+        for status, expected, path in got:
+            assert status == expected, (client, path, status)
+    # Once created, the If-None-Match file refuses a second create.
+    assert dav("PUT", f"{folder}inm-0.bin", body=b"again", headers={"If-None-Match": "*"})[0] == 412
+    for i in range(rounds):
+        assert dav("GET", f"{folder}n0-{i}.bin")[::2] == (200, content(0, i))
+        assert dav("GET", f"{folder}n7-{i}.bin")[::2] == (200, content(7, i))
+        assert dav("GET", f"{folder}inm-{i}.bin")[::2] == (200, b"new")
+        assert dav("GET", f"{folder}im-{i}.bin")[0] == 404
+    assert dav("GET", folder + "old.txt")[::2] == (200, f"version {rounds - 1}".encode())
+    assert dav("GET", folder + "missing/")[0] == 404
+    assert metric(webdav.admin_port, "polder_db_group_commit_single_statements_total") > singles
+    assert usage_matches_nodes(pg, database) == []
+
+
+def test_puts_into_a_home_with_a_lock_take_the_transaction_and_honour_it(webdav, dav, dav_org, pg, database):
+    # A home with any live lock is left by the one statement: the lock rules
+    # (RFC 4918 7) need the If header, which only the transaction evaluates.
+    folder = dav_org.home(dav_org.bob) + "locked-home/"
+    assert dav("MKCOL", folder, user=dav_org.bob)[0] == 201
+    assert dav("PUT", folder + "held.txt", body=b"held", user=dav_org.bob)[0] == 201
+    status, headers, _ = dav("LOCK", folder + "held.txt", user=dav_org.bob, headers={"Timeout": "Second-600"},
+                             body='<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
+                                  '<D:locktype><D:write/></D:locktype></D:lockinfo>')
+    assert status == 200
+    token = headers["lock-token"]
+    try:
+        none = {}
+        cases = [
+            lambda i: ("PUT", f"{folder}free-{i}.bin", none, content(0, i), 201),
+            lambda i: ("PUT", folder + "held.txt", none, b"no token", 423),
+            lambda i: ("PUT", folder + "held.txt", {"If": f"({token})"}, f"with token {i}".encode(), 204),
+            lambda i: ("PUT", f"{folder}free-b-{i}.bin", none, content(1, i), 201),
+        ]
+        seen = run_cases(webdav.port("http"), dav_org.bob, dav_org.password, cases, 8)
+        for client, got in seen.items():
+            for status, expected, path in got:
+                assert status == expected, (client, path, status)
+        assert dav("GET", folder + "held.txt", user=dav_org.bob)[::2] == (200, b"with token 7")
+        assert dav("GET", f"{folder}free-3.bin", user=dav_org.bob)[::2] == (200, content(0, 3))
+    finally:
+        assert dav("UNLOCK", folder + "held.txt", user=dav_org.bob, headers={"Lock-Token": token})[0] == 204
+    assert usage_matches_nodes(pg, database) == []

@@ -12,6 +12,7 @@
 #include <boost/system/system_error.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -179,13 +180,12 @@ awaitable<void> start_items(db::batch_commit<item>& bc, std::vector<item>& items
     for (auto& it : items) asio::co_spawn(ex, one_item(bc, it, failed, done), asio::detached);
 }
 
-// create_batched - the table the items go into; the CHECK refuses the id `refused`.
-void create_batched(const db::test::temp_database& tdb, int refused) {
+// create_batched - the table the items go into; its CHECK refuses the ids in `refused`.
+void create_batched(const db::test::temp_database& tdb, const std::string& refused) {
     setup(tdb.options());
     auto c = db::connect(tdb.options());
     pqxx::work tx(*c);
-    tx.exec("CREATE TABLE batched (id int PRIMARY KEY CHECK (id <> " + std::to_string(refused) +
-            "), txid bigint NOT NULL)");
+    tx.exec("CREATE TABLE batched (id int PRIMARY KEY CHECK (id NOT IN (" + refused + ")), txid bigint NOT NULL)");
     tx.commit();
 }
 
@@ -207,7 +207,7 @@ std::vector<item> run_callers(asio::io_context& io, db::batch_commit<item>& bc, 
 
 TEST_CASE("batch_commit hands a whole batch to one function, and re-runs it item by item after a failure") {
     db::test::temp_database tdb("batch_commit");
-    create_batched(tdb, 13);
+    create_batched(tdb, "13");
     db::pool pool(tdb.options(), 4);
     asio::io_context io;
     std::atomic<int> calls{0};
@@ -244,14 +244,20 @@ TEST_CASE("batch_commit hands a whole batch to one function, and re-runs it item
 
 namespace {
 
-// single_insert - batch_commit's one-statement function: a batch without an id divisible
-// by 20 is ONE autocommit INSERT (each item learns its transaction from the rows); one
-// with such an id is refused untouched and goes through insert_all's transaction.
-bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std::atomic<int>& singles) {
+// single_insert - batch_commit's one-statement function: a batch of ids that are all
+// multiples of 20 is refused untouched (false); any other is ONE autocommit INSERT of its
+// items whose id is not a multiple of 5 (each learns its transaction from the rows),
+// leaving those that are to insert_all's transaction.
+bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std::vector<std::size_t>& left,
+                   std::atomic<int>& singles) {
+    if (std::all_of(items.begin(), items.end(), [](const item* it) { return it->id % 20 == 0; })) return false;
     std::string ids = "{";
-    for (auto* it : items) {
-        if (it->id % 20 == 0) return false;
-        ids += (ids.size() > 1 ? "," : "") + std::to_string(it->id);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (items[i]->id % 5 == 0) {
+            left.push_back(i);
+            continue;
+        }
+        ids += (ids.size() > 1 ? "," : "") + std::to_string(items[i]->id);
     }
     ids += "}";
     ++singles;
@@ -260,6 +266,7 @@ bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std
                                         "SELECT i, t.x FROM unnest($1::int[]) i, t RETURNING id, txid", ids))
         txid[r[0].as<int>()] = r[1].as<long>();
     for (auto* it : items) {
+        if (it->id % 5 == 0) continue;
         it->txid = txid.at(it->id);
         it->batch = -static_cast<int>(items.size());   // negative: stored by the single statement
     }
@@ -270,36 +277,44 @@ bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std
 
 TEST_CASE("batch_commit runs a batch that is one statement without a transaction block, and falls back alone") {
     db::test::temp_database tdb("batch_single");
-    create_batched(tdb, 37);
+    // 37 is refused inside a single statement, 45 inside the transaction of the items a
+    // statement left.
+    create_batched(tdb, "37, 45");
     db::pool pool(tdb.options(), 4);
     asio::io_context io;
     std::atomic<int> calls{0}, singles{0};
     db::batch_commit<item> bc(
         pool, io.get_executor(), {.max_batch = 16, .max_in_flight = 1, .max_attempts = 5},
         [&calls](pqxx::work& tx, std::span<item* const> items) { insert_all(tx, items, calls); },
-        [&singles](pqxx::transaction_base& tx, std::span<item* const> items) { return single_insert(tx, items, singles); });
+        [&singles](pqxx::transaction_base& tx, std::span<item* const> items, std::vector<std::size_t>& left) {
+            return single_insert(tx, items, left, singles);
+        });
     std::map<int, std::string> failed;
     const auto items = run_callers(io, bc, failed);
 
-    // 37 alone failed (the single statement of its batch failed whole, then each item
-    // ran alone).
-    REQUIRE(failed.size() == 1);
-    CHECK(failed.begin()->first == 37);
-    CHECK(failed.begin()->second.find("batched_id_check") != std::string::npos);
+    // 37 and 45 alone failed: the single statement of 37's batch failed whole, and so
+    // did the transaction of the items left beside 45; then each of those ran alone.
+    REQUIRE(failed.size() == 2);
+    CHECK(failed.count(37) == 1);
+    CHECK(failed.count(45) == 1);
+    for (const auto& [id, error] : failed) CHECK(error.find("batched_id_check") != std::string::npos);
     auto c = db::connect(tdb.options());
     pqxx::work tx(*c);
-    CHECK(tx.exec1("SELECT count(*) FROM batched")[0].as<int>() == callers - 1);
-    int by_single = 0;
+    CHECK(tx.exec1("SELECT count(*) FROM batched")[0].as<int>() == callers - 2);
+    int by_single = 0, left_by_transaction = 0;
     for (const auto& it : items) {
-        if (it.id == 37) continue;
+        if (it.id == 37 || it.id == 45) continue;
         CHECK(tx.exec_params1("SELECT txid FROM batched WHERE id = $1", it.id)[0].as<long>() == it.txid);
         if (it.batch < 0) {
             ++by_single;
-            CHECK(it.id % 20 != 0);   // never one the single function refused
+            CHECK(it.id % 5 != 0);   // never one the single function left
+        } else if (it.id % 5 == 0) {
+            ++left_by_transaction;
         }
     }
-    // Some batches were one statement; those with a multiple of 20 took the transaction.
+    // Some batches were one statement, and what they left was stored by a transaction.
     CHECK(singles > 0);
     CHECK(by_single > 0);
+    CHECK(left_by_transaction == callers / 5 - 1);
     CHECK(calls > 0);
 }

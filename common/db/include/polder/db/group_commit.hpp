@@ -29,7 +29,8 @@
 // latency, never a wrong result. Callers that lock several rows lock them in one global
 // order (as mailstore::ops::deliver does), which keeps this rare.
 //
-// Metrics: polder_db_group_commit_batch_size (histogram), polder_db_group_commit_fallbacks_total.
+// Metrics: polder_db_group_commit_batch_size (histogram), polder_db_group_commit_fallbacks_total,
+// polder_db_group_commit_single_statements_total (batch_commit's one-statement batches).
 //
 // SECURITY: bounded: a batch holds at most max_batch functions; the queue holds at most one
 // entry per suspended caller. Batching never mixes what callers see: each f gets only its
@@ -68,9 +69,11 @@ class batch_runner {
 public:
     virtual ~batch_runner() = default;
     virtual void run_all(pqxx::work& tx, std::span<const std::unique_ptr<group_entry>> batch) = 0;
-    // run_single - true when it ran the whole batch as ONE statement on `tx` (autocommit);
-    // false, having sent nothing, when the batch is not one statement.
-    virtual bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<group_entry>> batch) = 0;
+    // run_single - true when it ran the batch as ONE statement on `tx` (autocommit), with
+    // the positions of the entries that statement left alone in `left` (ascending); false,
+    // having changed nothing, when the batch is not one statement.
+    virtual bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<group_entry>> batch,
+                            std::vector<std::size_t>& left) = 0;
 };
 
 // group_entry - one caller's function, kept until its batch is done.
@@ -187,9 +190,12 @@ private:
 // the function or the transaction threw).
 //
 // One statement: with the optional second function, a batch that it can run as exactly one
-// statement (it checks the items and returns false, having sent nothing, when it cannot)
+// statement (it checks the items and returns false, having changed nothing, when it cannot)
 // runs on a pqxx::nontransaction: no BEGIN and no COMMIT round trip, the statement commits
-// by itself before its answer arrives (the same durability). When that statement fails
+// by itself before its answer arrives (the same durability). The statement may take only
+// some of the items: the function lists the positions of those it left (in `left`,
+// ascending), the others' callers are told at once, and the left ones go on as a batch of
+// their own through the function above, in a transaction. When that statement fails
 // (pqxx::sql_error), nothing of it persisted and the items run alone as above; anything
 // else thrown - the connection breaking with it sent, or the function failing after its
 // statement ran - fails every item (the outcome is unknown, as for a lost COMMIT). Rules as for group_commit: when the batch fails,
@@ -201,7 +207,8 @@ template <class Item>
 class batch_commit {
 public:
     using function = std::function<void(pqxx::work&, std::span<Item* const>)>;
-    using single_function = std::function<bool(pqxx::transaction_base&, std::span<Item* const>)>;
+    using single_function =
+        std::function<bool(pqxx::transaction_base&, std::span<Item* const>, std::vector<std::size_t>& left)>;
 
     batch_commit(pool& p, asio::any_io_executor ex, group_commit::options o, function f,
                  single_function single = nullptr)
@@ -228,8 +235,9 @@ private:
         void run_all(pqxx::work& tx, std::span<const std::unique_ptr<detail::group_entry>> batch) override {
             f(tx, items_of(batch));
         }
-        bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<detail::group_entry>> batch) override {
-            return single && single(tx, items_of(batch));
+        bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<detail::group_entry>> batch,
+                        std::vector<std::size_t>& left) override {
+            return single && single(tx, items_of(batch), left);
         }
         function f;
         single_function single;
