@@ -25,6 +25,12 @@
 -- The caller sends only PUTs without If, If-Match (a missing target fails
 -- them) and If-Unmodified-Since is only about an existing file.
 --
+-- The bytes of files kept in the database come as ONE bytea parameter, sent
+-- in binary: file i's are p_sizes[i] octets at offset p_content_at[i] (-1:
+-- in the blob store). As a bytea[] they came as hex text that PostgreSQL
+-- scanned twice (the array's parser, then hex decoding): a tenth of its time
+-- for a batch of 4 KiB files.
+--
 -- SECURITY: homes are named by id or resolved from the caller's own account,
 -- as begin_puts does; the checks are those of polder-webdavd's PUT for a new
 -- file (parent, collection, quota; live locks send the item to the full
@@ -34,7 +40,7 @@
 
 CREATE FUNCTION files.put_new_files(p_homes bigint[], p_accounts bigint[], p_paths text[], p_parents text[],
                                     p_names text[], p_blobs text[], p_sizes bigint[], p_types text[],
-                                    p_etags text[], p_contents bytea[])
+                                    p_etags text[], p_content bytea, p_content_at bigint[])
 RETURNS TABLE (item integer, status integer)
 LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off
@@ -126,11 +132,12 @@ BEGIN
     IF cardinality(t_paths) > 0 THEN
         -- Contents kept in the database, each listed once (ON CONFLICT DO UPDATE
         -- may not touch a row twice in one statement).
-        SELECT coalesce(array_agg(d.id), '{}'), coalesce(array_agg(d.content), '{}')
+        SELECT coalesce(array_agg(d.id), '{}'),
+               coalesce(array_agg(substring(p_content FROM (d.at + 1)::integer FOR d.size::integer)), '{}')
           INTO c_ids, c_contents
-          FROM (SELECT DISTINCT ON (x.id) x.id, x.content
-                  FROM unnest(p_blobs, p_contents, st) AS x(id, content, s)
-                 WHERE x.s = 201 AND x.content IS NOT NULL
+          FROM (SELECT DISTINCT ON (x.id) x.id, x.at, x.size
+                  FROM unnest(p_blobs, p_content_at, p_sizes, st) AS x(id, at, size, s)
+                 WHERE x.s = 201 AND x.at >= 0
                  ORDER BY x.id) d;
         -- Every ancestor of a new file ('' the root, then each prefix), once.
         SELECT coalesce(array_agg(a.h), '{}'), coalesce(array_agg(a.p), '{}'), coalesce(array_agg(a.m), '{}')
@@ -146,5 +153,5 @@ END
 $$;
 
 COMMENT ON FUNCTION files.put_new_files(bigint[], bigint[], text[], text[], text[], text[], bigint[], text[], text[],
-                                        bytea[]) IS
+                                        bytea, bigint[]) IS
     'A batch of PUTs creating files, in one statement; items it cannot decide alone are left (status 0)';

@@ -362,8 +362,9 @@ std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new
                                const std::vector<std::int64_t>& accounts) {
     if (files.size() != accounts.size()) throw std::invalid_argument("put_new_files: one account per file");
     std::vector<std::int64_t> homes, sizes;
+    std::vector<std::int64_t> content_at;   // -1: the file is in the blob store
     std::vector<std::string> paths, parents, names, blobs, types, etags;
-    std::string contents = "{";
+    std::string content;   // the bytes kept in the database, one after another (sent in binary)
     for (const auto& f : files) {
         homes.push_back(f.home_id);
         paths.push_back(f.path);
@@ -373,20 +374,22 @@ std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new
         sizes.push_back(f.size);
         types.push_back(f.content_type);
         etags.push_back(f.etag);
-        if (contents.size() > 1) contents += ',';
-        if (f.inline_bytes)
-            append_bytea_element(contents, *f.inline_bytes);
-        else
-            contents += "NULL";
+        if (f.inline_bytes) {
+            if (static_cast<std::int64_t>(f.inline_bytes->size()) != f.size)
+                throw std::invalid_argument("put_new_files: size is not the content's");
+            content_at.push_back(static_cast<std::int64_t>(content.size()));
+            content += *f.inline_bytes;
+        } else {
+            content_at.push_back(-1);
+        }
     }
-    contents += '}';
     auto rows = db::exec_cached(
         tx,
         "SELECT item, status FROM files.put_new_files($1::bigint[], $2::bigint[], $3::text[], $4::text[], "
-        "$5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::bytea[])",
+        "$5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::bytea, $11::bigint[])",
         db::bigint_array(homes), db::bigint_array(accounts), db::text_array(paths), db::text_array(parents),
         db::text_array(names), db::text_array(blobs), db::bigint_array(sizes), db::text_array(types),
-        db::text_array(etags), contents);
+        db::text_array(etags), pqxx::binarystring(content.data(), content.size()), db::bigint_array(content_at));
     std::vector<int> status(files.size(), -1);
     for (const auto& r : rows) {
         const auto i = r[0].as<std::size_t>() - 1;
