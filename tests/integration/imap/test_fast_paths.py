@@ -10,7 +10,8 @@
 # session's view following its own STOREs, also those that change nothing, without a
 # resync, while other sessions' changes still reach it; and the STOREs of a batch in one
 # statement (schema 0108) for every kind of STORE; and small APPENDs kept in PostgreSQL
-# instead of the blob store (schema 0109), every section read from there exactly.
+# instead of the blob store (schema 0109), every section read from there exactly; and
+# SEARCHes answered alike whether their SQL runs prepared or not.
 
 import base64
 import hashlib
@@ -107,6 +108,23 @@ def test_search_header_matches_only_the_named_field(connect, user):
     assert ok(c.search(None, "HEADER", "X-Project", '"group-07"')) == [b"2"]
     assert ok(c.search(None, "HEADER", "X-Project", '""')) == [b"1 2"]
     assert ok(c.search(None, "HEADER", "Subject", '"nowhere"')) == [b""]
+
+
+def test_searches_of_many_shapes_are_answered_alike_prepared_or_not(connect, user):
+    # The first 64 distinct SQL texts of SEARCH run as prepared statements, later ones
+    # unprepared (ops.cpp, exec_search): 80 shapes (an AND of k SUBJECT keys) and the
+    # same shapes again with other values all give the exact answer.
+    c = connect(user)
+    ok(c.append("INBOX", None, None, message("alpha beta")))
+    ok(c.append("INBOX", None, None, message("alpha gamma")))
+    ok(c.append("INBOX", None, None, message("delta")))
+    assert c.select("INBOX")[0] == "OK"
+    for k in range(1, 81):
+        assert ok(c.search(None, *(["SUBJECT", '"alpha"'] * k))) == [b"1 2"], k
+        assert ok(c.search(None, *(["SUBJECT", '"gamma"'] * k))) == [b"2"], k
+        assert ok(c.search(None, *(["SUBJECT", '"nowhere"'] * k))) == [b""], k
+    for word, want in (("beta", b"1"), ("DELTA", b"3"), ("a", b"1 2 3")):
+        assert ok(c.search(None, "HEADER", "Subject", f'"{word}"')) == [want], word
 
 
 def test_whole_message_fetch_after_a_header_fetch_returns_the_exact_bytes(connect, user):
