@@ -438,3 +438,32 @@ def test_puts_into_a_home_with_a_lock_take_the_transaction_and_honour_it(webdav,
     finally:
         assert dav("UNLOCK", folder + "held.txt", user=dav_org.bob, headers={"Lock-Token": token})[0] == 204
     assert usage_matches_nodes(pg, database) == []
+
+
+def test_batches_of_overwrites_soon_skip_the_one_statement(webdav, dav, dav_org, pg, database):
+    # A batch of overwrites is left whole by files.put_new_files: a round trip for
+    # nothing. After two such batches in a row only every eighth batch tries it
+    # (service::put_new_files), until one is decided again; every PUT still gets 204.
+    folder = dav_org.home() + "overwrites/"
+    assert dav("MKCOL", folder)[0] == 201
+    for client in range(CLIENTS):
+        assert dav("PUT", f"{folder}f{client}.bin", body=b"first")[0] == 201
+    singles = metric(webdav.admin_port, "polder_db_group_commit_single_statements_total")
+    batches = metric(webdav.admin_port, "polder_db_group_commit_batch_size_count")
+    cases = [(lambda c: lambda i: ("PUT", f"{folder}f{c}.bin", {}, content(c, i), 204))(c) for c in range(CLIENTS)]
+    seen = run_cases(webdav.port("http"), dav_org.alice, dav_org.password, cases, 20)
+    for client, got in seen.items():
+        for status, expected, path in got:
+            assert status == expected, (client, path, status)
+    tried = metric(webdav.admin_port, "polder_db_group_commit_single_statements_total") - singles
+    ran = metric(webdav.admin_port, "polder_db_group_commit_batch_size_count") - batches
+    assert ran >= 8, ran
+    assert tried <= ran / 8 + 3, (tried, ran)
+    for client in range(CLIENTS):
+        assert dav("GET", f"{folder}f{client}.bin")[::2] == (200, content(client, 19))
+    # New files are taken by the statement again (after at most eight batches).
+    results = put_in_parallel(webdav.port("http"), dav_org.alice, dav_org.password, folder, CLIENTS, 6,
+                              readback=False)
+    assert {s for s, _, _ in results.values()} == {201}
+    assert metric(webdav.admin_port, "polder_db_group_commit_single_statements_total") > singles + tried
+    assert usage_matches_nodes(pg, database) == []
