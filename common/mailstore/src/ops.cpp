@@ -1270,8 +1270,9 @@ namespace {
 // Searches of at most this many distinct SQL texts run as prepared statements.
 constexpr std::size_t max_prepared_searches = 64;
 
-// exec_search - a SEARCH's SQL, prepared (named polder_search_<hash>) when it is one of
-// the first max_prepared_searches distinct texts this process has seen, else unprepared.
+// exec_search - a SEARCH's SQL (also that of RETURN (RELEVANCY)), prepared (named
+// polder_search_<hash>) when it is one of the first max_prepared_searches distinct texts
+// this process has seen, else unprepared.
 //
 // Why: planning the search (a LATERAL join with the criteria's CASE and sub-plans) cost
 // PostgreSQL as much as running it over a 1,000-message mailbox (1.2 ms against 1.7 ms,
@@ -1364,9 +1365,11 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pq
     params.insert(params.end(), cond->params.begin(), cond->params.end());
     std::string score = cond->rank.empty() ? std::string("100")
                                            : "greatest(1, least(100, ceil(100 * (" + cond->rank + "))))::integer";
-    auto rows = tx.exec_params("SELECT mm.uid, " + score + " FROM mail.mailbox_messages mm JOIN mail.messages m "
-                               "ON m.id = mm.message_id WHERE mm.mailbox_id = $1::bigint AND (" + cond->sql +
-                               ") ORDER BY mm.uid", pqxx::prepare::make_dynamic_params(params));
+    auto rows = exec_search(tx,
+                            "SELECT mm.uid, " + score + " FROM mail.mailbox_messages mm JOIN mail.messages m "
+                            "ON m.id = mm.message_id WHERE mm.mailbox_id = $1::bigint AND (" + cond->sql +
+                            ") ORDER BY mm.uid",
+                            params);
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     for (const auto& r : rows)
         out.emplace_back(static_cast<std::uint32_t>(r[0].as<std::int64_t>()), r[1].as<std::uint32_t>());
