@@ -1,30 +1,36 @@
-// prepared.cpp - the process-wide registry of cached statement texts.
-// SECURITY: bounded (max_cached_statements); see prepared.hpp.
+// prepared.cpp - the registries of prepared statement names (statement_names.hpp) and
+// the process-wide one of cached statement texts (prepared.hpp).
+// SECURITY: bounded (max_cached_statements, and each registry's limit).
 // STANDARDS: none.
 #include "polder/db/prepared.hpp"
+#include "polder/db/statement_names.hpp"
 
 #include <cstdint>
 #include <cstdio>
-#include <mutex>
-#include <unordered_map>
 
-namespace polder::db::detail {
+namespace polder::db {
 
-std::optional<std::string> statement_name(const std::string& sql) {
-    static std::mutex mutex;
-    static std::unordered_map<std::string, std::string> names;
-    std::lock_guard lock(mutex);
-    if (auto it = names.find(sql); it != names.end()) return it->second;
-    if (names.size() >= max_cached_statements) return std::nullopt;
-    // FNV-1a, 64 bits: stable across runs, so logs name a statement the same way.
-    std::uint64_t h = 14695981039346656037ull;
+std::optional<std::string> statement_names::name(const std::string& sql) {
+    std::lock_guard lock(mutex_);
+    if (auto it = names_.find(sql); it != names_.end()) return it->second;
+    if (names_.size() >= limit_) return std::nullopt;
+    std::uint64_t h = 14695981039346656037ull;   // FNV-1a, 64 bits
     for (unsigned char c : sql) {
         h ^= c;
         h *= 1099511628211ull;
     }
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "polder_%016llx", static_cast<unsigned long long>(h));
-    return names.emplace(sql, buf).first->second;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return names_.emplace(sql, prefix_ + hex).first->second;
 }
 
-}  // namespace polder::db::detail
+namespace detail {
+
+std::optional<std::string> statement_name(const std::string& sql) {
+    static statement_names names("polder_", max_cached_statements);
+    return names.name(sql);
+}
+
+}  // namespace detail
+
+}  // namespace polder::db

@@ -13,6 +13,7 @@
 #include "polder/db/arrays.hpp"
 #include "polder/db/notifier.hpp"
 #include "polder/db/prepared.hpp"
+#include "polder/db/statement_names.hpp"
 #include "polder/mime/json.hpp"
 #include "polder/mime/text.hpp"
 
@@ -21,11 +22,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <cstdio>
 #include <map>
-#include <mutex>
 #include <set>
-#include <unordered_map>
 
 namespace polder::mailstore {
 
@@ -1279,32 +1277,16 @@ constexpr std::size_t max_prepared_searches = 64;
 // plus 0.2 ms of parsing), and clients repeat a few shapes (HEADER, SUBJECT, FROM, BODY,
 // UNSEEN, a UID range) with new values. The text depends only on the criteria's keys
 // and structure; values are parameters.
-// SECURITY: the shapes come from clients, so they have a budget of their own, apart
-// from db::exec_cached's for our fixed statements: a client sending new shapes runs
-// them unprepared once the budget is spent, and cannot crowd out other statements.
-// Each prepared shape costs PostgreSQL a cached plan per pool connection.
+// SECURITY: the shapes come from clients, so they have a budget of their own
+// (db::statement_names), apart from db::exec_cached's for our fixed statements: a client
+// sending new shapes runs them unprepared once the budget is spent, and cannot crowd out
+// other statements. Each prepared shape costs PostgreSQL a cached plan per pool connection.
 pqxx::result exec_search(pqxx::transaction_base& tx, const std::string& sql, const std::vector<std::string>& params) {
-    static std::mutex mutex;
-    static std::unordered_map<std::string, std::string> names;
-    std::string name;
-    {
-        std::lock_guard lock(mutex);
-        if (auto it = names.find(sql); it != names.end()) {
-            name = it->second;
-        } else if (names.size() < max_prepared_searches) {
-            std::uint64_t h = 14695981039346656037ull;   // FNV-1a, as db::exec_cached's names
-            for (unsigned char c : sql) {
-                h ^= c;
-                h *= 1099511628211ull;
-            }
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "polder_search_%016llx", static_cast<unsigned long long>(h));
-            name = names.emplace(sql, buf).first->second;
-        }
-    }
-    if (name.empty()) return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
-    tx.conn().prepare(name, sql);
-    return tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(params));
+    static db::statement_names searches("polder_search_", max_prepared_searches);
+    const auto name = searches.name(sql);
+    if (!name) return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    tx.conn().prepare(*name, sql);
+    return tx.exec_prepared(*name, pqxx::prepare::make_dynamic_params(params));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // SECURITY: the bound keeps client-shaped SQL from growing the prepared set.
 // STANDARDS: none.
 #include "polder/db/db.hpp"
+#include "polder/db/statement_names.hpp"
 #include "test_db_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -70,4 +71,24 @@ TEST_CASE("the registry of cached statement texts is bounded and names are stabl
         if (!db::detail::statement_name("SELECT " + std::to_string(i) + " AS bound_check")) ++unnamed;
     CHECK(unnamed >= 10);
     CHECK(db::detail::statement_name("SELECT 'stable-name-check'") == a);   // known texts keep their name
+}
+
+TEST_CASE("a registry of statement names of its own has its own prefix and budget") {
+    // As polder-imapd's SEARCH shapes (mailstore ops.cpp): spending this budget leaves
+    // exec_cached's untouched.
+    db::statement_names names("t_search_", 2);
+    auto a = names.name("SELECT 'a'");
+    auto b = names.name("SELECT 'b'");
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(*a != *b);
+    CHECK(a->rfind("t_search_", 0) == 0);
+    CHECK(a->size() == 9 + 16);
+    CHECK_FALSE(names.name("SELECT 'c'"));
+    CHECK(names.name("SELECT 'a'") == a);   // known texts keep their name
+    // The same text in another registry: the same hash, that registry's prefix.
+    db::statement_names other("x_", 1);
+    auto same = other.name("SELECT 'a'");
+    REQUIRE(same);
+    CHECK(*same == "x_" + a->substr(9));
 }
