@@ -97,7 +97,7 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
         if (single) {
             global_metrics().single_statements.inc();
             // Committed: the entries it took are told now; those it left go on below,
-            // as a batch of their own.
+            // as a batch of their own, in arrival order.
             std::sort(left.begin(), left.end());
             batch_type rest;
             for (std::size_t i = 0, k = 0; i < batch.size(); ++i) {

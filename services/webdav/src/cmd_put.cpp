@@ -194,7 +194,6 @@ bool service::put_new_files(pqxx::transaction_base& tx, std::span<put_item* cons
         it.pc.status = status[k] == 201 ? 0 : static_cast<unsigned>(status[k]);
         it.created = status[k] == 201;
     }
-    std::sort(left.begin(), left.end());
     return true;
 }
 

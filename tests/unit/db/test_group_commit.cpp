@@ -260,6 +260,7 @@ bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std
         ids += (ids.size() > 1 ? "," : "") + std::to_string(items[i]->id);
     }
     ids += "}";
+    std::reverse(left.begin(), left.end());   // any order: batch_commit sorts them
     ++singles;
     std::map<int, long> txid;
     for (const auto& r : tx.exec_params("WITH t AS (SELECT txid_current() AS x) INSERT INTO batched (id, txid) "

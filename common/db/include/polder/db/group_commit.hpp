@@ -70,7 +70,7 @@ public:
     virtual ~batch_runner() = default;
     virtual void run_all(pqxx::work& tx, std::span<const std::unique_ptr<group_entry>> batch) = 0;
     // run_single - true when it ran the batch as ONE statement on `tx` (autocommit), with
-    // the positions of the entries that statement left alone in `left` (ascending); false,
+    // the positions of the entries that statement left alone in `left` (any order); false,
     // having changed nothing, when the batch is not one statement.
     virtual bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<group_entry>> batch,
                             std::vector<std::size_t>& left) = 0;
@@ -193,8 +193,8 @@ private:
 // statement (it checks the items and returns false, having changed nothing, when it cannot)
 // runs on a pqxx::nontransaction: no BEGIN and no COMMIT round trip, the statement commits
 // by itself before its answer arrives (the same durability). The statement may take only
-// some of the items: the function lists the positions of those it left (in `left`,
-// ascending), the others' callers are told at once, and the left ones go on as a batch of
+// some of the items: the function lists the positions of those it left (in `left`, in
+// any order), the others' callers are told at once, and the left ones go on as a batch of
 // their own through the function above, in a transaction. When that statement fails
 // (pqxx::sql_error), nothing of it persisted and the items run alone as above; anything
 // else thrown - the connection breaking with it sent, or the function failing after its
