@@ -21,7 +21,8 @@
 // in $n placeholders as everywhere). The number of distinct texts is bounded
 // by max_cached_statements per process: past it, statements run unprepared,
 // so SQL whose shape depends on client input (IMAP SEARCH) cannot grow the
-// server's memory - and should use exec_params anyway.
+// server's memory - and should not spend this budget: it uses a registry of its
+// own (statement_names.hpp) or exec_params.
 // STANDARDS: none (PostgreSQL extended query protocol: Parse/Bind/Execute).
 #pragma once
 
