@@ -35,6 +35,26 @@ die() { printf '%serror:%s %s\n' "$C_ERR" "$C_OFF" "$*" >&2; exit 1; }
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
+# on_exit HANDLER - run HANDLER with the exit status when the script ends, also on
+# Ctrl-C (status 130) and SIGTERM (143). A signal's trap runs in the middle of what
+# the script was doing, inside any function's redirections (`pg_running` sends its
+# output to /dev/null), and the exit handler would print into them: "Stopping ..."
+# went missing that way. So the script's own stdout and stderr are kept as fds 8
+# and 9 and given back to HANDLER. Daemons started afterwards must not inherit them
+# (`8>&- 9>&-`): they would hold a caller's pipe open for as long as they run.
+on_exit() {
+    EXIT_HANDLER=$1
+    exec 8>&1 9>&2
+    trap on_exit__run EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+on_exit__run() {
+    local rc=$?
+    exec 1>&8 2>&9
+    "$EXIT_HANDLER" "$rc"
+}
+
 # rel PATH - PATH relative to the checkout when it is inside it (shorter messages).
 rel() {
     case $1 in

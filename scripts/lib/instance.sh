@@ -344,7 +344,7 @@ start_service() {
     fi
     printf '%s starting %s\n' "$(date -Is)" "$bin" >>"$log"
     (cd / && exec setsid sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$pidfile" \
-        "${as_user[@]}" "$bin" --config "$CONFIG" </dev/null >>"$log" 2>&1) &
+        "${as_user[@]}" "$bin" --config "$CONFIG" </dev/null >>"$log" 2>&1 8>&- 9>&-) &
     local i
     for i in $(seq 50); do
         [[ -s $pidfile ]] && break
@@ -521,7 +521,7 @@ stop_instance() {
 
 UP_KEEP_RUNNING=0
 up_on_exit() {
-    local rc=$?
+    local rc=$1
     [[ $UP_KEEP_RUNNING == 1 ]] && return 0
     trap '' INT TERM
     if ((rc != 0 && rc != 130 && rc != 143)); then
@@ -574,9 +574,7 @@ cmd_up() {
     refuse_if_running
     prepare_var
 
-    trap up_on_exit EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    on_exit up_on_exit
 
     setup_postgres
     setup_tls

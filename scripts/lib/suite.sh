@@ -64,7 +64,7 @@ run_fuzzers() {
 }
 
 suite_on_exit() {
-    local rc=$?
+    local rc=$1
     trap '' INT TERM
     if [[ -n ${PG_THROWAWAY_DIR:-} ]]; then
         step "Stopping and deleting the test PostgreSQL"
@@ -109,9 +109,7 @@ cmd_test() {
         check_polder_can_run "$BUILD_ASAN"
     fi
 
-    trap suite_on_exit EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    on_exit suite_on_exit
     step "Starting a throwaway PostgreSQL (trust auth, 127.0.0.1, temporary folder)"
     pg_throwaway_start || die "could not start the test PostgreSQL"
     ok "127.0.0.1:$POLDER_TEST_PGPORT, superuser $POLDER_TEST_PGUSER, in $PG_THROWAWAY_DIR"

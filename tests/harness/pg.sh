@@ -166,7 +166,7 @@ pg_start() {
     touch "$log"
     polder_own "$log"
     if ! as_polder setsid --wait "$PG_BIN/pg_ctl" -D "$dir/data" -l "$log" \
-            -w -t "$PG_START_TIMEOUT" -s start </dev/null; then
+            -w -t "$PG_START_TIMEOUT" -s start </dev/null 8>&- 9>&-; then
         pg__say "PostgreSQL in $dir did not start; end of $log:"
         tail -n 20 "$log" >&2
         return 1

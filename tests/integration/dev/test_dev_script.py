@@ -326,3 +326,32 @@ def test_foreground_up_stops_everything_on_ctrl_c(instance):
     assert "Stopping PostgreSQL" in text, text
     if instance.present:
         assert text.index("Stopping the services") < text.index("Stopping PostgreSQL"), text
+
+
+def test_an_interrupted_redirected_function_does_not_swallow_the_exit_messages(tmp_path):
+    # The mechanism behind a lost "Stopping PostgreSQL": Ctrl-C's trap ran while a
+    # function's output went to /dev/null (pg_running), and so did everything the
+    # exit handler printed. on_exit gives the handler the script's own output back.
+    script = tmp_path / "interrupted.sh"
+    script.write_text(f"""
+source {shlex.quote(str(SOURCE_DIR / "scripts" / "lib" / "common.sh"))}
+handler() {{ echo "handler saw $1 on stdout"; echo "and on stderr" >&2; }}
+quiet() {{ (sleep 0.2); }}
+on_exit handler
+echo ready
+while :; do quiet >/dev/null 2>&1; done
+""")
+    proc = subprocess.Popen(["bash", str(script)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(0.5)   # inside `quiet`, its output redirected, nearly all of the time
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert out == "handler saw 130 on stdout\n", out
+    assert "and on stderr" in err, err
