@@ -6,7 +6,7 @@
 #       APPENDs M generated messages to the INBOX of each user (not timed) and checks
 #       that SELECT then reports exactly M messages.
 #   imap_bench.py run   --name NAME --port P --users U1,U2 --password PW --messages M
-#                       [--fetch-bodies B] [--searches S] [--stores T] [--appends A]
+#                       [--fetch-bodies B] [--searches S] [--stores T] [--appends A] [--run K]
 #       One process per user (so the Python client is not limited by the GIL), all
 #       starting each phase together (a barrier), one phase after the other:
 #         login      LOGIN
@@ -15,7 +15,8 @@
 #         bodies     UID FETCH <uid> (BODY.PEEK[])            (B commands, one message each)
 #         search_hdr SEARCH HEADER Subject "group-NN"         (S commands)
 #         search_body SEARCH BODY "needleNN"                   (S commands)
-#         store      UID STORE <uid> +FLAGS (\Flagged)         (T commands)
+#         store      UID STORE <uid> +FLAGS (\Flagged)         (T commands; -FLAGS in odd
+#                                                               runs K, so each is a change)
 #         append     APPEND INBOX                              (A commands)
 #         expunge    UID STORE <appended> +FLAGS.SILENT (\Deleted), EXPUNGE (2 commands)
 #         logout     LOGOUT
@@ -23,8 +24,10 @@
 #       server that answers fast but wrong fails the run. Prints "NAME phase ops seconds"
 #       lines: a phase's time runs from the barrier until the last client finished it.
 #   imap_bench.py table RESULTS_FILE
-#       RESULTS_FILE holds those lines for "polder" and "dovecot"; prints ops/s per
-#       phase and in total, and the ratio polder/dovecot (higher is better for polder).
+#       RESULTS_FILE holds those lines for "polder" and "dovecot", one set per run; prints
+#       ops/s per phase and in total, each the median over the runs, the ratio of the
+#       medians polder/dovecot (higher is better for polder), and with several runs the
+#       range of the ratio over the runs (run k of polder against run k of Dovecot).
 #
 # An "op" is one IMAP command; "headers" also shows messages/s because it is one command
 # for all M messages.
@@ -37,6 +40,7 @@ import argparse
 import imaplib
 import multiprocessing
 import re
+import statistics
 import sys
 import threading
 import time
@@ -172,8 +176,9 @@ def client(a, user, barrier, queue):
 
         phase("store")
         t = min(a.stores, m)
+        op = "-FLAGS" if a.run % 2 else "+FLAGS"   # a repeated run changes the flag back
         for k in range(t):
-            check(c.uid("STORE", str(uids[k]), "+FLAGS", "(\\Flagged)"), "UID STORE")
+            check(c.uid("STORE", str(uids[k]), op, "(\\Flagged)"), "UID STORE")
         queue.put(("store", t))
 
         phase("append")
@@ -244,7 +249,7 @@ def run(a):
 # ------------------------------------------------------------------------------- table
 
 def table(a):
-    rows = {}
+    runs = {}    # (server, phase) -> [(ops, seconds)] in run order
     info = {}
     with open(a.results) as f:
         for line in f:
@@ -252,19 +257,28 @@ def table(a):
             if parts and parts[0] == "info":
                 info[parts[1]] = " ".join(parts[2:])
             elif len(parts) == 4:
-                rows[(parts[0], parts[1])] = (int(parts[2]), float(parts[3]))
+                runs.setdefault((parts[0], parts[1]), []).append((int(parts[2]), float(parts[3])))
     servers = ["polder", "dovecot"]
+    n_runs = max((len(v) for v in runs.values()), default=0)
     head = f"{'phase (ops = IMAP commands)':<44}" + "".join(f"{s + ' ops/s':>14}" for s in servers) + f"{'ratio p/d':>11}"
+    if n_runs > 1:
+        head += f"{'range':>14}"
     print(head)
     print("-" * len(head))
-    totals = {s: [0, 0.0] for s in servers}
 
-    def line(label, values):
+    def rates(server, name, scale=1):
+        return [o * scale / t for o, t in runs.get((server, name), []) if t > 0]
+
+    def line(label, per_server):
         row = f"{label:<44}"
-        for v in values:
+        medians = [statistics.median(v) if v else None for v in per_server]
+        for v in medians:
             row += f"{v:>14.1f}" if v is not None else f"{'-':>14}"
-        p, d = values
+        p, d = medians
         row += f"{p / d:>11.2f}" if p and d else f"{'-':>11}"
+        if n_runs > 1:
+            ratios = [x / y for x, y in zip(*per_server) if y > 0]
+            row += f"{min(ratios):>7.2f}-{max(ratios):<6.2f}" if ratios else f"{'-':>14}"
         print(row)
 
     labels = {
@@ -276,21 +290,23 @@ def table(a):
         "logout": "LOGOUT",
     }
     for name in PHASES:
-        values = []
-        for s in servers:
-            r = rows.get((s, name))
-            if r:
-                totals[s][0] += r[0]
-                totals[s][1] += r[1]
-            values.append(r[0] / r[1] if r and r[1] > 0 else None)
-        line(labels[name], values)
+        line(labels[name], [rates(s, name) for s in servers])
         if name == "headers":
-            m = int(info.get("messages", "0"))
-            line("  = messages/s", [v * m if v is not None else None for v in values])
+            line("  = messages/s", [rates(s, name, int(info.get("messages", "0"))) for s in servers])
     print("-" * len(head))
-    line("all phases (total ops / total time)",
-         [totals[s][0] / totals[s][1] if totals[s][1] > 0 else None for s in servers])
+    totals = []
+    for s in servers:
+        per_run = [[0, 0.0] for _ in range(n_runs)]
+        for name in PHASES:
+            for k, (o, t) in enumerate(runs.get((s, name), [])):
+                per_run[k][0] += o
+                per_run[k][1] += t
+        totals.append([o / t for o, t in per_run if t > 0])
+    line("all phases (total ops / total time)", totals)
     print("Ratio = polder ops/s divided by Dovecot ops/s (above 1: polder is faster).")
+    if n_runs > 1:
+        print(f"Each figure is the median of {n_runs} runs; range = the lowest and highest ratio of run k of"
+              " polder to run k of Dovecot.")
 
 
 def main():
@@ -309,6 +325,7 @@ def main():
     r.add_argument("--searches", type=int, default=20)
     r.add_argument("--stores", type=int, default=100)
     r.add_argument("--appends", type=int, default=20)
+    r.add_argument("--run", type=int, default=0)
     t = sub.add_parser("table")
     t.add_argument("results")
     a = p.parse_args()

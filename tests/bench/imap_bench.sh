@@ -4,7 +4,11 @@
 # polder/dovecot. N clients (one account each, INBOX filled with M messages beforehand)
 # each run LOGIN, SELECT, FETCH headers of all M messages, FETCH whole bodies, SEARCH by
 # header and by body text, STORE flags, APPEND, EXPUNGE, LOGOUT; every phase starts for
-# all clients at once (see imap_bench.py for the exact commands and the checks).
+# all clients at once (see imap_bench.py for the exact commands and the checks). The
+# workload runs --runs times against each server, alternating (polder, Dovecot, polder,
+# ...), so a machine that gets slower or faster during the run affects both alike; the
+# table shows the median of the runs and the range of the ratio. A phase of 100 STOREs
+# per client takes a tenth of a second: one run alone is as much noise as measurement.
 # Both servers: plain IMAP with LOGIN on 127.0.0.1 (no TLS, so the figures compare the
 # IMAP servers, not OpenSSL), data on the same file system. Dovecot runs with its
 # defaults (no FTS plugin, so SEARCH BODY reads the messages); polder searches with
@@ -21,12 +25,12 @@
 #
 # Usage: tests/bench/imap_bench.sh [BUILD_DIR] [--clients N] [--messages M]
 #                                  [--fetch-bodies B] [--searches S] [--stores T] [--appends A]
-#                                  [--idle I] [--idle-max J] [--push K]
+#                                  [--runs R] [--idle I] [--idle-max J] [--push K]
 #   BUILD_DIR (or --build DIR) defaults to build/release (scripts/dev build); a
 #   Debug/sanitizer build works but measures that build.
 #   Defaults: --clients 8 --messages 1000 --fetch-bodies 100 --searches 20 --stores 100 --appends 20
-#             --idle 1000 --idle-max 10000 --push 200  (--idle 0 skips the idle part)
-#   Quick try: tests/bench/imap_bench.sh build/imap --clients 2 --messages 100 --fetch-bodies 20 --searches 4 --stores 20 --appends 5 --idle 100 --idle-max 300 --push 20
+#             --runs 3 --idle 1000 --idle-max 10000 --push 200  (--idle 0 skips the idle part)
+#   Quick try: tests/bench/imap_bench.sh build/imap --clients 2 --messages 100 --fetch-bodies 20 --searches 4 --stores 20 --appends 5 --runs 1 --idle 100 --idle-max 300 --push 20
 #
 # The idle accounts (100) get a cheap Argon2id cost (1 MiB, 1 pass) so that ten thousand
 # logins take seconds; Dovecot's accounts use {PLAIN} passwords throughout. The workload
@@ -52,7 +56,7 @@ PY=/usr/bin/python3
 BENCH=imap_bench.sh
 source "$HERE/lib.sh"
 
-usage() { sed -n '22,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '26,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD=$ROOT/build/release
 CLIENTS=8
 MESSAGES=1000
@@ -60,6 +64,7 @@ BODIES=100
 SEARCHES=20
 STORES=100
 APPENDS=20
+RUNS=3
 IDLE=1000
 IDLE_MAX=10000
 PUSH=200
@@ -72,6 +77,7 @@ while (($#)); do
         --searches) SEARCHES=${2:?}; shift 2 ;;
         --stores) STORES=${2:?}; shift 2 ;;
         --appends) APPENDS=${2:?}; shift 2 ;;
+        --runs) RUNS=${2:?}; shift 2 ;;
         --idle) IDLE=${2:?}; shift 2 ;;
         --idle-max) IDLE_MAX=${2:?}; shift 2 ;;
         --push) PUSH=${2:?}; shift 2 ;;
@@ -80,12 +86,13 @@ while (($#)); do
         *) BUILD=$1; shift ;;
     esac
 done
-for n in "$CLIENTS" "$MESSAGES"; do
+for n in "$CLIENTS" "$MESSAGES" "$RUNS"; do
     [[ $n =~ ^[1-9][0-9]{0,5}$ ]] || { echo "imap_bench.sh: '$n' is not a positive number" >&2; exit 2; }
 done
 for n in "$BODIES" "$SEARCHES" "$STORES" "$APPENDS" "$IDLE" "$IDLE_MAX" "$PUSH"; do
     [[ $n =~ ^[0-9]{1,6}$ ]] || { echo "imap_bench.sh: '$n' is not a number" >&2; exit 2; }
 done
+((RUNS <= 20)) || { echo "imap_bench.sh: at most --runs 20" >&2; exit 2; }
 ((CLIENTS <= 500)) || { echo "imap_bench.sh: at most 500 clients" >&2; exit 2; }
 ((IDLE <= 5000 && IDLE_MAX <= 30000)) || { echo "imap_bench.sh: at most --idle 5000 and --idle-max 30000" >&2; exit 2; }
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
@@ -105,7 +112,7 @@ if [[ -z ${POLDER_IMAP_BENCH_INNER:-} ]]; then
     exec "$ROOT/tests/harness/pg.sh" run -- \
         env POLDER_IMAP_BENCH_INNER=1 "$0" --build "$BUILD" --clients "$CLIENTS" --messages "$MESSAGES" \
         --fetch-bodies "$BODIES" --searches "$SEARCHES" --stores "$STORES" --appends "$APPENDS" \
-        --idle "$IDLE" --idle-max "$IDLE_MAX" --push "$PUSH"
+        --runs "$RUNS" --idle "$IDLE" --idle-max "$IDLE_MAX" --push "$PUSH"
 fi
 : "${POLDER_TEST_PGHOST:?}" "${POLDER_TEST_PGPORT:?}" "${POLDER_TEST_PGUSER:?}"
 
@@ -306,9 +313,9 @@ wait_fts() {   # until no message of the polder database waits for its full-text
         fi
         sleep 0.5
     done
-    say "polder: full-text vectors of the seeded messages done after $((SECONDS - start)) s (not timed)"
+    say "polder: every message has its full-text vector, after $((SECONDS - start)) s (not timed)"
 }
-run_workload() {   # NAME PORT
+seed_server() {   # NAME PORT
     say "$1: seeding $CLIENTS x $MESSAGES messages (not timed)"
     "$PY" "$HERE/imap_bench.py" seed --port "$2" --users "$USERS" --password "$PASSWORD" \
         --messages "$MESSAGES" --clients 4
@@ -318,13 +325,22 @@ run_workload() {   # NAME PORT
     # of the seeding, as an index is part of Dovecot's delivery, and does not land in
     # whichever phases happen to run while it catches up.
     if [[ $1 == polder ]]; then wait_fts; fi
-    say "$1: workload with $CLIENTS clients"
+}
+run_workload() {   # NAME PORT RUN
+    say "$1: workload with $CLIENTS clients (run $(($3 + 1)) of $RUNS)"
     "$PY" "$HERE/imap_bench.py" run --name "$1" --port "$2" --users "$USERS" --password "$PASSWORD" \
         --messages "$MESSAGES" --fetch-bodies "$BODIES" --searches "$SEARCHES" --stores "$STORES" \
-        --appends "$APPENDS" >>"$results"
+        --appends "$APPENDS" --run "$3" >>"$results"
 }
-run_workload polder "$P_PORT"
-run_workload dovecot "$D_PORT"
+seed_server polder "$P_PORT"
+seed_server dovecot "$D_PORT"
+for ((run = 0; run < RUNS; run++)); do
+    run_workload polder "$P_PORT" "$run"
+    # The 20 APPENDed messages of each client get their full-text vectors in the
+    # background, as in normal operation; the next run starts when they have them.
+    wait_fts
+    run_workload dovecot "$D_PORT" "$run"
+done
 
 # --- idle connections and push latency ------------------------------------------------------
 idle_json=()
@@ -354,7 +370,7 @@ fi
 kind=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
 grep -q '^POLDER_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && kind="$kind + sanitizers"
 echo
-echo "IMAP benchmark: $(nproc) CPU(s), $CLIENTS clients x $MESSAGES messages (bodies $BODIES, searches $SEARCHES x 2, stores $STORES, appends $APPENDS per client)"
+echo "IMAP benchmark: $(nproc) CPU(s), $CLIENTS clients x $MESSAGES messages (bodies $BODIES, searches $SEARCHES x 2, stores $STORES, appends $APPENDS per client; $RUNS runs each)"
 echo "polder build $BUILD (${kind:-unknown type}); Dovecot $(/usr/sbin/dovecot --version) (Maildir, no FTS plugin)"
 "$PY" "$HERE/imap_bench.py" table "$results"
 if ((${#idle_json[@]})); then
