@@ -386,6 +386,8 @@ class fs_reader final : public reader_impl {
 
     std::uint64_t remaining() const noexcept override { return end_ - pos_; }
 
+    std::optional<file_range> file() const noexcept override { return file_range{fd_.get(), pos_, end_ - pos_}; }
+
  private:
     fd_guard fd_;
     std::uint64_t pos_;

@@ -34,6 +34,11 @@ result<std::size_t> reader::read(std::span<std::byte> buffer) {
 
 std::uint64_t reader::remaining() const noexcept { return impl_ ? impl_->remaining() : 0; }
 
+std::optional<file_range> reader::file() const noexcept {
+    if (!impl_) return std::nullopt;
+    return impl_->file();
+}
+
 namespace {
 
 class memory_reader_impl final : public reader_impl {

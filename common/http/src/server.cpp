@@ -1,5 +1,6 @@
 // server.cpp - the HTTP/1.1 connection loop: TLS, keep-alive, pipelining,
-// limits, timeouts, 100-continue, streamed bodies, access log and metrics.
+// limits, timeouts, 100-continue, streamed bodies (sendfile(2) for file ranges
+// on plain connections), access log and metrics.
 //
 // Shape (habit: Beast's awaitable server example): one coroutine per
 // connection owns the stream and its read buffer and sets a deadline before
@@ -14,7 +15,8 @@
 // the raw path (truncated), never the query string or credentials.
 // STANDARDS: RFC 9110 (HTTP semantics: 10.1.1 Expect, 15.5.14 413, 15.6.1 500),
 // RFC 9112 (HTTP/1.1 message syntax, 9.3 persistence, 9.3.2 pipelining, 9.6
-// tear-down / lingering close), RFC 6585 5 (431), RFC 8446 (TLS, via OpenSSL).
+// tear-down / lingering close), RFC 6585 5 (431), RFC 8446 (TLS, via OpenSSL),
+// Linux sendfile(2).
 #include "polder/http/server.hpp"
 
 #include "polder/http/date.hpp"
@@ -30,8 +32,11 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <sys/sendfile.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -62,6 +67,7 @@ struct server::impl {
 
     metrics::histogram* duration = nullptr;
     metrics::gauge* in_flight = nullptr;
+    metrics::counter* sendfile_bytes = nullptr;
     std::mutex counters_mutex;
     std::map<std::pair<std::string, char>, metrics::counter*> counters;   // (method label, class digit)
 
@@ -183,6 +189,7 @@ private:
     awaitable<bool> drain(std::uint64_t budget);
     awaitable<error_code> write_response(response& r, const request_decoder* dec, bool head_request,
                                          std::string_view request_id, bool& close, std::uint64_t& bytes_out);
+    awaitable<error_code> send_file(const file_range& f, std::uint64_t& sent, bool& unsupported);
     awaitable<void> answer_problem(const request_problem& p, const request_decoder& dec, clock::time_point start);
     awaitable<void> close_connection();
     void finish(std::string_view method, std::string_view path, std::string_view id, unsigned code,
@@ -508,6 +515,23 @@ awaitable<error_code> session<Stream>::write_response(response& r, const request
         auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
         if (ec) co_return ec;
     }
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        // A file's range on a plain connection: the kernel copies it from the page cache
+        // to the socket. (Through TLS the bytes must pass through OpenSSL: read() below.)
+        const auto f = frame == framing::fixed ? r.source->file() : std::nullopt;
+        if (f && f->length == length && length > 0) {
+            std::uint64_t sent = 0;
+            bool unsupported = false;
+            const auto ec = co_await send_file(*f, sent, unsupported);
+            bytes_out = sent;
+            impl_.sendfile_bytes->inc(sent);
+            if (!unsupported) {
+                if (ec) close = true;
+                co_return ec;
+            }
+            // The file system cannot sendfile and nothing went: the bytes go through read().
+        }
+    }
     std::uint64_t sent = 0;
     for (;;) {
         result<std::size_t> got = errc::internal;
@@ -546,6 +570,53 @@ awaitable<error_code> session<Stream>::write_response(response& r, const request
         sent += n;
         bytes_out = sent;
         if (n == 0) break;
+    }
+    co_return error_code{};
+}
+
+// send_file - f's bytes to the plain socket with sendfile(2), as fast as the client
+// takes them: the socket is non-blocking, and when its buffer is full the coroutine
+// waits (write_timeout at most) until it is writable. Each call sends at most 4 MiB
+// and every wait goes through the reactor, so one fast download never keeps the
+// thread from the other connections. `unsupported`: sendfile refused the file before
+// any byte went (EINVAL, ENOSYS), and the caller may send it another way.
+template <class Stream>
+awaitable<error_code> session<Stream>::send_file(const file_range& f, std::uint64_t& sent, bool& unsupported) {
+    constexpr std::uint64_t max_call = 4u << 20;
+    auto& sock = lowest().socket();
+    error_code ec;
+    sock.native_non_blocking(true, ec);
+    if (ec) co_return ec;
+    // The deadline of each wait: a timer on this session's strand cancels the wait;
+    // `waiting` keeps a late timer from touching the socket after the wait ended.
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    auto waiting = std::make_shared<bool>(false);
+    while (sent < f.length) {
+        auto offset = static_cast<off_t>(f.offset + sent);
+        const auto want = static_cast<std::size_t>(std::min(f.length - sent, max_call));
+        const ssize_t n = ::sendfile(sock.native_handle(), f.fd, &offset, want);
+        if (n > 0) {
+            sent += static_cast<std::uint64_t>(n);
+            if (sent == f.length) break;
+        } else if (n == 0) {
+            co_return errc::internal;   // the file is shorter than announced: a damaged store
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            const int err = errno;
+            if (sent == 0 && (err == EINVAL || err == ENOSYS)) unsupported = true;
+            co_return error_code(err, boost::system::system_category());
+        }
+        *waiting = true;
+        timer.expires_after(opt_.write_timeout);
+        timer.async_wait([waiting, &sock](const error_code& e) {
+            if (!e && *waiting) sock.cancel();
+        });
+        auto [wec] = co_await sock.async_wait(asio::ip::tcp::socket::wait_write, use_tuple);
+        *waiting = false;
+        timer.cancel();
+        if (wec == asio::error::operation_aborted) co_return errc::timeout;
+        if (wec) co_return wec;
     }
     co_return error_code{};
 }
@@ -629,6 +700,9 @@ server::server(router routes, server_options options)
                                       {{"service", options_.service}});
     impl_->in_flight = &reg.gauge_("polder_http_requests_in_flight", "Requests being handled now",
                                    {{"service", options_.service}});
+    impl_->sendfile_bytes = &reg.counter_("polder_http_sendfile_bytes_total",
+                                          "Response body bytes sent with sendfile(2), from a file to the socket",
+                                          {{"service", options_.service}});
 }
 
 server::~server() = default;

@@ -6,9 +6,12 @@
 // even if some component ignores the stop.
 //
 // SECURITY: exceptions escaping a handler are logged and the thread goes on
-// running the io_context; one bad handler cannot stop the process.
+// running the io_context; one bad handler cannot stop the process. SIGPIPE is
+// ignored: a write to a socket whose peer has gone would otherwise end the
+// whole process (asio's sends pass MSG_NOSIGNAL, sendfile(2) cannot); such a
+// write fails with EPIPE and only that connection ends.
 //
-// STANDARDS: POSIX signals (SIGINT, SIGTERM, SIGHUP).
+// STANDARDS: POSIX signals (SIGINT, SIGTERM, SIGHUP, SIGPIPE).
 #include "polder/net/runtime.hpp"
 
 #include "polder/log/log.hpp"
@@ -20,6 +23,7 @@ namespace polder::net {
 runtime::runtime(unsigned threads, bool handle_signals)
     : threads_(threads == 0 ? 1 : threads), io_(static_cast<int>(threads == 0 ? 1 : threads)) {
     guard_.emplace(io_.get_executor());
+    std::signal(SIGPIPE, SIG_IGN);
     if (handle_signals) {
         signals_.emplace(io_, SIGINT, SIGTERM, SIGHUP);
         wait_signal();

@@ -1,7 +1,8 @@
 // cmd_get.cpp - OPTIONS, GET and HEAD.
 //
 // GET of a file streams it from the blob store one buffer at a time (the
-// HTTP session pulls; the client's reading speed paces us), or from the
+// HTTP session pulls; the client's reading speed paces us; on a plain
+// connection the session sends a single range with sendfile(2)), or from the
 // bytes read with the node when a small file keeps them in PostgreSQL
 // (schema/0302_files_inline.sql), with Range /
 // If-Range (a single range: 206 with Content-Range; several: 206
@@ -73,6 +74,25 @@ struct multipart_body {
         offset += n;
         co_return n;
     }
+};
+
+// reader_source - one range of a file: pulled through read(), or, when the blob store
+// keeps it in a local file, handed to the HTTP session as that file's range (sendfile
+// on plain connections).
+class reader_source final : public http::body_source {
+public:
+    explicit reader_source(blob::reader rd) : rd_(std::move(rd)) {}
+    awaitable<result<std::size_t>> read(std::span<char> buffer) override {
+        co_return rd_.read(std::as_writable_bytes(buffer));
+    }
+    std::optional<http::file_range> file() const override {
+        auto f = rd_.file();
+        if (!f) return std::nullopt;
+        return http::file_range{f->fd, f->offset, f->length};
+    }
+
+private:
+    blob::reader rd_;
 };
 
 std::string new_boundary() {
@@ -232,10 +252,7 @@ awaitable<http::response> service::cmd_get(ctx& c) {
     if (!blob_id) co_return plain(500, "internal error");
     auto reader = data.held ? blob::memory_reader(data.held, first, length) : blobs_.open(*blob_id, first, length);
     if (!reader) co_return plain(500, "internal error");
-    r.source = http::make_body_source(
-        [rd = std::move(*reader)](std::span<char> buffer) mutable -> awaitable<result<std::size_t>> {
-            co_return rd.read(std::as_writable_bytes(buffer));
-        });
+    r.source = std::make_unique<reader_source>(std::move(*reader));
     co_return r;
 }
 

@@ -42,11 +42,19 @@ class writer_impl {
     virtual std::uint64_t size() const noexcept = 0;
 };
 
+// file_range - the unread rest of a reader when it is a range of an open local file.
+struct file_range {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
 class reader_impl {
  public:
     virtual ~reader_impl() = default;
     virtual result<std::size_t> read(std::span<std::byte> buffer) = 0;
     virtual std::uint64_t remaining() const noexcept = 0;
+    virtual std::optional<file_range> file() const noexcept { return std::nullopt; }
 };
 
 // writer - streams one new blob into the store. Move-only. Destroying a writer that was
@@ -90,6 +98,12 @@ class reader {
     // Errors: errc::internal if the blob turns out shorter than when opened; system errors.
     [[nodiscard]] result<std::size_t> read(std::span<std::byte> buffer);
     std::uint64_t remaining() const noexcept;
+    // file - where the unread bytes lie when the backend keeps them in a local file (the
+    // file system store; not bytes in memory, not a remote store), for sendfile(2). The
+    // descriptor belongs to the reader and stays open as long as it lives; reading it
+    // with an explicit offset (pread, sendfile with an offset) leaves the reader as it
+    // was.
+    std::optional<file_range> file() const noexcept;
 
  private:
     std::unique_ptr<reader_impl> impl_;

@@ -4,8 +4,11 @@
 // A streamed body is pulled by the session one buffer at a time (the buffer is
 // the session's, response_chunk_bytes long, 256 KiB by default), so a 10 GiB
 // download costs one buffer of memory and the client's reading speed paces the
-// producer (backpressure). The session owns framing: Content-Length,
-// Transfer-Encoding and Connection set by a handler are replaced.
+// producer (backpressure). A producer whose bytes are a range of an open file
+// says so (body_source::file): on a plain connection the session then sends
+// them with sendfile(2), from the page cache to the socket without a copy
+// through the process and without the buffer. The session owns framing:
+// Content-Length, Transfer-Encoding and Connection set by a handler are replaced.
 //
 // SECURITY: a producer that yields more or fewer bytes than the Content-Length
 // it announced makes the session abort the connection rather than send a
@@ -36,6 +39,14 @@ using status = boost::beast::http::status;
 using field = boost::beast::http::field;
 using fields = boost::beast::http::fields;
 
+// file_range - body bytes that are `length` bytes of the open file `fd` from
+// `offset` on.
+struct file_range {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
 // body_source - a producer of response body bytes.
 class body_source {
 public:
@@ -44,6 +55,10 @@ public:
     // complete. Errors abort the response (the connection is closed, since the
     // framing can no longer be honoured); exceptions are treated the same way.
     virtual awaitable<result<std::size_t>> read(std::span<char> buffer) = 0;
+    // file - the whole body (before any read) as a range of an open file that
+    // stays open while the source lives, if it is one. The session may send that
+    // range itself instead of calling read(); it then calls nothing else.
+    virtual std::optional<file_range> file() const { return std::nullopt; }
 };
 
 namespace detail {
