@@ -578,8 +578,9 @@ awaitable<error_code> session<Stream>::write_response(response& r, const request
 // takes them: the socket is non-blocking, and when its buffer is full the coroutine
 // waits (write_timeout at most) until it is writable. Each call sends at most 4 MiB
 // and every wait goes through the reactor, so one fast download never keeps the
-// thread from the other connections. `unsupported`: sendfile refused the file before
-// any byte went (EINVAL, ENOSYS), and the caller may send it another way.
+// thread from the other connections. `unsupported`: sendfile refused the descriptor
+// before any byte went (EINVAL, ENOSYS; ESPIPE: not seekable), and the caller may send
+// it another way.
 template <class Stream>
 awaitable<error_code> session<Stream>::send_file(const file_range& f, std::uint64_t& sent, bool& unsupported) {
     constexpr std::uint64_t max_call = 4u << 20;
@@ -604,7 +605,7 @@ awaitable<error_code> session<Stream>::send_file(const file_range& f, std::uint6
             continue;
         } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
             const int err = errno;
-            if (sent == 0 && (err == EINVAL || err == ENOSYS)) unsupported = true;
+            if (sent == 0 && (err == EINVAL || err == ENOSYS || err == ESPIPE)) unsupported = true;
             co_return error_code(err, boost::system::system_category());
         }
         *waiting = true;

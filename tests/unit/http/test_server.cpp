@@ -10,6 +10,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 #include <future>
@@ -185,6 +188,113 @@ TEST_CASE("http server streams a 50 MiB response while its buffers stay bounded"
     const long rss_after = rss_kib();
     INFO("RSS grew by " << (rss_after - rss_before) << " KiB");
     CHECK(rss_after - rss_before < 32 * 1024);
+}
+
+// A source over an open descriptor: file() offers it as a range (sendfile), read()
+// preads it (the fallback). `announce` is the length file() claims.
+class fd_source final : public body_source {
+public:
+    fd_source(int fd, std::uint64_t offset, std::uint64_t announce) : fd_(fd), at_(offset), announce_(announce) {}
+    ~fd_source() override { ::close(fd_); }
+    awaitable<result<std::size_t>> read(std::span<char> buf) override {
+        ++reads;
+        const ssize_t n = ::read(fd_, buf.data(), buf.size());
+        if (n < 0) co_return boost::system::error_code(errno, boost::system::system_category());
+        co_return static_cast<std::size_t>(n);
+    }
+    std::optional<file_range> file() const override { return file_range{fd_, at_, announce_}; }
+    static inline std::atomic<int> reads{0};
+
+private:
+    int fd_;
+    std::uint64_t at_;
+    std::uint64_t announce_;
+};
+
+std::uint64_t sendfile_bytes(std::string_view service) {
+    const auto text = metrics::registry::global().render();
+    const auto key = "polder_http_sendfile_bytes_total{service=\"" + std::string(service) + "\"} ";
+    const auto at = text.find(key);
+    return at == std::string::npos ? 0 : std::stoull(text.substr(at + key.size()));
+}
+
+TEST_CASE("http server sends a file range with sendfile, and through read() when the descriptor cannot") {
+    static constexpr std::uint64_t size = 20ull << 20;
+    char name[] = "/tmp/polder-sendfile-XXXXXX";
+    const int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    ::unlink(name);
+    {
+        std::string block(1 << 20, '\0');
+        for (std::uint64_t at = 0; at < size; at += block.size()) {
+            for (std::size_t i = 0; i < block.size(); ++i) block[i] = pattern(at + i);
+            REQUIRE(::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()));
+        }
+    }
+    router r;
+    // The file from offset 1000: its own descriptor, so the sources do not share one.
+    r.add("GET", "/file", [&](request&) -> awaitable<response> {
+        const int own = ::open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY);
+        co_return stream_response(status::ok, std::make_unique<fd_source>(own, 1000, size - 1000), size - 1000);
+    });
+    // A pipe: sendfile(2) with an offset refuses it (ESPIPE) before any byte goes.
+    r.add("GET", "/pipe", [](request&) -> awaitable<response> {
+        int p[2];
+        if (::pipe(p) != 0) co_return error_response(status::internal_server_error, "pipe");
+        const std::string text = "through the buffer\n";
+        (void)!::write(p[1], text.data(), text.size());
+        ::close(p[1]);
+        co_return stream_response(status::ok, std::make_unique<fd_source>(p[0], 0, text.size()), text.size());
+    });
+    // A range claimed longer than the file: the session must not send a short body.
+    r.add("GET", "/short", [&](request&) -> awaitable<response> {
+        const int own = ::open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY);
+        co_return stream_response(status::ok, std::make_unique<fd_source>(own, size - 10, 20), 20);
+    });
+    server_options o;
+    o.service = "sendfiletest";
+    test_server s(std::move(r), o);
+
+    {
+        raw_client c(s.port());
+        c.send(get("/file"));
+        std::uint64_t received = 0;
+        bool pattern_ok = true;
+        bool paused = false;
+        auto head = c.read_streamed([&](std::string_view piece) {
+            for (std::size_t i = 0; i < piece.size() && pattern_ok; ++i) pattern_ok = piece[i] == pattern(1000 + received + i);
+            received += piece.size();
+            if (!paused && received > (4u << 20)) {
+                paused = true;   // the socket fills: the session waits for it to drain
+                std::this_thread::sleep_for(300ms);
+            }
+        });
+        CHECK(head.result_int() == 200);
+        CHECK(received == size - 1000);
+        CHECK(pattern_ok);
+        CHECK(sendfile_bytes("sendfiletest") == size - 1000);
+        // The connection stays usable after a sendfile body.
+        c.send(get("/pipe"));
+        fd_source::reads = 0;
+        auto res = c.read_response();
+        CHECK(res.result_int() == 200);
+        CHECK(res.body() == "through the buffer\n");
+        CHECK(fd_source::reads > 0);
+        CHECK(sendfile_bytes("sendfiletest") == size - 1000);
+        // What this layer buffered for the 20 MiB: nothing beyond the read buffer.
+        CHECK(s.http().buffered().peak < 16 * 1024 + 64 * 1024 + 256 * 1024 + 1024);
+    }
+    {
+        raw_client c(s.port());
+        c.send(get("/short"));
+        std::uint64_t received = 0;
+        // The 10 bytes the file has, then the end of the connection: never a response
+        // that looks complete.
+        CHECK_THROWS(c.read_streamed([&](std::string_view piece) { received += piece.size(); }));
+        CHECK(received == 10);
+        CHECK(c.closed_by_server());
+    }
+    ::close(fd);
 }
 
 TEST_CASE("http server answers 431 to a 64 KiB header and closes") {
