@@ -576,11 +576,11 @@ awaitable<error_code> session<Stream>::write_response(response& r, const request
 
 // send_file - f's bytes to the plain socket with sendfile(2), as fast as the client
 // takes them: the socket is non-blocking, and when its buffer is full the coroutine
-// waits (write_timeout at most) until it is writable. Each call sends at most 4 MiB
-// and every wait goes through the reactor, so one fast download never keeps the
-// thread from the other connections. `unsupported`: sendfile refused the descriptor
-// before any byte went (EINVAL, ENOSYS; ESPIPE: not seekable), and the caller may send
-// it another way.
+// waits (write_timeout at most) until it is writable. Each call sends at most 4 MiB,
+// and between two calls the coroutine yields (a wait, or a post when the socket took
+// everything), so one fast download never keeps the thread from the other
+// connections. `unsupported`: sendfile refused the descriptor before any byte went
+// (EINVAL, ENOSYS; ESPIPE: not seekable), and the caller may send it another way.
 template <class Stream>
 awaitable<error_code> session<Stream>::send_file(const file_range& f, std::uint64_t& sent, bool& unsupported) {
     constexpr std::uint64_t max_call = 4u << 20;
@@ -590,7 +590,8 @@ awaitable<error_code> session<Stream>::send_file(const file_range& f, std::uint6
     if (ec) co_return ec;
     // The deadline of each wait: a timer on this session's strand cancels the wait;
     // `waiting` keeps a late timer from touching the socket after the wait ended.
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
     auto waiting = std::make_shared<bool>(false);
     while (sent < f.length) {
         auto offset = static_cast<off_t>(f.offset + sent);
@@ -599,6 +600,12 @@ awaitable<error_code> session<Stream>::send_file(const file_range& f, std::uint6
         if (n > 0) {
             sent += static_cast<std::uint64_t>(n);
             if (sent == f.length) break;
+            if (static_cast<std::size_t>(n) == want) {
+                // A client as fast as the disk never makes sendfile wait: let the other
+                // connections of this thread have their turn.
+                co_await asio::post(ex, asio::use_awaitable);
+                continue;
+            }
         } else if (n == 0) {
             co_return errc::internal;   // the file is shorter than announced: a damaged store
         } else if (errno == EINTR) {

@@ -274,8 +274,8 @@ TEST_CASE("http server sends a file range with sendfile, and through read() when
         CHECK(pattern_ok);
         CHECK(sendfile_bytes("sendfiletest") == size - 1000);
         // The connection stays usable after a sendfile body.
-        c.send(get("/pipe"));
         fd_source::reads = 0;
+        c.send(get("/pipe"));
         auto res = c.read_response();
         CHECK(res.result_int() == 200);
         CHECK(res.body() == "through the buffer\n");
