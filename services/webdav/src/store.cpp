@@ -338,25 +338,6 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
         .as<std::int64_t>();
 }
 
-namespace {
-
-// append_bytea_element - one element of a bytea[] literal, written straight
-// from the bytes (no hex copy of each file first): "\\x<hex>", the array's
-// quoting turning the doubled backslash into bytea's hex prefix.
-void append_bytea_element(std::string& out, std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    out += "\"\\\\x";
-    const std::size_t at = out.size();
-    out.resize(at + bytes.size() * 2);
-    char* o = out.data() + at;
-    for (unsigned char ch : bytes) {
-        *o++ = digits[ch >> 4];
-        *o++ = digits[ch & 15];
-    }
-    out += '"';
-}
-
-}  // namespace
 
 std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new_file>& files,
                                const std::vector<std::int64_t>& accounts) {
@@ -406,17 +387,21 @@ void insert_files(pqxx::work& tx, const std::vector<new_file>& files) {
     if (files.empty()) return;
     // Arrays, one element per file. A content or an ancestor shared by several
     // files is listed once: ON CONFLICT DO UPDATE may not touch a row twice in
-    // a statement.
+    // a statement. The contents travel as put_new_files' do: one bytea sent in
+    // binary, content i at content_at[i] for content_len[i] octets, cut into
+    // insert_files' bytea[] by the statement (a bytea[] parameter is text: hex,
+    // twice the octets, parsed by the array reader and then the hex decoder).
     std::vector<std::string> content_ids, anc_paths, paths, names, blobs, types, etags;
-    std::vector<std::int64_t> anc_homes, anc_modseqs, homes, parents, sizes, modseqs;
-    std::string contents = "{";
+    std::vector<std::int64_t> anc_homes, anc_modseqs, homes, parents, sizes, modseqs, content_at, content_len;
+    std::string content;
     std::set<std::string> seen_contents;
     std::set<std::pair<std::int64_t, std::string>> seen_ancestors;
     for (const auto& f : files) {
         if (f.inline_bytes && seen_contents.insert(f.blob_hex).second) {
             content_ids.push_back(f.blob_hex);
-            if (contents.size() > 1) contents += ',';
-            append_bytea_element(contents, *f.inline_bytes);
+            content_at.push_back(static_cast<std::int64_t>(content.size()));
+            content_len.push_back(static_cast<std::int64_t>(f.inline_bytes->size()));
+            content += *f.inline_bytes;
         }
         for (auto& a : ancestors(f.path)) {
             if (!seen_ancestors.emplace(f.home_id, a).second) continue;
@@ -434,15 +419,16 @@ void insert_files(pqxx::work& tx, const std::vector<new_file>& files) {
         etags.push_back(f.etag);
         modseqs.push_back(f.modseq);
     }
-    contents += '}';
     db::exec_cached(tx,
-                    "SELECT files.insert_files($1::text[], $2::bytea[], $3::bigint[], $4::text[], $5::bigint[], "
-                    "$6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], "
-                    "$13::text[], $14::bigint[])",
-                    db::text_array(content_ids), contents, db::bigint_array(anc_homes), db::text_array(anc_paths),
-                    db::bigint_array(anc_modseqs), db::bigint_array(homes), db::bigint_array(parents),
-                    db::text_array(paths), db::text_array(names), db::text_array(blobs), db::bigint_array(sizes),
-                    db::text_array(types), db::text_array(etags), db::bigint_array(modseqs));
+                    "SELECT files.insert_files($1::text[], ARRAY(SELECT substring($2::bytea FROM (c.at + 1)::integer "
+                    "FOR c.len::integer) FROM unnest($15::bigint[], $16::bigint[]) WITH ORDINALITY AS c(at, len, o) "
+                    "ORDER BY c.o), $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], "
+                    "$9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::bigint[])",
+                    db::text_array(content_ids), pqxx::binarystring(content.data(), content.size()),
+                    db::bigint_array(anc_homes), db::text_array(anc_paths), db::bigint_array(anc_modseqs),
+                    db::bigint_array(homes), db::bigint_array(parents), db::text_array(paths), db::text_array(names),
+                    db::text_array(blobs), db::bigint_array(sizes), db::text_array(types), db::text_array(etags),
+                    db::bigint_array(modseqs), db::bigint_array(content_at), db::bigint_array(content_len));
 }
 
 void remove_tree(pqxx::work& tx, std::int64_t home_id, const node& n, std::int64_t modseq, const retention& keep,
