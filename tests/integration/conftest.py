@@ -35,6 +35,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from polling import wait_for  # noqa: F401 (tests import it from here too)
+
 
 @dataclasses.dataclass(frozen=True)
 class PgServer:
@@ -227,17 +229,6 @@ def unique():
     def make(prefix="x"):
         return f"{prefix}{run}{next(counter)}"
     return make
-
-
-def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
-    """Poll predicate() until it is truthy; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def assert_fails(result, code, *fragments):

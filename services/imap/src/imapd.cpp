@@ -63,12 +63,13 @@ awaitable<void> serve_connection(std::shared_ptr<imapd> d, asio::ip::tcp::socket
 
 result<void> start(service::context& ctx) {
     auto d = std::make_shared<imapd>(ctx);
-    // APPENDed messages get their full-text vectors in the background (schema 0105).
-    auto fts = std::make_shared<mailstore::fts_indexer>(ctx.pool, ctx.runtime.io().get_executor());
-    fts->start();
-    ctx.on_stop([d, fts] {
+    // In the background: expunged messages leave the database (schema 0112), APPENDed ones
+    // get their full-text vectors (schema 0105).
+    auto housekeeping = std::make_shared<mailstore::housekeeper>(ctx.pool, ctx.runtime.io().get_executor());
+    housekeeping->start();
+    ctx.on_stop([d, housekeeping] {
         d->notifier.stop();
-        fts->stop();
+        housekeeping->stop();
     });
     auto handler = [d](asio::ip::tcp::socket sock, net::connection_info info) {
         return serve_connection(d, std::move(sock), std::move(info));

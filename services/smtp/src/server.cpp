@@ -78,9 +78,9 @@ result<void> server::start(service::context& ctx) {
     queue_ = std::make_unique<queue_runner>(*shared_, ctx.runtime.io().get_executor());
     queue_->start(2);
     ctx.on_stop([q = queue_.get()] { q->stop(); });
-    fts_ = std::make_unique<mailstore::fts_indexer>(ctx.pool, ctx.runtime.io().get_executor());
-    fts_->start();
-    ctx.on_stop([f = fts_.get()] { f->stop(); });
+    housekeeping_ = std::make_unique<mailstore::housekeeper>(ctx.pool, ctx.runtime.io().get_executor());
+    housekeeping_->start();
+    ctx.on_stop([h = housekeeping_.get()] { h->stop(); });
     return {};
 }
 

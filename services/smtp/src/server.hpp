@@ -58,7 +58,7 @@ private:
     std::unique_ptr<shared> shared_;
     std::unique_ptr<db::group_commit> deliveries_;
     std::unique_ptr<queue_runner> queue_;
-    std::unique_ptr<mailstore::fts_indexer> fts_;   // full-text vectors after delivery
+    std::unique_ptr<mailstore::housekeeper> housekeeping_;   // unreferenced messages, full-text vectors
 };
 
 // run_session - one SMTP connection from greeting to close (session.cpp).

@@ -19,12 +19,12 @@ import re
 import socket
 import ssl
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from dns_zone import DnsZone
+from polling import wait_for  # noqa: F401 (the tests import it from here)
 
 PASSWORD = "correct horse battery staple"
 DOMAIN = "gemeente.example"
@@ -178,17 +178,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout=10.0, interval=0.1, what="condition"):
-    """Poll predicate() until it is truthy and return its value; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def swaks(*args, timeout=60):

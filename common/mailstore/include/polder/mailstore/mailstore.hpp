@@ -345,6 +345,10 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pq
 std::size_t index_fts(pqxx::transaction_base& tx, std::size_t limit);
 // index_fts_mailbox - the same for the pending messages of one mailbox.
 std::size_t index_fts_mailbox(pqxx::transaction_base& tx, std::int64_t mailbox, std::size_t limit);
+// collect_messages - deletes up to `limit` messages that no mailbox holds any more
+// (schema 0112: listed when their entries were deleted, skipping any a writer holds);
+// returns how many listed messages it settled (deleted, or found held again).
+std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit);
 result<quota_info> quota(pqxx::transaction_base& tx, std::int64_t actor);
 // ACL (RFC 4314): needs 'a' on the mailbox. Grantee: an account address or a group name
 // of the owner's organisation; anything else is errc::not_found. Empty rights = remove.
@@ -433,23 +437,30 @@ private:
     write_batches* grouped_ = nullptr;
 };
 
-// fts_indexer - fills messages' full-text vectors in the background (schema 0105), in
-// batches, so deliveries never wait for stemming. It works at most half the time of one
-// database connection (after a batch it sleeps as long as the batch took), so a burst of
-// mail is accepted at full speed and indexed in the quiet that follows; with nothing to
-// do it looks again every `idle` interval. Several processes may run one each (rows are
-// claimed with SKIP LOCKED). Errors are logged and retried after `idle`.
-class fts_indexer {
+// housekeeper - the mail store's background work, in batches, in every process that
+// stores mail (polder-smtpd, polder-imapd):
+//   - deletes the messages no mailbox holds any more (after EXPUNGE, MOVE, a deleted
+//     mailbox or account; schema 0112), so deleted mail leaves the database and its blob
+//     becomes garbage for `polderctl file gc`;
+//   - fills messages' full-text vectors (schema 0105), so deliveries never wait for
+//     stemming.
+// It works at most half the time of one database connection (after a round that found
+// more to do it sleeps as long as the round took), so a burst of mail is accepted at full
+// speed and handled in the quiet that follows; with nothing to do it looks again every
+// `idle` interval. Several processes may run one each (rows are claimed with SKIP
+// LOCKED). Errors are logged and retried after `idle`.
+class housekeeper {
 public:
     struct options {
-        std::size_t batch = 100;
+        std::size_t batch = 100;            // full-text vectors per round
+        std::size_t collect_batch = 1000;   // unreferenced messages per round
         std::chrono::milliseconds idle{1000};
     };
-    fts_indexer(db::pool& pool, asio::any_io_executor ex, options o);
-    fts_indexer(db::pool& pool, asio::any_io_executor ex) : fts_indexer(pool, std::move(ex), options{}) {}
-    ~fts_indexer();
+    housekeeper(db::pool& pool, asio::any_io_executor ex, options o);
+    housekeeper(db::pool& pool, asio::any_io_executor ex) : housekeeper(pool, std::move(ex), options{}) {}
+    ~housekeeper();
     void start();
-    // stop - the loop ends within one batch or idle interval.
+    // stop - the loop ends within one round or idle interval.
     void stop();
 
     struct state;

@@ -1,0 +1,95 @@
+// housekeeper.cpp - the mail store's background work: deleting messages no mailbox holds
+// any more, and full-text indexing of delivered and appended messages; see housekeeper in
+// mailstore.hpp and schema/0105_mail_fts_deferred.sql, 0112_mail_collect_messages.sql.
+//
+// SECURITY: deletes only messages no mailbox entry refers to (the schema's function
+// decides, under row locks) and touches only messages.fts otherwise, computed from the
+// stored text; bounded batches; the loop's pause keeps it from taking more than half of
+// one database connection.
+// STANDARDS: RFC 3501 / RFC 9051 (EXPUNGE removes), RFC 6203 (what the vectors serve),
+// PostgreSQL 15 manual 12.
+#include "polder/log/log.hpp"
+#include "polder/mailstore/mailstore.hpp"
+
+#include <atomic>
+
+namespace polder::mailstore {
+
+struct housekeeper::state {
+    state(db::pool& p, asio::any_io_executor e, options o) : pool(p), ex(std::move(e)), opt(o) {}
+    db::pool& pool;
+    asio::any_io_executor ex;
+    options opt;
+    std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+struct round_result {
+    std::size_t collected = 0;
+    std::size_t indexed = 0;
+};
+
+// work_loop - a coroutine function with a parameter (GCC 12 and co_spawn, see STYLE.md).
+awaitable<void> work_loop(std::shared_ptr<housekeeper::state> s) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    round_result total;
+    while (!s->stopping) {
+        const auto started = std::chrono::steady_clock::now();
+        round_result done;
+        bool failed = false;
+        // Each part in a transaction of its own: a failing one does not undo the other.
+        try {
+            const std::size_t limit = s->opt.collect_batch;
+            done.collected =
+                co_await s->pool.transact([limit](pqxx::work& tx) { return ops::collect_messages(tx, limit); });
+        } catch (const std::exception& e) {
+            failed = true;
+            log::warn("mail.collect_error", {{"error", std::string(e.what())}});
+        }
+        try {
+            const std::size_t batch = s->opt.batch;
+            done.indexed = co_await s->pool.transact([batch](pqxx::work& tx) { return ops::index_fts(tx, batch); });
+        } catch (const std::exception& e) {
+            failed = true;
+            log::warn("mail.fts_index_error", {{"error", std::string(e.what())}});
+        }
+        total.collected += done.collected;
+        total.indexed += done.indexed;
+        if (s->stopping) break;
+        std::chrono::steady_clock::duration pause = s->opt.idle;
+        if (!failed && (done.collected == s->opt.collect_batch || done.indexed == s->opt.batch)) {
+            pause = std::chrono::steady_clock::now() - started;   // more to do: half the time
+        } else {
+            if (total.collected > 0)
+                log::info("mail.messages_collected", {{"messages", static_cast<std::int64_t>(total.collected)}});
+            if (total.indexed > 0)
+                log::info("mail.fts_indexed", {{"messages", static_cast<std::int64_t>(total.indexed)}});
+            total = {};
+        }
+        timer.expires_after(pause);
+        co_await timer.async_wait(use_tuple);
+    }
+}
+
+}  // namespace
+
+housekeeper::housekeeper(db::pool& pool, asio::any_io_executor ex, options o)
+    : state_(std::make_shared<state>(pool, std::move(ex), o)) {}
+
+housekeeper::~housekeeper() { stop(); }
+
+void housekeeper::start() {
+    asio::co_spawn(asio::make_strand(state_->ex), work_loop(state_), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            log::error("mail.housekeeper_died", {{"error", std::string(ex.what())}});
+        }
+    });
+}
+
+void housekeeper::stop() { state_->stopping = true; }
+
+}  // namespace polder::mailstore

@@ -1,0 +1,151 @@
+# test_expunged_messages.py - deleted mail leaves the database (schema 0112): a message
+# expunged from its last mailbox, moved out of it, left in a deleted mailbox or owned by a
+# removed account is deleted by polder-imapd's housekeeper, and then its blob by
+# `polderctl file gc`; a message another mailbox still holds stays, readable; a message
+# a concurrent writer is referencing is left for a later round, never deleted under it.
+
+import os
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+import tomllib
+
+from polling import wait_for
+from imap_helpers import message, ok
+
+
+def rows_of(sql, mid):
+    """mail.messages rows whose Message-ID is <mid@test>."""
+    return sql("SELECT id, encode(blob_sha256, 'hex'), raw IS NULL FROM mail.messages WHERE message_id_hdr = %s",
+               (f"{mid}@test",))
+
+
+def gone(sql, mid, what):
+    wait_for(lambda: not rows_of(sql, mid), timeout=15, what=what)
+
+
+def blob_path(service, hex_id):
+    root = Path(tomllib.loads(Path(service.config).read_text())["blob"]["path"])
+    return root / hex_id[:2] / hex_id[2:4] / hex_id
+
+
+def test_an_expunged_message_leaves_the_database_and_its_blob_is_collected(connect, user, sql, imapd, polderctl):
+    c = connect(user)
+    big = "x" * 70 * 1024 + "\r\n"       # above mailstore::max_inline_message: kept in the blob store
+    ok(c.append("INBOX", None, None, message("expunge small")))
+    ok(c.append("INBOX", None, None, message("expunge big", body=big)))
+    ok(c.append("INBOX", None, None, message("expunge kept")))
+    [(_, big_blob, big_in_blob)] = rows_of(sql, "expungebig")
+    assert big_in_blob and blob_path(imapd, big_blob).is_file()
+    assert rows_of(sql, "expungesmall") and rows_of(sql, "expungekept")
+
+    ok(c.select("INBOX"))
+    ok(c.uid("STORE", "1:2", "+FLAGS.SILENT", r"(\Deleted)"))
+    ok(c.expunge())
+    gone(sql, "expungesmall", "the expunged small message to be deleted")
+    gone(sql, "expungebig", "the expunged big message to be deleted")
+    assert rows_of(sql, "expungekept"), "a message still in INBOX was deleted"
+    typ, data = c.uid("FETCH", "3", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK" and b"expunge kept" in data[0][1]
+
+    # The blob is garbage now: collected by file gc once older than the grace period.
+    path = blob_path(imapd, big_blob)
+    assert path.is_file()
+    old = time.time() - 3 * 86400
+    os.utime(path, (old, old))
+    r = polderctl("file", "gc", config=imapd.config)
+    assert r.returncode == 0, r.stderr
+    assert not path.exists()
+
+
+def test_a_message_another_mailbox_holds_stays_until_its_last_copy_goes(connect, user, sql):
+    c = connect(user)
+    ok(c.append("INBOX", None, None, message("copied once")))
+    ok(c.select("INBOX"))
+    ok(c.uid("COPY", "1", "Archive"))
+    ok(c.uid("STORE", "1", "+FLAGS.SILENT", r"(\Deleted)"))
+    ok(c.expunge())
+    # Give the housekeeper rounds to (wrongly) take it.
+    time.sleep(2.5)
+    assert rows_of(sql, "copiedonce"), "a message Archive still holds was deleted"
+    ok(c.select("Archive"))
+    typ, data = c.fetch("1", "(BODY.PEEK[TEXT])")
+    assert typ == "OK" and b"Hello there." in data[0][1]
+    # MOVE out of Archive and back keeps it; EXPUNGE of the last copy deletes it.
+    ok(c.uid("MOVE", "1", "INBOX"))
+    time.sleep(2.5)
+    assert rows_of(sql, "copiedonce"), "a moved message was deleted"
+    ok(c.select("INBOX"))
+    ok(c.store("1", "+FLAGS.SILENT", r"(\Deleted)"))
+    ok(c.expunge())
+    gone(sql, "copiedonce", "the last copy's message to be deleted")
+
+
+def test_a_deleted_mailbox_and_a_removed_account_leave_no_messages(connect, new_user, domain, sql, polderctl):
+    owner = new_user(domain)
+    c = connect(owner)
+    ok(c.create("Projects"))
+    ok(c.append("Projects", None, None, message("in a deleted mailbox")))
+    ok(c.append("INBOX", None, None, message("of a removed account")))
+    assert rows_of(sql, "inadeletedmailbox") and rows_of(sql, "ofaremovedaccount")
+    ok(c.delete("Projects"))
+    gone(sql, "inadeletedmailbox", "the deleted mailbox's message to be deleted")
+    assert rows_of(sql, "ofaremovedaccount")
+    c.logout()
+    polderctl.ok("user", "remove", owner)
+    gone(sql, "ofaremovedaccount", "the removed account's message to be deleted")
+
+
+def test_a_message_a_writer_is_referencing_is_left_for_a_later_round(connect, user, sql, pg, database):
+    c = connect(user)
+    ok(c.append("INBOX", None, None, message("held by a writer")))
+    [(row, _, _)] = rows_of(sql, "heldbyawriter")
+    # A second transaction plays a writer adding an entry for the message (its foreign
+    # key check takes this lock) while the last entry goes; the collector must skip it.
+    writer = pg.connect(database, autocommit=False)
+    try:
+        with writer.cursor() as cur:
+            cur.execute("SELECT 1 FROM mail.messages WHERE id = %s FOR KEY SHARE", (row,))
+        ok(c.select("INBOX"))
+        ok(c.uid("STORE", "1", "+FLAGS.SILENT", r"(\Deleted)"))
+        ok(c.expunge())
+        wait_for(lambda: sql("SELECT 1 FROM mail.unreferenced_messages WHERE message_id = %s", (row,)),
+                 what="the message to be listed")
+        time.sleep(2.5)   # housekeeper rounds while the writer holds it
+        assert rows_of(sql, "heldbyawriter"), "the collector deleted a message a writer held"
+        assert sql("SELECT 1 FROM mail.unreferenced_messages WHERE message_id = %s", (row,)), "listing dropped"
+    finally:
+        writer.rollback()
+        writer.close()
+    gone(sql, "heldbyawriter", "the message to be deleted once the writer is gone")
+    assert not sql("SELECT 1 FROM mail.unreferenced_messages WHERE message_id = %s", (row,))
+
+
+def test_a_message_referenced_again_is_never_deleted_and_leaves_the_list(user, sql, pg, database):
+    # The collector's own rules, on a message listed while an entry still holds it.
+    [(mailbox,)] = sql("SELECT m.id FROM mail.mailboxes m JOIN directory.accounts a ON a.id = m.account_id "
+                       "WHERE a.address = %s AND m.name = 'INBOX'", (user,))
+    conn = pg.connect(database, autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO mail.messages (blob_sha256, size, envelope, bodystructure, header_fields, fts) "
+                        "VALUES (sha256('x'), 1, '{}', '{}', '[]', ''::tsvector) RETURNING id")
+            [(row,)] = cur.fetchall()
+            cur.execute("INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, modseq, internaldate) "
+                        "SELECT id, uidnext, %s, 1, highestmodseq, now() FROM mail.mailboxes WHERE id = %s",
+                        (row, mailbox))
+            cur.execute("INSERT INTO mail.unreferenced_messages VALUES (%s)", (row,))
+            cur.execute("SELECT mail.collect_messages(100000)")
+            assert cur.fetchone()[0] >= 1
+            cur.execute("SELECT count(*) FROM mail.messages WHERE id = %s", (row,))
+            assert cur.fetchone()[0] == 1
+            cur.execute("SELECT count(*) FROM mail.unreferenced_messages WHERE message_id = %s", (row,))
+            assert cur.fetchone()[0] == 0
+            # Deleting a message an entry refers to is refused by the foreign key, whoever tries.
+            with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+                cur.execute("DELETE FROM mail.messages WHERE id = %s", (row,))
+    finally:
+        conn.rollback()
+        conn.close()
