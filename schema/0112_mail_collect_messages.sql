@@ -1,8 +1,8 @@
 -- 0112_mail_collect_messages.sql - a message no mailbox holds any more is deleted.
 --
 -- mail.messages keeps one row per stored message however many mailboxes hold it
--- (mail.mailbox_messages). Until now nothing ever deleted that row: after EXPUNGE, MOVE
--- out of the last mailbox, DELETE of a mailbox or of an account, the message's text,
+-- (mail.mailbox_messages). Until now nothing ever deleted that row: after EXPUNGE of its
+-- last copy, DELETE of its mailbox or of its account, the message's text,
 -- headers and octets (raw, or the blob its blob_sha256 names, which `polderctl file gc`
 -- therefore never collected) stayed in the database for good, unseen by anyone. Storage
 -- grew with every deleted message, and mail a user had deleted was not gone.

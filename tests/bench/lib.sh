@@ -6,7 +6,7 @@
 #                             trap that stops those processes and deletes the folder
 #   bench_durable_pg        - PostgreSQL's durable defaults on pg.sh's throwaway cluster
 #   bench_createdb NAME     - a database on that cluster
-#   say, free_port, now, started_ok, wait_port, wait_http
+#   say, free_port (after bench_workdir), now, started_ok, wait_port, wait_http
 #
 # SECURITY: packages come only from the machine's APT sources; while installing, a
 # temporary /usr/sbin/policy-rc.d (only if none exists) keeps the package scripts from
@@ -110,7 +110,23 @@ bench_durable_pg() {
 bench_createdb() { pg -d postgres -c "CREATE DATABASE $1" >/dev/null; }
 
 say() { printf '== %s\n' "$*" >&2; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_port - a free TCP port on 127.0.0.1 (after bench_workdir), never one it handed out
+# before in this run: the kernel may give the same port to two binds in a row, and two of
+# the servers' listeners on one port fail the run. (Called as $(free_port), a subshell:
+# the ports handed out are kept in $work/ports.)
+free_port() {
+    local p _
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        p=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        if ! grep -qx "$p" "$work/ports" 2>/dev/null; then
+            echo "$p" >>"$work/ports"
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "$BENCH: no free port found" >&2
+    return 1
+}
 now() { date +%s.%N; }
 
 # started_ok NAME PID LOG - true while PID runs; otherwise prints LOG's tail.

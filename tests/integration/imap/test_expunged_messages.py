@@ -1,7 +1,7 @@
 # test_expunged_messages.py - deleted mail leaves the database (schema 0112): a message
-# expunged from its last mailbox, moved out of it, left in a deleted mailbox or owned by a
-# removed account is deleted by polder-imapd's housekeeper, and then its blob by
-# `polderctl file gc`; a message another mailbox still holds stays, readable; a message
+# expunged from its last mailbox, left in a deleted mailbox or owned by a removed account
+# is deleted by polder-imapd's housekeeper, and then its blob by `polderctl file gc`; a
+# message another mailbox still holds (COPY, MOVE) stays, readable; a message
 # a concurrent writer is referencing is left for a later round, never deleted under it.
 
 import os

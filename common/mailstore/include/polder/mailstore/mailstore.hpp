@@ -439,9 +439,9 @@ private:
 
 // housekeeper - the mail store's background work, in batches, in every process that
 // stores mail (polder-smtpd, polder-imapd):
-//   - deletes the messages no mailbox holds any more (after EXPUNGE, MOVE, a deleted
-//     mailbox or account; schema 0112), so deleted mail leaves the database and its blob
-//     becomes garbage for `polderctl file gc`;
+//   - deletes the messages no mailbox holds any more (after EXPUNGE of the last copy, a
+//     deleted mailbox or account; schema 0112), so deleted mail leaves the database and
+//     its blob becomes garbage for `polderctl file gc`;
 //   - fills messages' full-text vectors (schema 0105), so deliveries never wait for
 //     stemming.
 // It works at most half the time of one database connection (after a round that found
