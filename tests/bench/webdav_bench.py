@@ -11,7 +11,8 @@
 #       R x PROPFIND Depth 1 (allprop) on URL over one keep-alive connection;
 #       checks the 207 lists N members (+ the folder); prints "median_ms <value>".
 #   webdav_bench.py table RESULTS_FILE
-#       RESULTS_FILE has "server metric value" lines; prints the comparison.
+#       RESULTS_FILE has "server metric value" lines, one per round; prints the
+#       medians, the ratios of the medians and (several rounds) the ratios' ranges.
 #
 # SECURITY: talks to 127.0.0.1 only (the URL is refused otherwise); Basic
 # credentials of a throwaway benchmark account; every socket has a timeout so
@@ -116,7 +117,7 @@ METRICS = [("put_big", "PUT {size} (MB/s)", True), ("get_big", "GET {size} (MB/s
 
 
 def table(a):
-    values = {}
+    runs = {}    # (server, metric) -> values in round order
     info = {}
     with open(a.results) as f:
         for line in f:
@@ -124,27 +125,47 @@ def table(a):
             if len(parts) == 3 and parts[0] == "info":
                 info[parts[1]] = parts[2]
             elif len(parts) == 3:
-                values[(parts[0], parts[1])] = float(parts[2])
+                runs.setdefault((parts[0], parts[1]), []).append(float(parts[2]))
     servers = ["polder", "apache", "nginx"]
+    rounds = max((len(v) for v in runs.values()), default=0)
+
+    def median(server, key):
+        v = runs.get((server, key))
+        return statistics.median(v) if v else None
+
+    def ratio_range(key, other):
+        pairs = [p / o for p, o in zip(runs.get(("polder", key), []), runs.get((other, key), [])) if o]
+        return f"{min(pairs):.2f}-{max(pairs):.2f}" if pairs else "-"
+
     head = f"{'measure':<46}" + "".join(f"{s:>10}" for s in servers) + f"{'p/apache':>10}{'p/nginx':>10}"
+    if rounds > 1:
+        head += f"{'range p/a':>12}{'range p/n':>12}"
     print(head)
     print("-" * len(head))
     for key, label, _ in METRICS:
         label = label.format(size=info.get("size", "?"), files=info.get("files", "?"))
         row = f"{label:<46}"
         for s in servers:
-            v = values.get((s, key))
+            v = median(s, key)
             row += f"{v:>10.1f}" if v is not None else f"{'-':>10}"
-        p = values.get(("polder", key))
+        p = median("polder", key)
         for other in ("apache", "nginx"):
-            o = values.get((other, key))
+            o = median(other, key)
             row += f"{p / o:>10.2f}" if p is not None and o else f"{'-':>10}"
+        if rounds > 1:
+            row += f"{ratio_range(key, 'apache'):>12}{ratio_range(key, 'nginx'):>12}"
         print(row)
-    local = values.get(("local", "cat_big"))
+    local = median("local", "cat_big")
     if local is not None:
         print(f"{'cat ' + info.get('size', '?') + ' > /dev/null (MB/s, local limit)':<46}{local:>10.1f}")
+        p = median("polder", "get_big")
+        if p is not None:
+            print(f"{'polder GET / local limit':<46}{p / local:>10.2f}")
     print("Ratios are polder divided by the other; for MB/s and files/s higher is better, "
           "for PROPFIND ms lower is better.")
+    if rounds > 1:
+        print(f"Each figure is the median of {rounds} rounds; a range is the lowest and highest ratio "
+              "of round k of polder to round k of the other.")
 
 
 def main():

@@ -7,6 +7,10 @@
 #   - PUT of many 4 KiB files (default 2,000) by 8 parallel keep-alive clients, files/s
 #   - PROPFIND Depth 1 (allprop) on that folder, median ms of 20 runs
 #   - cat of the big file to /dev/null: the local limit (page cache / disk)
+# The whole workload runs --repeat times (default 3) against each server, in rounds
+# (polder, apache, nginx; polder, ...), each round on new names; the table shows the
+# median of each figure and the range of the per-round ratios (a single 1 GiB GET
+# lasts a third of a second, and single runs of it differed by half).
 # All three servers get HTTP Basic authentication over plain HTTP on
 # 127.0.0.1 (Apache and nginx with a {SHA} password file, polder with its
 # Argon2id accounts and login cache), no access log, and data on the same
@@ -15,10 +19,11 @@
 # the small-file figure compares a durable store with a plain file server.
 #
 # Usage: tests/bench/webdav_bench.sh [BUILD_DIR] [--size-mib N] [--files N]
-#                                     [--runs N] [--clients N]
+#                                     [--runs N] [--clients N] [--repeat R]
+#   --runs: PROPFINDs per round (median); --repeat: rounds (1-20).
 #   BUILD_DIR (or --build DIR) defaults to build/release (scripts/dev build);
 #   a Debug/sanitizer build such as build/dav works but measures that build.
-#   Quick try: tests/bench/webdav_bench.sh build/dav --size-mib 64 --files 200
+#   Quick try: tests/bench/webdav_bench.sh build/dav --size-mib 64 --files 200 --repeat 1
 #
 # Installs the Debian packages apache2, nginx and libnginx-mod-http-dav-ext
 # with apt-get when they are missing (root needed then), and starts a
@@ -40,12 +45,13 @@ PY=/usr/bin/python3
 BENCH=webdav_bench.sh
 source "$HERE/lib.sh"
 
-usage() { sed -n '17,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '21,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD=$ROOT/build/release
 SIZE_MIB=1024
 FILES=2000
 RUNS=20
 CLIENTS=8
+REPEAT=3
 while (($#)); do
     case $1 in
         --build) BUILD=${2:?}; shift 2 ;;
@@ -53,14 +59,16 @@ while (($#)); do
         --files) FILES=${2:?}; shift 2 ;;
         --runs) RUNS=${2:?}; shift 2 ;;
         --clients) CLIENTS=${2:?}; shift 2 ;;
+        --repeat) REPEAT=${2:?}; shift 2 ;;
         -h|--help) usage ;;
         -*) echo "webdav_bench.sh: unknown option $1" >&2; usage ;;
         *) BUILD=$1; shift ;;
     esac
 done
-for n in "$SIZE_MIB" "$FILES" "$RUNS" "$CLIENTS"; do
+for n in "$SIZE_MIB" "$FILES" "$RUNS" "$CLIENTS" "$REPEAT"; do
     [[ $n =~ ^[1-9][0-9]{0,6}$ ]] || { echo "webdav_bench.sh: '$n' is not a positive number" >&2; exit 2; }
 done
+((REPEAT <= 20)) || { echo "webdav_bench.sh: at most 20 rounds (--repeat)" >&2; exit 2; }
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
 BUILD=$(realpath -m "$BUILD")
 WEBDAVD=$BUILD/services/webdav/polder-webdavd
@@ -78,7 +86,7 @@ if [[ -z ${POLDER_WEBDAV_BENCH_INNER:-} ]]; then
     bench_install "${missing[@]}"
     exec "$ROOT/tests/harness/pg.sh" run -- \
         env POLDER_WEBDAV_BENCH_INNER=1 "$0" --build "$BUILD" --size-mib "$SIZE_MIB" --files "$FILES" \
-        --runs "$RUNS" --clients "$CLIENTS"
+        --runs "$RUNS" --clients "$CLIENTS" --repeat "$REPEAT"
 fi
 : "${POLDER_TEST_PGHOST:?}" "${POLDER_TEST_PGPORT:?}" "${POLDER_TEST_PGUSER:?}"
 
@@ -254,45 +262,51 @@ results=$work/results.txt
 printf 'info size %s\ninfo files %s\n' "$LABEL" "$FILES" >"$results"
 mbps() { "$PY" -c 'import sys; print(f"{int(sys.argv[1]) / float(sys.argv[2]) / 1e6:.1f}")' "$1" "$2"; }
 
-run_workload() {   # NAME BASE_URL (ends in /)
-    local name=$1 base=$2 out code took got
+run_workload() {   # NAME BASE_URL (ends in /) ROUND
+    local name=$1 base=$2 k=$3 out code took got
     sync
-    say "$name: PUT $LABEL"
+    say "$name: PUT $LABEL (round $((k + 1)) of $REPEAT)"
     out=$(curl -sS --max-time "$MAX_TIME" -u "$USER_NAME:$PASSWORD" -H 'Expect:' \
         -H 'Content-Type: application/octet-stream' -T "$work/big.bin" -o /dev/null \
-        -w '%{http_code} %{time_total}' "${base}big.bin")
+        -w '%{http_code} %{time_total}' "${base}big-$k.bin")
     read -r code took <<<"$out"
     [[ $code = 201 || $code = 204 ]] || { echo "webdav_bench.sh: $name PUT big: HTTP $code" >&2; return 1; }
     echo "$name put_big $(mbps "$SIZE" "$took")" >>"$results"
     sync
     say "$name: GET $LABEL"
     out=$(curl -sS --max-time "$MAX_TIME" -u "$USER_NAME:$PASSWORD" -o /dev/null \
-        -w '%{http_code} %{size_download} %{time_total}' "${base}big.bin")
+        -w '%{http_code} %{size_download} %{time_total}' "${base}big-$k.bin")
     read -r code got took <<<"$out"
     [[ $code = 200 && $got = "$SIZE" ]] ||
         { echo "webdav_bench.sh: $name GET big: HTTP $code, $got bytes" >&2; return 1; }
     echo "$name get_big $(mbps "$SIZE" "$took")" >>"$results"
     sync
     say "$name: PUT $FILES x 4 KiB with $CLIENTS clients"
-    out=$("$PY" "$HERE/webdav_bench.py" put-many --base "${base}small/" --user "$USER_NAME" \
+    out=$("$PY" "$HERE/webdav_bench.py" put-many --base "${base}small-$k/" --user "$USER_NAME" \
         --password "$PASSWORD" --files "$FILES" --size 4096 --clients "$CLIENTS")
     echo "$name put_small ${out#files_per_s }" >>"$results"
     sync
     say "$name: PROPFIND Depth 1 x $RUNS"
-    out=$("$PY" "$HERE/webdav_bench.py" propfind --base "${base}small/" --user "$USER_NAME" \
+    out=$("$PY" "$HERE/webdav_bench.py" propfind --base "${base}small-$k/" --user "$USER_NAME" \
         --password "$PASSWORD" --runs "$RUNS" --expect "$FILES")
     echo "$name propfind ${out#median_ms }" >>"$results"
 }
 
-run_workload polder "http://127.0.0.1:$P_PORT/dav/files/$USER_NAME/"
-run_workload apache "http://127.0.0.1:$A_PORT/dav/"
-run_workload nginx "http://127.0.0.1:$N_PORT/dav/"
+local_limit() {
+    say "local limit: cat $LABEL > /dev/null"
+    local start end
+    start=$(date +%s.%N)
+    cat "$work/big.bin" >/dev/null
+    end=$(date +%s.%N)
+    echo "local cat_big $("$PY" -c 'import sys; print(f"{int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2])) / 1e6:.1f}")' "$SIZE" "$start" "$end")" >>"$results"
+}
 
-say "local limit: cat $LABEL > /dev/null"
-start=$(date +%s.%N)
-cat "$work/big.bin" >/dev/null
-end=$(date +%s.%N)
-echo "local cat_big $("$PY" -c 'import sys; print(f"{int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2])) / 1e6:.1f}")' "$SIZE" "$start" "$end")" >>"$results"
+for ((k = 0; k < REPEAT; k++)); do
+    run_workload polder "http://127.0.0.1:$P_PORT/dav/files/$USER_NAME/" "$k"
+    run_workload apache "http://127.0.0.1:$A_PORT/dav/" "$k"
+    run_workload nginx "http://127.0.0.1:$N_PORT/dav/" "$k"
+    local_limit
+done
 
 kind=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
 grep -q '^POLDER_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && kind="$kind + sanitizers"
