@@ -1254,12 +1254,6 @@ std::size_t index_fts(pqxx::transaction_base& tx, std::size_t limit) {
     return static_cast<std::size_t>(r.affected_rows());
 }
 
-std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit) {
-    const auto n = db::exec_cached1(tx, "SELECT mail.collect_messages($1::integer)",
-                                    static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
-    return static_cast<std::size_t>(n.as<std::int64_t>());
-}
-
 std::size_t index_fts_mailbox(pqxx::transaction_base& tx, std::int64_t mailbox, std::size_t limit) {
     auto r = db::exec_cached(tx,
         "WITH todo AS (SELECT x.id FROM mail.messages x JOIN mail.mailbox_messages mm ON mm.message_id = x.id "
@@ -1267,6 +1261,12 @@ std::size_t index_fts_mailbox(pqxx::transaction_base& tx, std::int64_t mailbox, 
         "UPDATE mail.messages m SET fts = " + fts_vector + " FROM todo WHERE m.id = todo.id",
         mailbox, static_cast<std::int64_t>(limit));
     return static_cast<std::size_t>(r.affected_rows());
+}
+
+std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit) {
+    const auto n = db::exec_cached1(tx, "SELECT mail.collect_messages($1::integer)",
+                                    static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
+    return static_cast<std::size_t>(n.as<std::int64_t>());
 }
 
 namespace {

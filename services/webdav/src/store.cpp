@@ -338,7 +338,6 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
         .as<std::int64_t>();
 }
 
-
 std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new_file>& files,
                                const std::vector<std::int64_t>& accounts) {
     if (files.size() != accounts.size()) throw std::invalid_argument("put_new_files: one account per file");

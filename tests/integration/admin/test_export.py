@@ -34,6 +34,7 @@ import icalendar
 import pytest
 import vobject
 
+from blobs import blob_path
 from conftest import PgServer, Polderctl, drop_database, free_port, new_database, write_config
 
 PASSWORD = "correct horse battery staple"
@@ -255,7 +256,7 @@ def stored_messages(sql, address, mailbox_name):
 
 
 def blob(blob_root, hexid):
-    return (blob_root / hexid[0:2] / hexid[2:4] / hexid).read_bytes()
+    return blob_path(blob_root, hexid).read_bytes()
 
 
 MAILDIR_FLAG = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
@@ -608,7 +609,7 @@ def test_an_export_that_fails_midway_removes_what_it_wrote(world, ctl, tmp_path,
     (hexid,) = sql("SELECT n.blob_id FROM files.nodes n JOIN files.homes h ON h.id = n.home_id "
                    "JOIN directory.accounts a ON a.id = h.account_id WHERE a.address = %s AND n.path = 'groot.bin'",
                    (world.alice,))[0]
-    path = blob_root / hexid[0:2] / hexid[2:4] / hexid
+    path = blob_path(blob_root, hexid)
     aside = path.with_name(hexid + ".aside")
     path.rename(aside)
     try:

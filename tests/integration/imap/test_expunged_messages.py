@@ -6,12 +6,11 @@
 
 import os
 import time
-from pathlib import Path
 
 import psycopg2
 import pytest
-import tomllib
 
+from blobs import blob_path, blob_root
 from polling import wait_for
 from imap_helpers import message, ok
 
@@ -26,11 +25,6 @@ def gone(sql, mid, what):
     wait_for(lambda: not rows_of(sql, mid), timeout=15, what=what)
 
 
-def blob_path(service, hex_id):
-    root = Path(tomllib.loads(Path(service.config).read_text())["blob"]["path"])
-    return root / hex_id[:2] / hex_id[2:4] / hex_id
-
-
 def test_an_expunged_message_leaves_the_database_and_its_blob_is_collected(connect, user, sql, imapd, polderctl):
     c = connect(user)
     big = "x" * 70 * 1024 + "\r\n"       # above mailstore::max_inline_message: kept in the blob store
@@ -38,7 +32,8 @@ def test_an_expunged_message_leaves_the_database_and_its_blob_is_collected(conne
     ok(c.append("INBOX", None, None, message("expunge big", body=big)))
     ok(c.append("INBOX", None, None, message("expunge kept")))
     [(_, big_blob, big_in_blob)] = rows_of(sql, "expungebig")
-    assert big_in_blob and blob_path(imapd, big_blob).is_file()
+    path = blob_path(blob_root(imapd), big_blob)
+    assert big_in_blob and path.is_file()
     assert rows_of(sql, "expungesmall") and rows_of(sql, "expungekept")
 
     ok(c.select("INBOX"))
@@ -51,7 +46,6 @@ def test_an_expunged_message_leaves_the_database_and_its_blob_is_collected(conne
     assert typ == "OK" and b"expunge kept" in data[0][1]
 
     # The blob is garbage now: collected by file gc once older than the grace period.
-    path = blob_path(imapd, big_blob)
     assert path.is_file()
     old = time.time() - 3 * 86400
     os.utime(path, (old, old))

@@ -22,6 +22,7 @@ import urllib.request
 import psycopg2
 import pytest
 
+from blobs import blob_path
 from imap_helpers import PASSWORD, message, ok
 from parallel import run_parallel
 
@@ -488,7 +489,7 @@ def test_a_small_append_is_kept_in_the_database_and_every_section_reads_back_exa
 
     blobs = service_root / "blobs"
     def blob_file(hexid):
-        return blobs / hexid[:2] / hexid[2:4] / hexid
+        return blob_path(blobs, hexid)
 
     # Where the octets are: small ones with the row (named by their SHA-256, no blob file),
     # the large one in the blob store.

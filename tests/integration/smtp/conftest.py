@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from blobs import blob_path
 from dns_zone import DnsZone
 from polling import wait_for  # noqa: F401 (the tests import it from here)
 
@@ -109,8 +110,7 @@ def inbox(sql):
 
 
 def blob_bytes(service, hex_id):
-    root = Path(service.config).parent / "blobs"
-    return (root / hex_id[0:2] / hex_id[2:4] / hex_id).read_bytes()
+    return blob_path(Path(service.config).parent / "blobs", hex_id).read_bytes()
 
 
 def message(subject, sender, to, body="Hallo,\r\n\r\nDit is een test.\r\n"):

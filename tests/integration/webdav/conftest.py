@@ -18,20 +18,16 @@
 # STANDARDS: RFC 4918, RFC 7617.
 import base64
 import http.client
-import tomllib
-from pathlib import Path
 
 import pytest
+
+from blobs import blob_path, blob_root  # noqa: F401 (the tests import blob_root from here)
 
 PASSWORD = "correct horse battery staple"
 
 
-def blob_root(service):
-    return Path(tomllib.loads(Path(service.config).read_text())["blob"]["path"])
-
-
 def blob_file(service, hex_id):
-    return blob_root(service) / hex_id[:2] / hex_id[2:4] / hex_id
+    return blob_path(blob_root(service), hex_id)
 
 
 def large(text):
