@@ -76,10 +76,11 @@ domain_info read_domain(const pqxx::row& r) {
 // --- accounts
 
 const std::string account_select =
-    "SELECT a.id, a.org_id, o.name, a.domain_id, d.name, a.address, a.display_name, a.quota_bytes, a.used_bytes,"
-    " a.disabled, a.kind, a.password_hash IS NOT NULL, " + ts("a.created_at") +
+    "SELECT a.id, a.org_id, o.name, a.domain_id, d.name, a.address, a.display_name, a.quota_bytes,"
+    " coalesce(u.used_bytes, 0), a.disabled, a.kind, a.password_hash IS NOT NULL, " + ts("a.created_at") +
     " FROM directory.accounts a JOIN directory.orgs o ON o.id = a.org_id"
-    " JOIN directory.domains d ON d.id = a.domain_id ";
+    " JOIN directory.domains d ON d.id = a.domain_id"
+    " LEFT JOIN mail.account_usage u ON u.account_id = a.id ";
 
 account_info read_account(const pqxx::row& r) {
     account_info a;

@@ -150,15 +150,17 @@ struct own_mailbox {
     std::optional<std::uint64_t> quota_bytes;
     std::uint64_t used_bytes = 0;
 };
-// With lock_account, the owner's account row is locked too (FOR UPDATE, as lock_accounts
-// does; the quota columns are then those of the latest committed row).
+// With lock_account, the owner's usage row is locked too (FOR UPDATE, as lock_accounts
+// does; the usage is then that of the latest committed row).
 std::optional<result<own_mailbox>> resolve_own(pqxx::transaction_base& tx, std::int64_t actor, std::string_view raw,
                                                bool lock_account = false) {
     auto s = split(raw);
     if (!s || s->shared) return std::nullopt;
-    auto rows = db::exec_cached(tx, "SELECT " + mailbox_cols + ", a.quota_bytes, a.used_bytes FROM mail.mailboxes m "
-                                    "JOIN directory.accounts a ON a.id = m.account_id WHERE m.account_id = $1 AND m.name = $2" +
-                                    std::string(lock_account ? " FOR UPDATE OF a" : ""),
+    auto rows = db::exec_cached(tx, "SELECT " + mailbox_cols + ", a.quota_bytes, u.used_bytes FROM mail.mailboxes m "
+                                    "JOIN directory.accounts a ON a.id = m.account_id "
+                                    "JOIN mail.account_usage u ON u.account_id = m.account_id "
+                                    "WHERE m.account_id = $1 AND m.name = $2" +
+                                    std::string(lock_account ? " FOR UPDATE OF u" : ""),
                                 actor, s->name);
     if (rows.empty()) return result<own_mailbox>(errc::not_found);
     own_mailbox o;
@@ -169,14 +171,16 @@ std::optional<result<own_mailbox>> resolve_own(pqxx::transaction_base& tx, std::
     return result<own_mailbox>(std::move(o));
 }
 
-// lock_accounts - FOR UPDATE on the accounts (ascending id: one global lock order).
+// lock_accounts - FOR UPDATE on the accounts' usage rows (mail.account_usage, schema 0113;
+// ascending id: one global lock order). Returns each account's quota and usage.
 std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> lock_accounts(
     pqxx::work& tx, std::vector<std::int64_t> ids) {
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     std::map<std::int64_t, std::pair<std::optional<std::uint64_t>, std::uint64_t>> out;
     auto rows = db::exec_cached(tx, 
-        "SELECT id, quota_bytes, used_bytes FROM directory.accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        "SELECT a.id, a.quota_bytes, u.used_bytes FROM directory.accounts a JOIN mail.account_usage u "
+        "ON u.account_id = a.id WHERE a.id = ANY($1::bigint[]) ORDER BY a.id FOR UPDATE OF u",
         db::bigint_array(ids));
     for (const auto& r : rows) {
         std::optional<std::uint64_t> quota;
@@ -964,7 +968,8 @@ result<void> check_append(pqxx::transaction_base& tx, std::int64_t actor, std::s
     if (!m) return m.error();
     if (m->noselect) return errc::invalid_argument;
     // No FOR UPDATE: this is advice before the upload; append() locks and decides.
-    auto row = db::exec_cached(tx, "SELECT quota_bytes, used_bytes FROM directory.accounts WHERE id = $1",
+    auto row = db::exec_cached(tx, "SELECT a.quota_bytes, u.used_bytes FROM directory.accounts a "
+                                   "JOIN mail.account_usage u ON u.account_id = a.id WHERE a.id = $1",
                               m->owner_account_id);
     if (row.empty()) return errc::not_found;
     std::optional<std::uint64_t> quota;
@@ -1208,11 +1213,12 @@ result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, s
         }
         set = std::move(*checked);
     }
-    // The actor's own mailbox (the common case): the check and the account lock (quota
-    // usage changes; accounts are locked before mailboxes, as everywhere) in one statement.
+    // The actor's own mailbox (the common case): the check and the lock of the account's
+    // usage row (usage changes; it is locked before mailboxes, as everywhere) in one statement.
     std::int64_t owner = actor;
-    auto own = db::exec_cached(tx, "SELECT a.id FROM directory.accounts a JOIN mail.mailboxes m ON m.account_id = a.id "
-                                   "WHERE m.id = $1 AND a.id = $2 AND m.uidvalidity = $3 FOR UPDATE OF a",
+    auto own = db::exec_cached(tx, "SELECT u.account_id FROM mail.account_usage u JOIN mail.mailboxes m "
+                                   "ON m.account_id = u.account_id "
+                                   "WHERE m.id = $1 AND u.account_id = $2 AND m.uidvalidity = $3 FOR UPDATE OF u",
                                mailbox, actor, static_cast<std::int64_t>(uidvalidity));
     if (own.empty()) {
         auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "re");
@@ -1366,8 +1372,9 @@ result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pq
 
 result<quota_info> quota(pqxx::transaction_base& tx, std::int64_t actor) {
     auto rows = db::exec_cached(tx, 
-        "SELECT a.quota_bytes, a.used_bytes, (SELECT count(*) FROM mail.mailbox_messages mm JOIN mail.mailboxes m "
-        "ON m.id = mm.mailbox_id WHERE m.account_id = a.id) FROM directory.accounts a WHERE a.id = $1", actor);
+        "SELECT a.quota_bytes, u.used_bytes, (SELECT count(*) FROM mail.mailbox_messages mm JOIN mail.mailboxes m "
+        "ON m.id = mm.mailbox_id WHERE m.account_id = a.id) FROM directory.accounts a "
+        "JOIN mail.account_usage u ON u.account_id = a.id WHERE a.id = $1", actor);
     if (rows.empty()) return errc::not_found;
     quota_info q;
     if (!rows[0][0].is_null()) q.limit_bytes = rows[0][0].as<std::uint64_t>();

@@ -2,6 +2,8 @@
 # LISTRIGHTS) with a mailbox shared to a colleague who then finds it in the Shared
 # namespace, and RFC 9208 QUOTA (GETQUOTAROOT, GETQUOTA, SETQUOTA refused, OVERQUOTA).
 
+import json
+
 from imap_helpers import message, ok
 
 
@@ -136,3 +138,42 @@ def test_append_to_a_read_only_shared_mailbox_is_refused_before_the_upload(raw, 
     line = r.readline()
     assert line.startswith("a1 NO [NOPERM]"), line
     assert r.cmd("NOOP")[-1].split()[1] == "OK"
+
+
+def test_usage_follows_every_change_of_the_accounts_mail(raw, connect, domain, new_user, polderctl, sql):
+    """mail.account_usage (schema 0113): APPEND, COPY, MOVE, EXPUNGE, DELETE of a mailbox and
+    removal of the account each change exactly the owner's usage, to the byte."""
+
+    user, other = new_user(domain, "--quota", "1M"), new_user(domain)
+
+    def used(address=user):
+        return json.loads(polderctl.ok("user", "show", address, "--json").stdout)["used_bytes"]
+
+    assert used() == 0
+    a, b = message("usage a", body="a" * 3000 + "\r\n"), message("usage b", body="b" * 5000 + "\r\n")
+    c = connect(user)
+    ok(c.append("INBOX", None, None, a))
+    ok(c.append("INBOX", None, None, b))
+    assert used() == len(a) + len(b)
+    ok(c.select("INBOX"))
+    ok(c.uid("COPY", "1", "Archive"))                # a copy counts again (RFC 9208 STORAGE)
+    assert used() == 2 * len(a) + len(b)
+    ok(c.uid("MOVE", "2", "Trash"))                  # moving within the account changes nothing
+    assert used() == 2 * len(a) + len(b)
+    ok(c.uid("STORE", "1", "+FLAGS.SILENT", r"(\Deleted)"))
+    ok(c.expunge())
+    assert used() == len(a) + len(b)
+    ok(c.delete("Archive"))                          # the entries of a deleted mailbox go out
+    assert used() == len(b)
+    ok(connect(other).append("INBOX", None, None, a))   # another account's mail is its own
+    assert used() == len(b) and used(other) == len(a)
+    lines = raw(user=user).cmd('GETQUOTA ""')
+    assert lines[0] == f'* QUOTA "" (STORAGE {len(b) // 1024} 1024)', lines
+    # The counter is the sum of the entries, and goes with the account.
+    [(account, counted, summed)] = sql(
+        "SELECT u.account_id, u.used_bytes, (SELECT coalesce(sum(mm.size), 0) FROM mail.mailbox_messages mm "
+        "JOIN mail.mailboxes m ON m.id = mm.mailbox_id WHERE m.account_id = u.account_id) "
+        "FROM mail.account_usage u JOIN directory.accounts x ON x.id = u.account_id WHERE x.address = %s", (user,))
+    assert counted == summed == len(b)
+    polderctl.ok("user", "remove", user)
+    assert sql("SELECT count(*) FROM mail.account_usage WHERE account_id = %s", (account,)) == [(0,)]

@@ -200,7 +200,7 @@ TEST_CASE("delivery to three recipients stores one message row and one blob with
     std::size_t blobs = 0;
     REQUIRE(w.blobs.for_each([&](const blob::blob_info&) { ++blobs; return true; }));
     CHECK(blobs == 1);
-    CHECK(w.sql1("SELECT used_bytes FROM directory.accounts WHERE id = " + std::to_string(b)) ==
+    CHECK(w.sql1("SELECT used_bytes FROM mail.account_usage WHERE account_id = " + std::to_string(b)) ==
           static_cast<std::int64_t>(raw.size()));
     auto archive = w.select(c, "Archive");
     CHECK(uids_of(archive) == std::vector<std::uint32_t>{1});
