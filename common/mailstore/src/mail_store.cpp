@@ -340,7 +340,11 @@ awaitable<result<std::vector<std::uint32_t>>> mail_store::expunge(std::int64_t a
 
 awaitable<result<std::vector<std::uint32_t>>> mail_store::search(std::int64_t actor, std::int64_t mailbox,
                                                                  std::uint32_t uidvalidity, search_criterion criteria) {
+    const bool in_memory = headers_ != nullptr && decidable_in_memory(criteria);
     co_return co_await guarded_read<std::vector<std::uint32_t>>(pool_, "search", [&](pqxx::transaction_base& tx) {
+        if (in_memory)
+            if (auto found = ops::search_in_memory(tx, actor, mailbox, uidvalidity, criteria, *headers_))
+                return result<std::vector<std::uint32_t>>(std::move(*found));
         return ops::search(tx, actor, mailbox, uidvalidity, criteria);
     });
 }

@@ -21,9 +21,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace polder::mailstore {
 
@@ -1341,6 +1343,126 @@ result<std::vector<std::uint32_t>> search(pqxx::transaction_base& tx, std::int64
     out.reserve(rows.size());
     for (const auto& r : rows)
         if (!r[1].is_null()) out.push_back(static_cast<std::uint32_t>(r[1].as<std::int64_t>()));
+    return out;
+}
+
+namespace {
+
+// normalize_uid_sets - every uid set of `c` as make_uid_set makes it (what the SQL
+// condition compares); false when one is invalid.
+bool normalize_uid_sets(search_criterion& c) {
+    if (c.key == search_key::uid) {
+        auto set = make_uid_set(c.uids);
+        if (!set) return false;
+        c.uids = std::move(*set);
+    }
+    return std::all_of(c.children.begin(), c.children.end(), [](search_criterion& x) { return normalize_uid_sets(x); });
+}
+
+// bigints - the elements of a bigint[] in PostgreSQL's text form, "{1,2,3}" (NULL: none).
+std::vector<std::int64_t> bigints(const pqxx::field& f) {
+    std::vector<std::int64_t> out;
+    if (f.is_null()) return out;
+    std::string_view s(f.c_str(), f.size());
+    if (s.size() < 2 || s.front() != '{' || s.back() != '}') throw std::runtime_error("search_in_memory: not an array");
+    const char* p = s.data() + 1;
+    const char* end = s.data() + s.size() - 1;
+    while (p < end) {
+        std::int64_t v = 0;
+        auto [next, ec] = std::from_chars(p, end, v);
+        if (ec != std::errc{} || (next != end && *next != ',')) throw std::runtime_error("search_in_memory: bad bigint");
+        out.push_back(v);
+        p = next == end ? end : next + 1;
+    }
+    return out;
+}
+
+std::vector<std::string> texts(const pqxx::field& f) {
+    if (f.is_null()) return {};
+    auto items = db::parse_text_array(f.c_str());
+    if (!items) throw std::runtime_error("search_in_memory: malformed text array");
+    return std::move(*items);
+}
+
+}  // namespace
+
+std::optional<std::vector<std::uint32_t>> search_in_memory(pqxx::transaction_base& tx, std::int64_t actor,
+                                                           std::int64_t mailbox, std::uint32_t uidvalidity,
+                                                           const search_criterion& criteria, header_cache& cache) {
+    // Only what search() would answer without an error (its limits included).
+    if (!decidable_in_memory(criteria) || !build_search_condition(criteria, 1)) return std::nullopt;
+    search_criterion c = criteria;
+    if (!normalize_uid_sets(c)) return std::nullopt;
+    auto strings = memory_strings(c);
+    std::vector<std::string> values;
+    values.reserve(strings.size());
+    for (const auto* x : strings) values.push_back(*x);
+    // The actor's own mailbox with its UIDVALIDITY (as search() checks), at most
+    // max_memory_search + 1 entries (in no order: sorting them here is cheaper than in the
+    // aggregate), and the strings lower-cased by the database's lower() (the one the SQL
+    // condition uses).
+    auto rows = db::exec_cached(
+        tx,
+        "SELECT b.account_id = $2::bigint AND b.uidvalidity = $3::bigint, "
+        "ARRAY(SELECT lower(t.v) FROM unnest($4::text[]) WITH ORDINALITY AS t(v, i) ORDER BY t.i), "
+        "e.n, e.uids, e.rows FROM mail.mailboxes b CROSS JOIN LATERAL (SELECT count(*) AS n, "
+        "array_agg(x.uid) AS uids, array_agg(x.message_id) AS rows "
+        "FROM (SELECT mm.uid, mm.message_id FROM mail.mailbox_messages mm WHERE mm.mailbox_id = b.id "
+        "AND b.account_id = $2::bigint AND b.uidvalidity = $3::bigint LIMIT $5::bigint) x) e "
+        "WHERE b.id = $1::bigint",
+        mailbox, actor, static_cast<std::int64_t>(uidvalidity), db::text_array(values),
+        static_cast<std::int64_t>(max_memory_search + 1));
+    if (rows.empty() || !rows[0][0].as<bool>()) return std::nullopt;
+    if (rows[0][2].as<std::int64_t>() > static_cast<std::int64_t>(max_memory_search)) return std::nullopt;
+    auto lowered = texts(rows[0][1]);
+    if (lowered.size() != strings.size()) throw std::runtime_error("search_in_memory: strings lost");
+    for (std::size_t i = 0; i < strings.size(); ++i) *strings[i] = std::move(lowered[i]);
+    const auto uids = bigints(rows[0][3]);
+    const auto ids = bigints(rows[0][4]);
+    if (uids.size() != ids.size()) throw std::runtime_error("search_in_memory: uids and rows differ");
+
+    // The header text of each entry: from the cache, else read (and kept) now.
+    std::vector<std::shared_ptr<const header_text>> text(ids.size());
+    std::vector<std::int64_t> missing;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (!(text[i] = cache.get(ids[i]))) missing.push_back(ids[i]);
+    if (!missing.empty()) {
+        std::unordered_map<std::int64_t, std::shared_ptr<const header_text>> read;
+        for (const auto& r : db::exec_cached(
+                 tx,
+                 "SELECT m.id, lower(m.subject), lower(m.from_text), lower(m.to_text), lower(m.cc_text), "
+                 "lower(m.bcc_text), f.names, f.vals FROM mail.messages m CROSS JOIN LATERAL (SELECT "
+                 "array_agg(lower(coalesce(h.f->>0, '')) ORDER BY h.i) AS names, "
+                 "array_agg(lower(coalesce(h.f->>1, '')) ORDER BY h.i) AS vals FROM jsonb_array_elements("
+                 "CASE WHEN jsonb_typeof(m.header_fields) = 'array' THEN m.header_fields ELSE '[]' END) "
+                 "WITH ORDINALITY AS h(f, i)) f WHERE m.id = ANY($1::bigint[])",
+                 db::bigint_array(missing))) {
+            auto h = std::make_shared<header_text>();
+            h->subject = r[1].as<std::string>();
+            h->from = r[2].as<std::string>();
+            h->to = r[3].as<std::string>();
+            h->cc = r[4].as<std::string>();
+            h->bcc = r[5].as<std::string>();
+            auto names = texts(r[6]);
+            auto vals = texts(r[7]);
+            if (names.size() != vals.size()) throw std::runtime_error("search_in_memory: fields differ");
+            h->fields.reserve(names.size());
+            for (std::size_t i = 0; i < names.size(); ++i) h->fields.emplace_back(std::move(names[i]), std::move(vals[i]));
+            const auto id = r[0].as<std::int64_t>();
+            cache.put(id, h);
+            read.emplace(id, std::move(h));
+        }
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            if (!text[i])
+                if (auto it = read.find(ids[i]); it != read.end()) text[i] = it->second;
+    }
+    std::vector<std::uint32_t> out;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        // A row gone since the first statement was expunged and collected meanwhile.
+        const auto uid = static_cast<std::uint32_t>(uids[i]);
+        if (text[i] && header_matches(c, uid, *text[i])) out.push_back(uid);
+    }
+    std::sort(out.begin(), out.end());
     return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "polder/db/arrays.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace polder::mailstore {
@@ -218,6 +219,74 @@ search_criterion search_not(search_criterion child) {
 search_criterion search_fuzzy(search_criterion c) {
     c.fuzzy = true;   // build() hands it down to the children
     return c;
+}
+
+std::size_t header_text::size() const noexcept {
+    std::size_t n = sizeof(header_text) + subject.size() + from.size() + to.size() + cc.size() + bcc.size();
+    for (const auto& [name, value] : fields) n += sizeof(fields[0]) + name.size() + value.size();
+    return n;
+}
+
+bool decidable_in_memory(const search_criterion& c) noexcept {
+    switch (c.key) {
+        case search_key::all:
+        case search_key::uid:
+        case search_key::header:
+        case search_key::subject:
+        case search_key::from:
+        case search_key::to:
+        case search_key::cc:
+        case search_key::bcc: return true;
+        case search_key::all_of:
+        case search_key::any_of:
+        case search_key::none_of:
+            return std::all_of(c.children.begin(), c.children.end(),
+                               [](const search_criterion& x) { return decidable_in_memory(x); });
+        default: return false;
+    }
+}
+
+std::vector<std::string*> memory_strings(search_criterion& c) {
+    std::vector<std::string*> out;
+    auto walk = [&out](auto& self, search_criterion& x) -> void {
+        if (x.key == search_key::header) out.push_back(&x.field);
+        if (x.key == search_key::header || x.key == search_key::subject || x.key == search_key::from ||
+            x.key == search_key::to || x.key == search_key::cc || x.key == search_key::bcc)
+            out.push_back(&x.text);
+        for (auto& child : x.children) self(self, child);
+    };
+    walk(walk, c);
+    return out;
+}
+
+// Each case is the SQL of build() above: strpos(lower(column), lower(text)) > 0 is a
+// find in the lower-cased column (an empty text is found everywhere); HEADER is the
+// EXISTS over the fields (its CASE on header_values only skips fields that cannot match).
+bool header_matches(const search_criterion& c, std::uint32_t uid, const header_text& h) noexcept {
+    auto has = [](const std::string& in, const std::string& what) { return in.find(what) != std::string::npos; };
+    switch (c.key) {
+        case search_key::all: return true;
+        case search_key::uid: return contains(c.uids, uid);
+        case search_key::header:
+            return std::any_of(h.fields.begin(), h.fields.end(), [&](const auto& f) {
+                return f.first == c.field && has(f.second, c.text);
+            });
+        case search_key::subject: return has(h.subject, c.text);
+        case search_key::from: return has(h.from, c.text);
+        case search_key::to: return has(h.to, c.text);
+        case search_key::cc: return has(h.cc, c.text);
+        case search_key::bcc: return has(h.bcc, c.text);
+        case search_key::all_of:
+            return std::all_of(c.children.begin(), c.children.end(),
+                               [&](const search_criterion& x) { return header_matches(x, uid, h); });
+        case search_key::any_of:
+            return std::any_of(c.children.begin(), c.children.end(),
+                               [&](const search_criterion& x) { return header_matches(x, uid, h); });
+        case search_key::none_of:
+            return !std::all_of(c.children.begin(), c.children.end(),
+                                [&](const search_criterion& x) { return header_matches(x, uid, h); });
+        default: return false;   // not decidable_in_memory
+    }
 }
 
 std::int64_t day_number(int year, unsigned month, unsigned day) {

@@ -26,6 +26,7 @@ imapd::imapd(service::context& ctx)
       notifier(ctx.runtime.io().get_executor(), db::from_config(ctx.settings.database, "polder-imapd-listen")),
       tls(ctx.tls) {
     store.use_group_commit(&writes);
+    store.use_header_cache(&header_cache);
     notifier.start();
 }
 

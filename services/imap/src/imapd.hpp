@@ -44,6 +44,12 @@ public:
     // a message in the blob store is served from the kernel's page cache.
     static constexpr std::size_t message_cache_bytes = 64 * 1024 * 1024;
     mailstore::message_cache message_cache{message_cache_bytes};
+    // The lower-cased header text of messages this process searched lately: a repeated
+    // SEARCH of header keys (HEADER, SUBJECT, FROM...) in one's own mailbox is then decided
+    // here, without a lookup of each message row (mailstore::ops::search_in_memory), as
+    // Dovecot answers it from its cache file. About 1 KiB per message.
+    static constexpr std::size_t header_cache_bytes = 64 * 1024 * 1024;
+    mailstore::header_cache header_cache{header_cache_bytes};
     std::shared_ptr<net::tls_context> tls;
 
     // acquire_session / release_session - false when the account is at its limit.

@@ -11,7 +11,8 @@
 # resync, while other sessions' changes still reach it; and the STOREs of a batch in one
 # statement (schema 0108) for every kind of STORE; and small APPENDs kept in PostgreSQL
 # instead of the blob store (schema 0109), every section read from there exactly; and
-# SEARCHes answered alike whether their SQL runs prepared or not.
+# SEARCHes answered alike whether their SQL runs prepared or not, and whether polder-imapd
+# decides them from its header cache or PostgreSQL does.
 
 import base64
 import hashlib
@@ -126,6 +127,50 @@ def test_searches_of_many_shapes_are_answered_alike_prepared_or_not(connect, use
         assert ok(c.search(None, *(["SUBJECT", '"nowhere"'] * k))) == [b""], k
     for word, want in (("beta", b"1"), ("DELTA", b"3"), ("a", b"1 2 3")):
         assert ok(c.search(None, "HEADER", "Subject", f'"{word}"')) == [want], word
+
+
+def test_header_searches_decided_in_memory_answer_as_postgresql_does(connect, user):
+    # A SEARCH of header keys only (HEADER, SUBJECT, FROM, TO, CC, BCC, UID, ALL, with AND,
+    # OR, NOT) in one's own mailbox is decided by polder-imapd from its header cache
+    # (ops::search_in_memory); with one key more that only PostgreSQL decides (NOT SMALLER
+    # 0 holds for every message) the same search runs as SQL. Both answer alike, on the
+    # first search (cache filled) and the second (cache hit), also for non-ASCII text.
+    c = connect(user)
+    ok(c.append("INBOX", None, None, message("=?UTF-8?Q?=C3=89=C3=A9n_vergadering?=", sender="elise@example.org")))
+    ok(c.append("INBOX", None, None, message("Budget 2027", headers="Cc: Zoë <zoe@example.org>\r\nX-Label: Eerste\r\n")))
+    ok(c.append("INBOX", None, None, message("RE: één vergadering", to="ANNA@example.org",
+                                             headers="X-Label: tweede\r\nX-Label: derde\r\nX-Empty:\r\n")))
+    ok(c.append("INBOX", None, None, message("Notulen", sender="bob@example.org")))
+    assert c.select("INBOX")[0] == "OK"
+    criteria = [
+        ["ALL"], ["SUBJECT", '"vergadering"'], ["SUBJECT", '"VERGADERING"'], ["SUBJECT", '""'],
+        ["FROM", '"ELISE"'], ["FROM", '"anna"'], ["TO", '"anna@"'], ["CC", '"zoë"'.encode()], ["BCC", '"x"'],
+        ["HEADER", "x-label", '"DERDE"'], ["HEADER", "X-LABEL", '""'], ["HEADER", "X-Empty", '""'],
+        ["HEADER", "Subject", '"=?utf-8?q?"'], ["HEADER", "X-Missing", '""'],
+        ["NOT", "SUBJECT", '"budget"'], ["OR", "FROM", '"bob"', "HEADER", "X-Label", '"eerste"'],
+        ["UID", "4:2", "NOT", "FROM", '"bob"'], ["2:3"], ["NOT", "OR", "ALL", "SUBJECT", '"één"'.encode()],
+        ["OR", "SUBJECT", '"notulen"', "SUBJECT", '"ÉÉN"'.encode()],
+    ]
+
+    def search(*keys):
+        if any(isinstance(k, bytes) for k in keys):   # non-ASCII: CHARSET UTF-8 and a literal
+            *head, tail = keys
+            c.literal = tail.strip(b'"')
+            return ok(c.search("UTF-8", *head))
+        return ok(c.search(None, *keys))
+
+    for keys in criteria:
+        for _ in range(2):
+            assert search(*keys) == search("NOT", "SMALLER", "0", *keys), keys
+    assert search("SUBJECT", "één".encode()) == [b"1 3"]
+    assert search("CC", '"zoë"'.encode()) == [b"2"]
+    assert search("HEADER", "X-Label", '""') == [b"2 3"]
+    # Expunged by another session and not yet announced here: gone from both answers.
+    other = connect(user)
+    assert other.select("INBOX")[0] == "OK"
+    ok(other.uid("STORE", "1", "+FLAGS", "(\\Deleted)"))
+    ok(other.expunge())
+    assert search("SUBJECT", '"vergadering"') == search("NOT", "SMALLER", "0", "SUBJECT", '"vergadering"') == [b"3"]
 
 
 def test_whole_message_fetch_after_a_header_fetch_returns_the_exact_bytes(connect, user):

@@ -535,6 +535,75 @@ TEST_CASE("search matches BODY and TEXT as substrings, FUZZY ones also by Dutch 
     CHECK(run(search_number(search_key::modseq, snap.highestmodseq)) == v{3});
 }
 
+TEST_CASE("a SEARCH of header keys decided in memory answers as PostgreSQL does, and only for the owner") {
+    world w;
+    auto a = w.account("anna");
+    auto b = w.account("bert");
+    // ASCII and non-ASCII case, an encoded-word subject, a field twice, an empty value.
+    w.append(a, "INBOX", message("Uitnodiging ÉÉN", "x", "\"Élise Dupont\" <elise@example.org>"));
+    w.append(a, "INBOX", "From: Bob <BOB@Example.ORG>\r\nTo: anna@gemeente.nl\r\nCc: Zoë <zoe@gemeente.nl>\r\n"
+                         "Subject: =?UTF-8?Q?Vergadering_=C3=BCber?=\r\nX-Label: first\r\nX-Label: Tweede\r\n"
+                         "X-Empty:\r\nMessage-ID: <m2@example.org>\r\n\r\nbody\r\n");
+    w.append(a, "INBOX", message("re: uitnodiging één", "y", "Carol <carol@partner.example>"));
+    w.append(a, "INBOX", message("Budget", "z"));
+    auto snap = w.select(a, "INBOX");
+    const auto mb = snap.mailbox.id;
+    const auto uv = snap.mailbox.uidvalidity;
+    header_cache cache(1 << 20);
+    std::vector<search_criterion> cases{
+        search_criterion{},
+        search_text(search_key::subject, "uitnodiging"),
+        search_text(search_key::subject, "ÉÉN"),
+        search_text(search_key::subject, "één"),
+        search_text(search_key::subject, "ÜBER"),
+        search_text(search_key::subject, ""),
+        search_text(search_key::from, "élise"),
+        search_text(search_key::from, "bob@example.org"),
+        search_text(search_key::to, "ANNA"),
+        search_text(search_key::cc, "zoË"),
+        search_text(search_key::bcc, "nobody"),
+        search_header("x-label", "TWEEDE"),
+        search_header("X-LABEL", "first"),
+        search_header("X-Empty", ""),
+        search_header("Subject", "=?utf-8?q?"),   // fields keep their raw value
+        search_header("Message-ID", "@example.org"),
+        search_header("X-Missing", ""),
+        search_not(search_text(search_key::subject, "uitnodiging")),
+        search_or({search_text(search_key::from, "carol"), search_header("x-label", "first")}),
+        search_and({search_uids({{4, 2}}), search_not(search_text(search_key::subject, "budget"))}),
+        search_uids({{3, 3}, {1, 1}}),
+        search_fuzzy(search_text(search_key::subject, "budget")),
+    };
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(decidable_in_memory(cases[i]));
+        auto sql = w.tx([&](pqxx::work& t) { return ops::search(t, a, mb, uv, cases[i]); });
+        REQUIRE(sql.has_value());
+        for (int pass = 0; pass < 2; ++pass) {   // from the database, then from the cache
+            auto mem = w.tx([&](pqxx::work& t) { return ops::search_in_memory(t, a, mb, uv, cases[i], cache); });
+            REQUIRE(mem.has_value());
+            CHECK(*mem == *sql);
+        }
+    }
+    CHECK(cache.entries() == 4);
+    CHECK(*w.tx([&](pqxx::work& t) { return ops::search_in_memory(t, a, mb, uv, search_text(search_key::subject, "één"),
+                                                                  cache); }) == std::vector<std::uint32_t>{1, 3});
+    // Not decided here: another's mailbox, a stale UIDVALIDITY, keys PostgreSQL decides,
+    // criteria search() refuses.
+    CHECK_FALSE(w.tx([&](pqxx::work& t) { return ops::search_in_memory(t, b, mb, uv, search_criterion{}, cache); }));
+    CHECK_FALSE(w.tx([&](pqxx::work& t) { return ops::search_in_memory(t, a, mb, uv + 1, search_criterion{}, cache); }));
+    CHECK_FALSE(decidable_in_memory(search_and({search_text(search_key::subject, "x"), search_text(search_key::body, "y")})));
+    CHECK_FALSE(decidable_in_memory(search_text(search_key::flag, "\\Seen")));
+    CHECK_FALSE(w.tx([&](pqxx::work& t) {
+        return ops::search_in_memory(t, a, mb, uv, search_text(search_key::subject, std::string(max_search_string + 1, 'x')), cache);
+    }));
+    // An expunged message leaves the answer although its header text stays cached.
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::store_flags(t, a, mb, uv, {{1, 1}}, flag_mode::add, {"\\Deleted"}); }).has_value());
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::expunge(t, a, mb, uv, std::nullopt); }).has_value());
+    CHECK(*w.tx([&](pqxx::work& t) { return ops::search_in_memory(t, a, mb, uv, search_text(search_key::subject, "één"),
+                                                                  cache); }) == std::vector<std::uint32_t>{3});
+}
+
 TEST_CASE("delivery notifies a listener on the account's channel after commit") {
     world w;
     auto a = w.account("anna");

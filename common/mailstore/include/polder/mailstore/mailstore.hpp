@@ -69,6 +69,9 @@ inline constexpr std::uint64_t max_message_size = 256ull * 1024 * 1024;
 inline constexpr std::size_t max_recipients = 10000;
 // A FUZZY search indexes at most this many pending messages of its mailbox first.
 inline constexpr std::size_t max_fts_on_search = 20000;
+// A SEARCH of header keys is decided in memory (ops::search_in_memory) in mailboxes of at
+// most this many messages; larger ones are searched by PostgreSQL.
+inline constexpr std::size_t max_memory_search = 20000;
 
 // notify_channel - "mail_<account id>". A change to a mailbox NOTIFYs its owner's channel
 // after commit with the payload "<mailbox id>", or "<mailbox id>:<modseq>" when the change
@@ -334,6 +337,15 @@ result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, s
                                            std::uint32_t uidvalidity, const std::optional<uid_set>& only);
 result<std::vector<std::uint32_t>> search(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
                                           std::uint32_t uidvalidity, const search_criterion& criteria);
+// search_in_memory - search() of a criteria tree that is decidable_in_memory (search.hpp),
+// over the actor's own mailbox of at most max_memory_search messages: one statement reads
+// the mailbox's UIDs and message rows (and lower-cases the search's strings), the header
+// text of rows `cache` lacks is read in a second one and kept there, and the criteria are
+// decided in memory. nullopt when it does not apply (the caller runs search(), which also
+// gives every error).
+std::optional<std::vector<std::uint32_t>> search_in_memory(pqxx::transaction_base& tx, std::int64_t actor,
+                                                           std::int64_t mailbox, std::uint32_t uidvalidity,
+                                                           const search_criterion& criteria, header_cache& cache);
 // search_relevancy - like search, with each UID's RFC 6203 relevancy score (1..100): from
 // the rank of the FUZZY BODY/TEXT keys, 100 for every match when there are none.
 result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> search_relevancy(pqxx::transaction_base& tx, std::int64_t actor,
@@ -386,6 +398,10 @@ public:
     // one per command, and the batch's STOREs in one statement. Each command's answer
     // still comes only after the COMMIT that holds it. gc must outlive this store's calls.
     void use_group_commit(write_batches* gc) noexcept { grouped_ = gc; }
+    // use_header_cache - SEARCHes of header keys in one's own mailboxes are then decided
+    // in memory from the header text kept in `cache` (ops::search_in_memory), which must
+    // outlive this store's calls.
+    void use_header_cache(header_cache* cache) noexcept { headers_ = cache; }
 
     blob::store& blobs() noexcept { return blobs_; }
 
@@ -435,6 +451,7 @@ private:
     db::pool& pool_;
     blob::store& blobs_;
     write_batches* grouped_ = nullptr;
+    header_cache* headers_ = nullptr;
 };
 
 // housekeeper - the mail store's background work, in batches, in every process that

@@ -17,13 +17,21 @@
 // stemmed vectors ("vergaderingen" finds "vergadering", "meetings" finds "meeting"), and
 // the condition carries a rank expression (ts_rank) for the RELEVANCY return option.
 // Other keys under FUZZY match exactly, which RFC 6203 section 3 allows.
+//
+// A search whose keys are all header keys (HEADER, SUBJECT, FROM, TO, CC, BCC), UID sets
+// and ALL, combined with AND, OR and NOT, can also be decided in memory, from the
+// header_text of each message (header_matches below): what the SQL condition compares,
+// lower-cased by PostgreSQL itself, so both ways give the same answer byte for byte.
+// mailstore::ops::search_in_memory does that with a header_cache.
 #pragma once
 
 #include "polder/core/error.hpp"
+#include "polder/mailstore/message_cache.hpp"
 #include "polder/mailstore/names.hpp"
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace polder::mailstore {
@@ -86,5 +94,28 @@ search_criterion search_not(search_criterion child);
 search_criterion search_fuzzy(search_criterion c);
 // day_number - days since 1970-01-01 of a proleptic Gregorian date (for before/on/since).
 std::int64_t day_number(int year, unsigned month, unsigned day);
+
+// header_text - what the header keys read of one message (mail.messages), each string
+// lower-cased by PostgreSQL's lower(): subject, from_text, to_text, cc_text, bcc_text,
+// and every header field as (name, value) in order (header_fields).
+struct header_text {
+    std::string subject, from, to, cc, bcc;
+    std::vector<std::pair<std::string, std::string>> fields;
+    // size - the bytes it holds (for row_cache's bound).
+    std::size_t size() const noexcept;
+};
+using header_cache = row_cache<header_text>;
+
+// decidable_in_memory - true when every key of `c` is all, uid, header, subject, from,
+// to, cc or bcc, under all_of / any_of / none_of (FUZZY changes none of these).
+bool decidable_in_memory(const search_criterion& c) noexcept;
+// memory_strings - the strings of `c` that header_matches compares (texts, and header
+// field names), in a fixed order: the caller lower-cases them (as PostgreSQL's lower()
+// does, in the same database) before matching.
+std::vector<std::string*> memory_strings(search_criterion& c);
+// header_matches - whether the message with `uid` and header text `h` matches `c`, whose
+// memory_strings are lower-cased and whose uid sets are normalized (make_uid_set): the
+// same answer as the condition build_search_condition makes for it.
+bool header_matches(const search_criterion& c, std::uint32_t uid, const header_text& h) noexcept;
 
 }  // namespace polder::mailstore
