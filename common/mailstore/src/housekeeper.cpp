@@ -5,7 +5,8 @@
 // SECURITY: deletes only messages no mailbox entry refers to (the schema's function
 // decides, under row locks) and touches only messages.fts otherwise, computed from the
 // stored text; bounded batches; the loop's pause keeps it from taking more than half of
-// one database connection.
+// one database connection, and with a foreground activity it waits for the sessions'
+// quiet moments (at most max_defer).
 // STANDARDS: RFC 3501 / RFC 9051 (EXPUNGE removes), RFC 6203 (what the vectors serve),
 // PostgreSQL 15 manual 12.
 #include "polder/log/log.hpp"
@@ -35,6 +36,18 @@ awaitable<void> work_loop(std::shared_ptr<housekeeper::state> s) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     round_result total;
     while (!s->stopping) {
+        // Yield to the sessions: wait until no command began for `quiet`, at most max_defer.
+        if (s->opt.foreground) {
+            const auto deferred = std::chrono::steady_clock::now();
+            for (;;) {
+                const auto now = std::chrono::steady_clock::now();
+                const auto since = now - s->opt.foreground->last();
+                if (s->stopping || since >= s->opt.quiet || now - deferred >= s->opt.max_defer) break;
+                timer.expires_after(s->opt.quiet - since);
+                co_await timer.async_wait(use_tuple);
+            }
+            if (s->stopping) break;
+        }
         const auto started = std::chrono::steady_clock::now();
         round_result done;
         bool failed = false;

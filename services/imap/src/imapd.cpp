@@ -66,7 +66,9 @@ result<void> start(service::context& ctx) {
     auto d = std::make_shared<imapd>(ctx);
     // In the background: expunged messages leave the database (schema 0112), APPENDed ones
     // get their full-text vectors (schema 0105).
-    auto housekeeping = std::make_shared<mailstore::housekeeper>(ctx.pool, ctx.runtime.io().get_executor());
+    // Its rounds wait for a moment without commands (mailstore::activity).
+    auto housekeeping = std::make_shared<mailstore::housekeeper>(
+        ctx.pool, ctx.runtime.io().get_executor(), mailstore::housekeeper::options{.foreground = d->activity});
     housekeeping->start();
     ctx.on_stop([d, housekeeping] {
         d->notifier.stop();

@@ -51,6 +51,8 @@ public:
     static constexpr std::size_t header_cache_bytes = 64 * 1024 * 1024;
     mailstore::header_cache header_cache{header_cache_bytes};
     std::shared_ptr<net::tls_context> tls;
+    // When a session's command last began: the housekeeper's rounds wait for a quiet moment.
+    std::shared_ptr<mailstore::activity> activity = std::make_shared<mailstore::activity>();
 
     // acquire_session / release_session - false when the account is at its limit.
     bool acquire_session(std::int64_t account);

@@ -178,6 +178,7 @@ awaitable<void> session::serve() {
                     parser_.expect_continuation_line();
                     auth_tag = cmd->tag;
                 } else {
+                    d_.activity->touch();
                     co_await execute(*cmd);
                 }
             } else if (auto* req = std::get_if<proto::literal_request>(&ev)) {

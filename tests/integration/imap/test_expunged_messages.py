@@ -143,3 +143,33 @@ def test_a_message_referenced_again_is_never_deleted_and_leaves_the_list(user, s
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_the_housekeeper_waits_for_a_quiet_moment_but_not_forever(connect, user, sql):
+    # Its rounds start once no command has begun for 0.3 s (mailstore::activity), or after
+    # 10 s of waiting: a message APPENDed while a session keeps sending commands gets its
+    # full-text vector only after those 10 s, or as soon as the session pauses.
+    busy = connect(user)
+
+    def indexed(mid):
+        return sql("SELECT fts IS NOT NULL FROM mail.messages WHERE message_id_hdr = %s", (f"{mid}@test",))
+
+    def keep_busy(seconds, check=None):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ok(busy.noop())
+            if check:
+                check()
+            time.sleep(0.1)
+
+    keep_busy(0.6)   # any round already under way is over; the next one waits
+    ok(busy.append("INBOX", None, None, message("busy pending")))
+    started = time.monotonic()
+    keep_busy(5, lambda: indexed("busypending") == [(False,)] or pytest.fail("indexed while sessions were busy"))
+    keep_busy(7)
+    assert indexed("busypending") == [(True,)], "not indexed after 10 s of waiting"
+    assert time.monotonic() - started >= 10
+
+    keep_busy(0.6)
+    ok(busy.append("INBOX", None, None, message("quiet pending")))
+    wait_for(lambda: indexed("quietpending") == [(True,)], timeout=5, what="the vector after the session went quiet")

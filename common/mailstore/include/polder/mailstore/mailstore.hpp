@@ -46,6 +46,7 @@
 
 #include <pqxx/transaction>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -454,6 +455,23 @@ private:
     header_cache* headers_ = nullptr;
 };
 
+// activity - when a process's foreground work (a session's command) last began; the
+// housekeeper waits for a quiet moment before each round. Shared by pointer between the
+// sessions that touch it and the housekeeper that reads it.
+class activity {
+public:
+    void touch() noexcept {
+        ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    std::chrono::steady_clock::time_point last() const noexcept {
+        return std::chrono::steady_clock::time_point(
+            std::chrono::steady_clock::duration(ns_.load(std::memory_order_relaxed)));
+    }
+
+private:
+    std::atomic<std::chrono::steady_clock::rep> ns_{0};
+};
+
 // housekeeper - the mail store's background work, in batches, in every process that
 // stores mail (polder-smtpd, polder-imapd):
 //   - deletes the messages no mailbox holds any more (after EXPUNGE of the last copy, a
@@ -466,12 +484,20 @@ private:
 // speed and handled in the quiet that follows; with nothing to do it looks again every
 // `idle` interval. Several processes may run one each (rows are claimed with SKIP
 // LOCKED). Errors are logged and retried after `idle`.
+// With a `foreground` activity it also yields to the sessions: a round starts only once
+// no command has begun for `quiet`, or when it has waited `max_defer` (so a process that
+// is never quiet still does its rounds). A burst of APPENDs then runs on all the CPU, and
+// its messages are indexed right after; nothing waits for them (a FUZZY search indexes
+// its mailbox's pending messages first, and the others never read the vectors).
 class housekeeper {
 public:
     struct options {
         std::size_t batch = 100;            // full-text vectors per round
         std::size_t collect_batch = 1000;   // unreferenced messages per round
         std::chrono::milliseconds idle{1000};
+        std::shared_ptr<const activity> foreground;   // none: rounds never wait
+        std::chrono::milliseconds quiet{300};
+        std::chrono::milliseconds max_defer{10000};
     };
     housekeeper(db::pool& pool, asio::any_io_executor ex, options o);
     housekeeper(db::pool& pool, asio::any_io_executor ex) : housekeeper(pool, std::move(ex), options{}) {}
