@@ -78,7 +78,8 @@ result<void> server::start(service::context& ctx) {
     queue_ = std::make_unique<queue_runner>(*shared_, ctx.runtime.io().get_executor());
     queue_->start(2);
     ctx.on_stop([q = queue_.get()] { q->stop(); });
-    housekeeping_ = std::make_unique<mailstore::housekeeper>(ctx.pool, ctx.runtime.io().get_executor());
+    housekeeping_ = std::make_unique<mailstore::housekeeper>(
+        ctx.pool, ctx.runtime.io().get_executor(), mailstore::housekeeper::options{.foreground = shared_->activity});
     housekeeping_->start();
     ctx.on_stop([h = housekeeping_.get()] { h->stop(); });
     return {};

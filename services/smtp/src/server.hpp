@@ -39,6 +39,8 @@ struct shared {
     // mailbox's UID and its account's quota row are locked once per batch, not per message.
     db::group_commit* deliveries = nullptr;
     asio::thread_pool* file_io = nullptr;   // blob commits and parsing (service::on_file_io)
+    // When a session's command last began: the housekeeper's rounds wait for a quiet moment.
+    std::shared_ptr<mailstore::activity> activity = std::make_shared<mailstore::activity>();
 };
 
 class queue_runner;

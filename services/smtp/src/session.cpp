@@ -336,6 +336,7 @@ awaitable<void> session::run() {
             d = st_.on_line(line->text);
         }
 
+        sh_.activity->touch();
         using smtp::action;
         switch (d.act) {
             case action::reply:

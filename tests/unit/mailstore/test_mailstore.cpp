@@ -602,6 +602,17 @@ TEST_CASE("a SEARCH of header keys decided in memory answers as PostgreSQL does,
     REQUIRE(w.tx([&](pqxx::work& t) { return ops::expunge(t, a, mb, uv, std::nullopt); }).has_value());
     CHECK(*w.tx([&](pqxx::work& t) { return ops::search_in_memory(t, a, mb, uv, search_text(search_key::subject, "één"),
                                                                   cache); }) == std::vector<std::uint32_t>{3});
+    // Beyond max_memory_search entries the mailbox is PostgreSQL's to search.
+    w.sql1("WITH x AS (INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, modseq, internaldate) "
+           "SELECT " + std::to_string(mb) + ", 100 + g, (SELECT message_id FROM mail.mailbox_messages WHERE mailbox_id = " +
+           std::to_string(mb) + " AND uid = 3), 10, 1, now() FROM generate_series(1, " +
+           std::to_string(max_memory_search) + ") AS g RETURNING 1) SELECT count(*) FROM x");
+    CHECK_FALSE(w.tx([&](pqxx::work& t) {
+        return ops::search_in_memory(t, a, mb, uv, search_text(search_key::subject, "één"), cache);
+    }));
+    auto many = w.tx([&](pqxx::work& t) { return ops::search(t, a, mb, uv, search_text(search_key::subject, "één")); });
+    REQUIRE(many.has_value());
+    CHECK(many->size() == max_memory_search + 1);
 }
 
 TEST_CASE("delivery notifies a listener on the account's channel after commit") {
