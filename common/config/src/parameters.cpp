@@ -218,6 +218,9 @@ std::vector<parameter> build_table() {
           "inactivity timeout after login, also during IDLE");
     b.add("imap.max_sessions_per_account", kind::integer, 1, 100000, &at<&S::imap, &I::max_sessions_per_account>,
           "logged-in sessions of one account per process");
+    b.add("imap.expunged_days", kind::integer, 1, 36500, &at<&S::imap, &I::expunged_days>,
+          "days expunged UIDs are remembered for QRESYNC resyncs (RFC 7162); after that a client "
+          "from before is told every UID not in the mailbox");
     b.listener<&S::imap, &I::imap>("imap", "imap", "IMAP, STARTTLS offered");
     b.listener<&S::imap, &I::imaps>("imap", "imaps", "IMAP over implicit TLS (RFC 8314)");
 

@@ -1,18 +1,20 @@
 // housekeeper.cpp - the mail store's background work: deleting messages no mailbox holds
-// any more, and full-text indexing of delivered and appended messages; see housekeeper in
-// mailstore.hpp and schema/0105_mail_fts_deferred.sql, 0112_mail_collect_messages.sql.
+// any more, full-text indexing of delivered and appended messages, and pruning old expunge
+// records; see housekeeper in mailstore.hpp and schema/0105_mail_fts_deferred.sql,
+// 0112_mail_collect_messages.sql, 0114_mail_expunged_retention.sql.
 //
 // SECURITY: deletes only messages no mailbox entry refers to (the schema's function
-// decides, under row locks) and touches only messages.fts otherwise, computed from the
-// stored text; bounded batches; the loop's pause keeps it from taking more than half of
+// decides, under row locks), touches only messages.fts otherwise, computed from the
+// stored text, and deletes only expunge records past their retention; bounded batches; the loop's pause keeps it from taking more than half of
 // one database connection, and with a foreground activity it waits for the sessions'
 // quiet moments (at most max_defer).
 // STANDARDS: RFC 3501 / RFC 9051 (EXPUNGE removes), RFC 6203 (what the vectors serve),
-// PostgreSQL 15 manual 12.
+// RFC 7162 section 3.2.6 (a server may forget expunges), PostgreSQL 15 manual 12.
 #include "polder/log/log.hpp"
 #include "polder/mailstore/mailstore.hpp"
 
 #include <atomic>
+#include <optional>
 
 namespace polder::mailstore {
 
@@ -29,12 +31,16 @@ namespace {
 struct round_result {
     std::size_t collected = 0;
     std::size_t indexed = 0;
+    std::size_t pruned = 0;
 };
 
 // work_loop - a coroutine function with a parameter (GCC 12 and co_spawn, see STYLE.md).
 awaitable<void> work_loop(std::shared_ptr<housekeeper::state> s) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     round_result total;
+    // Old expunge records are looked for once a prune_interval, at once again while a
+    // round finds a full batch.
+    std::optional<std::chrono::steady_clock::time_point> last_prune;
     while (!s->stopping) {
         // Yield to the sessions: wait until no command began for `quiet`, at most max_defer.
         if (s->opt.foreground) {
@@ -67,17 +73,37 @@ awaitable<void> work_loop(std::shared_ptr<housekeeper::state> s) {
             failed = true;
             log::warn("mail.fts_index_error", {{"error", std::string(e.what())}});
         }
+        const bool prune = s->opt.expunged_retention.count() > 0 &&
+                           (!last_prune || started - *last_prune >= s->opt.prune_interval);
+        if (prune) {
+            try {
+                const auto retention = s->opt.expunged_retention;
+                const std::size_t limit = s->opt.prune_batch;
+                done.pruned = co_await s->pool.transact(
+                    [retention, limit](pqxx::work& tx) { return ops::prune_expunged(tx, retention, limit); });
+                // A full batch: look again next round.
+                last_prune = done.pruned == limit ? std::nullopt : std::optional(started);
+            } catch (const std::exception& e) {
+                failed = true;
+                last_prune = started;
+                log::warn("mail.expunged_prune_error", {{"error", std::string(e.what())}});
+            }
+        }
         total.collected += done.collected;
         total.indexed += done.indexed;
+        total.pruned += done.pruned;
         if (s->stopping) break;
         std::chrono::steady_clock::duration pause = s->opt.idle;
-        if (!failed && (done.collected == s->opt.collect_batch || done.indexed == s->opt.batch)) {
+        if (!failed && (done.collected == s->opt.collect_batch || done.indexed == s->opt.batch ||
+                        (prune && done.pruned == s->opt.prune_batch))) {
             pause = std::chrono::steady_clock::now() - started;   // more to do: half the time
         } else {
             if (total.collected > 0)
                 log::info("mail.messages_collected", {{"messages", static_cast<std::int64_t>(total.collected)}});
             if (total.indexed > 0)
                 log::info("mail.fts_indexed", {{"messages", static_cast<std::int64_t>(total.indexed)}});
+            if (total.pruned > 0)
+                log::info("mail.expunged_pruned", {{"records", static_cast<std::int64_t>(total.pruned)}});
             total = {};
         }
         timer.expires_after(pause);

@@ -553,7 +553,7 @@ result<std::int64_t> create_mailbox(pqxx::work& tx, std::int64_t actor, std::str
     if (!existing.empty()) {
         if (!existing[0][1].as<bool>()) return errc::already_exists;
         auto id = existing[0][0].as<std::int64_t>();
-        db::exec_cached(tx, "UPDATE mail.mailboxes SET noselect = false, special_use = coalesce($2, special_use) WHERE id = $1",
+        db::exec_cached(tx, "UPDATE mail.mailboxes SET noselect = false, special_use = coalesce(NULLIF($2, ''), special_use) WHERE id = $1",
                        id, special_use ? *special_use : std::string());
         notify_mailbox(tx, actor, id);
         return id;
@@ -577,9 +577,11 @@ result<void> delete_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view
         if (m->noselect) return errc::invalid_argument;   // RFC 3501 6.3.4: already \Noselect with children
         db::exec_cached(tx, "DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
         db::exec_cached(tx, "DELETE FROM mail.expunged WHERE mailbox_id = $1", m->id);
-        // A \Noselect mailbox holds no messages; it keeps UIDVALIDITY so a later CREATE is safe.
-        db::exec_cached(tx, "UPDATE mail.mailboxes SET noselect = true, special_use = NULL, highestmodseq = highestmodseq + 1 "
-                       "WHERE id = $1", m->id);
+        // A \Noselect mailbox holds no messages; it keeps UIDVALIDITY so a later CREATE is
+        // safe: its records of what was expunged are gone with its messages, so a client
+        // resynchronising from before (RFC 7162) is told every UID it had went (schema 0114).
+        db::exec_cached(tx, "UPDATE mail.mailboxes SET noselect = true, special_use = NULL, highestmodseq = highestmodseq + 1, "
+                       "vanished_floor = highestmodseq + 1 WHERE id = $1", m->id);
     } else {
         db::exec_cached(tx, "DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
         db::exec_cached(tx, "DELETE FROM mail.mailboxes WHERE id = $1", m->id);
@@ -708,19 +710,23 @@ result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, st
     auto s = static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX));
     // One statement, one snapshot, and in the common case one round trip: the check that
     // the actor owns the mailbox with this UIDVALIDITY ($3, $4) gates the rows; kind 3
-    // (not the owner's own, or UIDVALIDITY changed) sends it through check_mailbox.
+    // (not the owner's own, or UIDVALIDITY changed) sends it through check_mailbox. When
+    // expunge records newer than $2 may have been pruned (schema 0114: vanished_floor
+    // above it), the mailbox's UIDs come instead (kind 4) and the mailbox row is kind 5.
     const std::string sql =
-        "WITH mb AS (SELECT uidnext, highestmodseq, account_id = $3::bigint AND uidvalidity = $4::bigint AS own "
-        "FROM mail.mailboxes WHERE id = $1) "
+        "WITH mb AS (SELECT uidnext, highestmodseq, account_id = $3::bigint AND uidvalidity = $4::bigint AS own, "
+        "vanished_floor > $2 AS pruned FROM mail.mailboxes WHERE id = $1) "
         "SELECT 0, uid, flags, modseq FROM mail.mailbox_messages WHERE mailbox_id = $1 AND modseq > $2 "
         "AND (SELECT own FROM mb) "
         "UNION ALL SELECT 1, uid, NULL, modseq FROM mail.expunged WHERE mailbox_id = $1 AND modseq > $2 "
-        "AND (SELECT own FROM mb) "
-        "UNION ALL SELECT CASE WHEN own THEN 2 ELSE 3 END, uidnext, NULL, highestmodseq FROM mb";
+        "AND (SELECT own AND NOT pruned FROM mb) "
+        "UNION ALL SELECT 4, uid, NULL, NULL FROM mail.mailbox_messages WHERE mailbox_id = $1 "
+        "AND (SELECT own AND pruned FROM mb) "
+        "UNION ALL SELECT CASE WHEN NOT own THEN 3 WHEN pruned THEN 5 ELSE 2 END, uidnext, NULL, highestmodseq FROM mb";
     auto rows = db::exec_cached(tx, sql, mailbox, s, actor, static_cast<std::int64_t>(uidvalidity));
     bool own = false;
     for (const auto& r : rows)
-        if (r[0].as<int>() == 2) own = true;
+        if (const auto kind = r[0].as<int>(); kind == 2 || kind == 5) own = true;
     if (!own) {
         auto m = check_mailbox(tx, actor, mailbox, uidvalidity, "r");
         if (!m) return m.error();
@@ -730,10 +736,13 @@ result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, st
     bool seen = false;
     for (const auto& r : rows) {
         auto kind = r[0].as<int>();
-        if (kind == 2) {
+        if (kind == 2 || kind == 5) {
             seen = true;
             c.uidnext = r[1].as<std::uint64_t>();
             c.highestmodseq = r[3].as<std::uint64_t>();
+            c.expunges_known = kind == 2;
+        } else if (kind == 4) {
+            c.present.push_back(static_cast<std::uint32_t>(r[1].as<std::int64_t>()));
         } else if (kind == 1) {
             c.expunged.push_back(static_cast<std::uint32_t>(r[1].as<std::int64_t>()));
         } else if (kind == 0) {
@@ -743,6 +752,7 @@ result<changes> changes_since(pqxx::transaction_base& tx, std::int64_t actor, st
     }
     if (!seen) return errc::not_found;   // changed between check_mailbox and the read
     std::sort(c.expunged.begin(), c.expunged.end());
+    std::sort(c.present.begin(), c.present.end());
     std::sort(c.changed.begin(), c.changed.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     return c;
 }
@@ -1273,6 +1283,13 @@ std::size_t index_fts_mailbox(pqxx::transaction_base& tx, std::int64_t mailbox, 
 
 std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit) {
     const auto n = db::exec_cached1(tx, "SELECT mail.collect_messages($1::integer)",
+                                    static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
+    return static_cast<std::size_t>(n.as<std::int64_t>());
+}
+
+std::size_t prune_expunged(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit) {
+    const auto n = db::exec_cached1(tx, "SELECT mail.prune_expunged(now() - make_interval(secs => $1::bigint), $2::integer)",
+                                    static_cast<std::int64_t>(older_than.count()),
                                     static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
     return static_cast<std::size_t>(n.as<std::int64_t>());
 }

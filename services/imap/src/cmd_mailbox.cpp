@@ -382,10 +382,20 @@ awaitable<void> session::qresync_select(const proto::qresync_params& q) {
     auto ch = co_await d_.store.changes_since(user_->account_id, sel_->mailbox.id, sel_->mailbox.uidvalidity, q.modseq);
     if (!ch) co_return;   // the SELECT itself succeeded; the client falls back to a full resync
     std::uint32_t largest = sel_->messages.empty() ? 0 : sel_->messages.back().uid;
-    std::vector<std::uint32_t> gone;
-    for (auto u : ch->expunged)
-        if ((!q.known_uids || q.known_uids->contains(u, std::max(largest, u))) && !seq_of(u)) gone.push_back(u);
-    if (!gone.empty()) w_.vanished(gone, true);
+    if (ch->expunges_known) {
+        std::vector<std::uint32_t> gone;
+        for (auto u : ch->expunged)
+            if ((!q.known_uids || q.known_uids->contains(u, std::max(largest, u))) && !seq_of(u)) gone.push_back(u);
+        if (!gone.empty()) w_.vanished(gone, true);
+    } else {
+        // The records of expunges since the client's mod-sequence were pruned (schema 0114):
+        // every UID it may know that is not in the mailbox (RFC 7162 section 3.2.6).
+        const auto top = static_cast<std::uint32_t>(std::min<std::uint64_t>(ch->uidnext - 1, UINT32_MAX));
+        std::optional<std::vector<proto::seq_range>> known;
+        if (q.known_uids) known = q.known_uids->normalized(std::max(largest, top));
+        const auto gone = proto::missing_ranges(ch->present, view_uids(), top, known ? &*known : nullptr);
+        if (!gone.empty()) w_.vanished(std::span<const proto::seq_range>(gone), true);
+    }
     for (const auto& c : ch->changed) {
         auto* m = find(c.uid);
         if (!m) continue;

@@ -122,10 +122,19 @@ awaitable<void> session::cmd_fetch(const proto::command& cmd) {
             co_return;
         }
         std::uint32_t largest = sel_->messages.empty() ? 0 : sel_->messages.back().uid;
-        std::vector<std::uint32_t> gone;
-        for (auto u : ch->expunged)
-            if (a.set.contains(u, largest) && !seq_of(u)) gone.push_back(u);
-        if (!gone.empty()) w_.vanished(gone, true);
+        if (ch->expunges_known) {
+            std::vector<std::uint32_t> gone;
+            for (auto u : ch->expunged)
+                if (a.set.contains(u, largest) && !seq_of(u)) gone.push_back(u);
+            if (!gone.empty()) w_.vanished(gone, true);
+        } else {
+            // Expunge records since CHANGEDSINCE were pruned (schema 0114): every UID of the
+            // set not in the mailbox, as RFC 7162 section 3.2.6 allows.
+            const auto top = static_cast<std::uint32_t>(std::min<std::uint64_t>(ch->uidnext - 1, UINT32_MAX));
+            const auto within = a.set.normalized(largest);
+            const auto gone = proto::missing_ranges(ch->present, view_uids(), top, &within);
+            if (!gone.empty()) w_.vanished(std::span<const proto::seq_range>(gone), true);
+        }
     }
     if (a.changedsince) {
         std::erase_if(*uids, [&](std::uint32_t u) {

@@ -532,6 +532,13 @@ std::uint32_t session::seq_of(std::uint32_t uid) const {
     return static_cast<std::uint32_t>(it - v.begin() + 1);
 }
 
+std::vector<std::uint32_t> session::view_uids() const {
+    std::vector<std::uint32_t> out;
+    out.reserve(sel_->messages.size());
+    for (const auto& m : sel_->messages) out.push_back(m.uid);
+    return out;
+}
+
 session::message_state* session::find(std::uint32_t uid) {
     auto s = seq_of(uid);
     return s ? &sel_->messages[s - 1] : nullptr;
@@ -573,8 +580,16 @@ awaitable<void> session::sync(bool allow_expunge) {
         co_return;
     }
     auto& v = sel_->messages;
-    for (auto uid : ch->expunged)
-        if (seq_of(uid)) sel_->pending_expunges.push_back(uid);
+    if (ch->expunges_known) {
+        for (auto uid : ch->expunged)
+            if (seq_of(uid)) sel_->pending_expunges.push_back(uid);
+    } else {
+        // Expunge records since the view's mod-sequence were pruned (schema 0114): what the
+        // view holds and the mailbox no longer does went.
+        for (const auto& m : v)
+            if (!std::binary_search(ch->present.begin(), ch->present.end(), m.uid))
+                sel_->pending_expunges.push_back(m.uid);
+    }
     std::uint32_t max_uid = v.empty() ? 0 : v.back().uid;
     std::size_t added = 0;
     for (auto& c : ch->changed) {

@@ -154,6 +154,7 @@ private:
     std::optional<std::vector<std::uint32_t>> resolve_set(const proto::sequence_set& set, bool uid) const;
     std::uint32_t seq_of(std::uint32_t uid) const;   // 0 when not in the view
     message_state* find(std::uint32_t uid);
+    std::vector<std::uint32_t> view_uids() const;   // the selected view's UIDs, ascending
     // sync - read the store's changes since the view's modseq and announce them:
     // EXISTS/RECENT for new messages, FETCH FLAGS for changed flags, EXPUNGE (only when
     // `allow_expunge`: never during FETCH, STORE, SEARCH - RFC 9051 7.4.1).

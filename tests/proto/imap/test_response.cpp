@@ -128,6 +128,7 @@ TEST_CASE("imap serializer writes mailbox state and CAPABILITY data") {
     w.expunge(3);
     w.vanished(std::vector<std::uint32_t>{41, 43, 44, 45, 116}, true);
     w.vanished(std::vector<std::uint32_t>{405, 407, 410, 425}, false);
+    w.vanished(std::vector<seq_range>{{1, 40}, {42, 42}}, true);
     CHECK(out == "* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN\r\n"
                  "* ENABLED CONDSTORE QRESYNC\r\n"
                  "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)\r\n"
@@ -135,7 +136,8 @@ TEST_CASE("imap serializer writes mailbox state and CAPABILITY data") {
                  "* 1 RECENT\r\n"
                  "* 3 EXPUNGE\r\n"
                  "* VANISHED (EARLIER) 41,43:45,116\r\n"
-                 "* VANISHED 405,407,410,425\r\n");
+                 "* VANISHED 405,407,410,425\r\n"
+                 "* VANISHED (EARLIER) 1:40,42\r\n");
 }
 
 TEST_CASE("imap serializer writes LIST, LSUB and STATUS with encoded mailbox names") {
@@ -437,4 +439,21 @@ TEST_CASE("imap serializer compresses sequence sets") {
     CHECK(compress_numbers(std::vector<std::uint32_t>{}).empty());
     CHECK(compress_numbers(std::vector<std::uint32_t>{5}) == "5");
     CHECK(compress_numbers_in_order(std::vector<std::uint32_t>{5, 6, 7, 1, 2, 9}) == "5:7,1:2,9");
+    CHECK(format_ranges(std::vector<seq_range>{{1, 5}, {7, 7}, {9, 4294967295u}}) == "1:5,7,9:4294967295");
+}
+
+TEST_CASE("imap missing_ranges lists what neither list holds, within a set, as ranges") {
+    using v = std::vector<std::uint32_t>;
+    using r = std::vector<seq_range>;
+    CHECK(missing_ranges(v{}, v{}, 0, nullptr).empty());
+    CHECK(missing_ranges(v{}, v{}, 5, nullptr) == r{{1, 5}});
+    CHECK(missing_ranges(v{2, 3, 7}, v{3, 5}, 9, nullptr) == r{{1, 1}, {4, 4}, {6, 6}, {8, 9}});
+    CHECK(missing_ranges(v{1, 2, 3}, v{}, 3, nullptr).empty());
+    CHECK(missing_ranges(v{4, 12}, v{}, 10, nullptr) == r{{1, 3}, {5, 10}});   // numbers above last ignored
+    const r within{{2, 4}, {8, 20}};
+    CHECK(missing_ranges(v{3, 9}, v{}, 12, &within) == r{{2, 2}, {4, 4}, {8, 8}, {10, 12}});
+    CHECK(missing_ranges(v{}, v{}, 4294967295u, nullptr) == r{{1, 4294967295u}});
+    CHECK(missing_ranges(v{4294967295u}, v{1}, 4294967295u, nullptr) == r{{2, 4294967294u}});
+    const r none;
+    CHECK(missing_ranges(v{}, v{}, 10, &none).empty());
 }

@@ -836,3 +836,116 @@ TEST_CASE("search HEADER matches a value only in the named field, whatever the c
     CHECK(changes->changed.size() == 3);
     CHECK(changes->highestmodseq == snap.highestmodseq);
 }
+
+TEST_CASE("expunge records past their retention are pruned, and changes since before them list the mailbox's UIDs") {
+    world w;
+    auto a = w.account("anna");
+    auto other = w.account("otto");
+    for (int i = 0; i < 6; ++i) w.append(a, "INBOX", message("M", "x"), i % 2 ? std::vector<std::string>{"\\Deleted"}
+                                                                                : std::vector<std::string>{});
+    w.append(other, "INBOX", message("O", "y"), {"\\Deleted"});
+    auto snap = w.select(a, "INBOX");
+    auto mb = snap.mailbox.id;
+    auto uv = snap.mailbox.uidvalidity;
+    const auto start = snap.highestmodseq;
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::expunge(t, a, mb, uv, uid_set{{2, 2}}); }).has_value());
+    const auto after_first = w.select(a, "INBOX").highestmodseq;
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::expunge(t, a, mb, uv, std::nullopt); }).has_value());
+    auto osnap = w.select(other, "INBOX");
+    REQUIRE(w.tx([&](pqxx::work& t) {
+                return ops::expunge(t, other, osnap.mailbox.id, osnap.mailbox.uidvalidity, std::nullopt);
+            }).has_value());
+
+    // Nothing is older than an hour: nothing goes, and the changes are exact.
+    CHECK(w.tx([&](pqxx::work& t) { return ops::prune_expunged(t, std::chrono::hours(1), 100); }) == 0);
+    auto exact = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv, start); });
+    REQUIRE(exact.has_value());
+    CHECK(exact->expunges_known);
+    CHECK(exact->expunged == std::vector<std::uint32_t>{2, 4, 6});
+    CHECK(exact->present.empty());
+
+    // The first EXPUNGE's record is 40 days old: pruned alone; the mailbox's floor is its
+    // mod-sequence, so changes since before it are no longer exact, those since after are.
+    w.tx([&](pqxx::work& t) {
+        t.exec_params("UPDATE mail.expunged SET expunged_at = now() - interval '40 days' WHERE mailbox_id = $1 AND uid = 2",
+                      mb);
+    });
+    CHECK(w.tx([&](pqxx::work& t) { return ops::prune_expunged(t, std::chrono::hours(24 * 30), 100); }) == 1);
+    CHECK(w.sql1("SELECT count(*) FROM mail.expunged WHERE mailbox_id = " + std::to_string(mb)) == 2);
+    CHECK(w.sql1("SELECT count(*) FROM mail.expunged WHERE mailbox_id = " + std::to_string(osnap.mailbox.id)) == 1);
+    auto old = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv, start); });
+    REQUIRE(old.has_value());
+    CHECK_FALSE(old->expunges_known);
+    CHECK(old->expunged.empty());
+    CHECK(old->present == std::vector<std::uint32_t>{1, 3, 5});
+    CHECK(old->uidnext == 7);
+    auto recent = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv, after_first); });
+    REQUIRE(recent.has_value());
+    CHECK(recent->expunges_known);
+    CHECK(recent->expunged == std::vector<std::uint32_t>{4, 6});
+    // Another account still gets nothing of this mailbox.
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::changes_since(t, other, mb, uv, 0); }).error(), errc::not_found));
+
+    // A mailbox row another transaction holds (an EXPUNGE in progress) is skipped, not
+    // waited for; its records go in a later round.
+    w.tx([&](pqxx::work& t) { t.exec("UPDATE mail.expunged SET expunged_at = now() - interval '40 days'"); });
+    {
+        auto holder = db::connect(w.options);
+        pqxx::work h(*holder);
+        h.exec_params("SELECT 1 FROM mail.mailboxes WHERE id = $1 FOR NO KEY UPDATE", mb);
+        CHECK(w.tx([&](pqxx::work& t) { return ops::prune_expunged(t, std::chrono::hours(24 * 30), 100); }) == 1);
+        h.commit();
+    }
+    CHECK(w.sql1("SELECT count(*) FROM mail.expunged WHERE mailbox_id = " + std::to_string(mb)) == 2);
+    CHECK(w.tx([&](pqxx::work& t) { return ops::prune_expunged(t, std::chrono::hours(24 * 30), 1); }) == 1);
+    CHECK(w.tx([&](pqxx::work& t) { return ops::prune_expunged(t, std::chrono::hours(24 * 30), 100); }) == 1);
+    CHECK(w.sql1("SELECT count(*) FROM mail.expunged") == 0);
+    auto none = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv, after_first); });
+    REQUIRE(none.has_value());
+    CHECK_FALSE(none->expunges_known);
+    CHECK(none->present == std::vector<std::uint32_t>{1, 3, 5});
+    auto now = w.tx([&](pqxx::work& t) { return ops::changes_since(t, a, mb, uv, none->highestmodseq); });
+    REQUIRE(now.has_value());
+    CHECK(now->expunges_known);
+    CHECK(now->expunged.empty());
+
+    // The housekeeper prunes by itself with a retention set.
+    REQUIRE(w.tx([&](pqxx::work& t) {
+                return ops::store_flags(t, a, mb, uv, {{1, 1}}, flag_mode::add, {"\\Deleted"});
+            }).has_value());
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::expunge(t, a, mb, uv, std::nullopt); }).has_value());
+    w.tx([&](pqxx::work& t) { t.exec("UPDATE mail.expunged SET expunged_at = now() - interval '2 hours'"); });
+    asio::io_context io;
+    db::pool pool(w.options, 1);
+    housekeeper::options opt;
+    opt.idle = std::chrono::milliseconds(20);
+    opt.expunged_retention = std::chrono::hours(1);
+    housekeeper hk(pool, io.get_executor(), opt);
+    hk.start();
+    for (int i = 0; i < 200 && w.sql1("SELECT count(*) FROM mail.expunged") > 0; ++i)
+        io.run_for(std::chrono::milliseconds(20));
+    hk.stop();
+    io.run_for(std::chrono::milliseconds(100));
+    CHECK(w.sql1("SELECT count(*) FROM mail.expunged") == 0);
+}
+
+TEST_CASE("a mailbox deleted for its children and created again reports every UID it held as gone") {
+    world w;
+    auto a = w.account("anna");
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::create_mailbox(t, a, "Work", std::nullopt); }).has_value());
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::create_mailbox(t, a, "Work/Sub", std::nullopt); }).has_value());
+    for (int i = 0; i < 3; ++i) w.append(a, "Work", message("W", "x"));
+    auto before = w.select(a, "Work");
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::delete_mailbox(t, a, "Work"); }).has_value());
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::create_mailbox(t, a, "Work", std::nullopt); }).has_value());
+    w.append(a, "Work", message("W2", "y"));
+    auto after = w.select(a, "Work");
+    REQUIRE(after.mailbox.uidvalidity == before.mailbox.uidvalidity);
+    auto ch = w.tx([&](pqxx::work& t) {
+        return ops::changes_since(t, a, after.mailbox.id, after.mailbox.uidvalidity, before.highestmodseq);
+    });
+    REQUIRE(ch.has_value());
+    CHECK_FALSE(ch->expunges_known);
+    CHECK(ch->present == std::vector<std::uint32_t>{4});
+    CHECK(ch->uidnext == 5);
+}

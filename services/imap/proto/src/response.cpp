@@ -319,6 +319,12 @@ void response_writer::vanished(std::span<const std::uint32_t> uids, bool earlier
     out_ += "\r\n";
 }
 
+void response_writer::vanished(std::span<const seq_range> ranges, bool earlier) {
+    out_ += earlier ? "* VANISHED (EARLIER) " : "* VANISHED ";
+    out_ += format_ranges(ranges);
+    out_ += "\r\n";
+}
+
 void response_writer::namespaces(std::span<const namespace_entry> personal, std::span<const namespace_entry> other,
                                  std::span<const namespace_entry> shared) {
     out_ += "* NAMESPACE";

@@ -159,6 +159,40 @@ std::string compress_numbers_in_order(std::span<const std::uint32_t> numbers) {
     return out;
 }
 
+std::string format_ranges(std::span<const seq_range> ranges) {
+    std::string out;
+    for (const auto& r : ranges) append_run(out, r.first, r.last);
+    return out;
+}
+
+std::vector<seq_range> missing_ranges(std::span<const std::uint32_t> a, std::span<const std::uint32_t> b,
+                                      std::uint32_t last, const std::vector<seq_range>* within) {
+    std::vector<seq_range> out;
+    auto add = [&](std::uint32_t from, std::uint32_t to) {   // a gap [from, to], clipped to `within`
+        if (!within) {
+            out.push_back({from, to});
+            return;
+        }
+        auto it = std::lower_bound(within->begin(), within->end(), from,
+                                   [](const seq_range& r, std::uint32_t n) { return r.last < n; });
+        for (; it != within->end() && it->first <= to; ++it)
+            out.push_back({std::max(from, it->first), std::min(to, it->last)});
+    };
+    std::size_t i = 0, j = 0;
+    std::uint64_t next = 1;   // the lowest number not yet accounted for
+    while (next <= last) {
+        while (i < a.size() && a[i] < next) ++i;
+        while (j < b.size() && b[j] < next) ++j;
+        std::uint64_t taken = std::uint64_t(last) + 1;   // the next number in a or b
+        if (i < a.size()) taken = std::min<std::uint64_t>(taken, a[i]);
+        if (j < b.size()) taken = std::min<std::uint64_t>(taken, b[j]);
+        if (taken > next)
+            add(static_cast<std::uint32_t>(next), static_cast<std::uint32_t>(std::min<std::uint64_t>(taken - 1, last)));
+        next = taken + 1;
+    }
+    return out;
+}
+
 // ----------------------------------------------------------------- dates
 
 namespace {

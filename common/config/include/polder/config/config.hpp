@@ -148,6 +148,9 @@ struct imap_settings {
     // Concurrent logged-in sessions of one account in one process (Dovecot's
     // mail_max_userip_connections is 10 per user and IP; clients open about 5 each).
     unsigned max_sessions_per_account = 50;
+    // Days the UIDs of expunged messages are remembered for QRESYNC (RFC 7162): a client
+    // that resynchronises later is told every UID of its range not in the mailbox instead.
+    unsigned expunged_days = 30;
 };
 
 struct caldav_settings {

@@ -120,6 +120,12 @@ struct changes {
     std::uint64_t uidnext = 1;
     std::vector<message_flags> changed;    // new or flag-changed since, ascending uid
     std::vector<std::uint32_t> expunged;   // expunged since (tombstones), ascending
+    // False when expunge records newer than `since` may have been pruned (schema 0114:
+    // the asked mod-sequence is below the mailbox's vanished_floor). Then `expunged` is
+    // empty and `present` holds every UID in the mailbox, ascending: any UID below
+    // uidnext in neither it nor the caller's view may have been expunged since.
+    bool expunges_known = true;
+    std::vector<std::uint32_t> present;
 };
 
 struct message_meta {
@@ -362,6 +368,10 @@ std::size_t index_fts_mailbox(pqxx::transaction_base& tx, std::int64_t mailbox, 
 // (schema 0112: listed when their entries were deleted, skipping any a writer holds);
 // returns how many listed messages it settled (deleted, or found held again).
 std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit);
+// prune_expunged - deletes up to `limit` expunge records (RFC 7162) older than
+// `older_than`, oldest first (schema 0114: their mailboxes' vanished_floor rises, so
+// changes_since reports expunges_known = false to a client from before); returns how many.
+std::size_t prune_expunged(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit);
 result<quota_info> quota(pqxx::transaction_base& tx, std::int64_t actor);
 // ACL (RFC 4314): needs 'a' on the mailbox. Grantee: an account address or a group name
 // of the owner's organisation; anything else is errc::not_found. Empty rights = remove.
@@ -478,7 +488,10 @@ private:
 //     deleted mailbox or account; schema 0112), so deleted mail leaves the database and
 //     its blob becomes garbage for `polderctl file gc`;
 //   - fills messages' full-text vectors (schema 0105), so deliveries never wait for
-//     stemming.
+//     stemming;
+//   - with an expunged_retention (polder-imapd: imap.expunged_days), deletes the expunge
+//     records QRESYNC reports (RFC 7162) once they are older (schema 0114), looking once
+//     a prune_interval.
 // It works at most half the time of one database connection (after a round that found
 // more to do it sleeps as long as the round took), so a burst of mail is accepted at full
 // speed and handled in the quiet that follows; with nothing to do it looks again every
@@ -498,6 +511,9 @@ public:
         std::shared_ptr<const activity> foreground;   // none: rounds never wait
         std::chrono::milliseconds quiet{300};
         std::chrono::milliseconds max_defer{10000};
+        std::chrono::seconds expunged_retention{0};   // 0: expunge records are kept
+        std::size_t prune_batch = 1000;               // expunge records per round
+        std::chrono::seconds prune_interval{60};
     };
     housekeeper(db::pool& pool, asio::any_io_executor ex, options o);
     housekeeper(db::pool& pool, asio::any_io_executor ex) : housekeeper(pool, std::move(ex), options{}) {}

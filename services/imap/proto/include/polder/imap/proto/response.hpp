@@ -163,6 +163,7 @@ public:
     void sort(std::span<const std::uint32_t> numbers, std::optional<std::uint64_t> modseq = std::nullopt);
     void thread(const thread_forest& threads);
     void vanished(std::span<const std::uint32_t> uids, bool earlier);
+    void vanished(std::span<const seq_range> ranges, bool earlier);   // ascending, non-overlapping
     void namespaces(std::span<const namespace_entry> personal, std::span<const namespace_entry> other,
                     std::span<const namespace_entry> shared);
     void id(const std::optional<std::vector<std::pair<std::string, std::optional<std::string>>>>& params);

@@ -76,6 +76,17 @@ std::string compress_numbers(std::span<const std::uint32_t> numbers);
 // must correspond element by element (RFC 4315 section 3).
 std::string compress_numbers_in_order(std::span<const std::uint32_t> numbers);
 
+// format_ranges - ascending, non-overlapping ranges as a set: {1:5, 7:7} -> "1:5,7".
+std::string format_ranges(std::span<const seq_range> ranges);
+
+// missing_ranges - the numbers 1..last that are in neither `a` nor `b` (each ascending),
+// within `within` (ascending, non-overlapping, as sequence_set::normalized gives them; all
+// of 1..last when null), as ascending ranges. For a mailbox whose expunge records were
+// pruned: every UID below UIDNEXT that is neither in it nor in the client's view may have
+// been expunged (RFC 7162 section 3.2.6), without one number per UID in memory.
+std::vector<seq_range> missing_ranges(std::span<const std::uint32_t> a, std::span<const std::uint32_t> b,
+                                      std::uint32_t last, const std::vector<seq_range>* within);
+
 // ---------------------------------------------------------------------------------------
 // Dates
 
