@@ -145,6 +145,40 @@ bool is_ip_literal(const std::string& s) {
     return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
+// bad_network_entry - the first entry of a comma/space-separated list of addresses and
+// CIDR prefixes (RFC 4632) that is not one, or that has host bits set; "" when all are
+// fine. (polder::net::parse_networks reads the same list into networks.)
+std::string bad_network_entry(std::string_view list) {
+    std::size_t at = 0;
+    while (at < list.size()) {
+        if (list[at] == ',' || list[at] == ' ' || list[at] == '\t') {
+            ++at;
+            continue;
+        }
+        auto end = list.find_first_of(", \t", at);
+        if (end == std::string_view::npos) end = list.size();
+        const std::string item(list.substr(at, end - at));
+        at = end;
+        const auto slash = item.find('/');
+        const std::string addr = item.substr(0, slash);
+        unsigned char buf[16] = {};
+        const bool v4 = inet_pton(AF_INET, addr.c_str(), buf) == 1;
+        if (!v4 && inet_pton(AF_INET6, addr.c_str(), buf) != 1) return item;
+        const unsigned max = v4 ? 32 : 128;
+        unsigned prefix = max;
+        if (slash != std::string::npos) {
+            const std::string digits = item.substr(slash + 1);
+            if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
+                return item;
+            prefix = static_cast<unsigned>(std::stoul(digits));
+            if (prefix > max) return item;
+        }
+        for (unsigned bit = prefix; bit < max; ++bit)   // host bits must be zero
+            if (buf[bit / 8] & (0x80 >> (bit % 8))) return item;
+    }
+    return {};
+}
+
 // is_host_name - RFC 1123 section 2.1: dot-separated labels of letters, digits and
 // hyphens, 1..63 each, not starting or ending with a hyphen; 253 in total.
 bool is_host_name(std::string_view s) {
@@ -313,6 +347,15 @@ class loader {
         else if (!s.smtp.smarthost_user.empty() && s.smtp.smarthost.empty())
             problem("smtp.smarthost_user", "needs smtp.smarthost");
         check_port_clashes();
+        for (const auto& [svc, c] : {std::pair<const char*, const service_common*>{"smtp", &s.smtp.common},
+                                     {"imap", &s.imap.common},
+                                     {"caldav", &s.caldav.common},
+                                     {"webdav", &s.webdav.common}}) {
+            if (auto bad = bad_network_entry(c->proxy_protocol_from); !bad.empty())
+                problem(std::string(svc) + ".proxy_protocol_from",
+                        "must list IP addresses or CIDR prefixes (host bits zero) separated by commas, got " +
+                            detail::quote_for_message(bad));
+        }
         for (const auto& p : parameters()) {
             if (p.type != kind::path) continue;
             auto& v = std::get<string_ref>(p.ref)(s);

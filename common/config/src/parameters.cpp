@@ -77,6 +77,9 @@ struct builder {
         add(svc + ".shutdown_grace_seconds", kind::integer, 0, 3600,
             &at<Service, Common, &sc::shutdown_grace_seconds>,
             "on SIGTERM, sessions get this long to finish");
+        add(svc + ".proxy_protocol_from", kind::string, 0, 4096, &at<Service, Common, &sc::proxy_protocol_from>,
+            "load balancers (addresses or CIDR prefixes, comma-separated) whose connections must begin "
+            "with a PROXY protocol header (v1 or v2) naming the client; empty = none");
     }
 
     template <auto Service, auto Listener>

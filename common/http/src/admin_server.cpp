@@ -91,6 +91,7 @@ result<void> admin_server::listen(net::server& srv, std::string address, std::ui
     cfg.address = std::move(address);
     cfg.port = port;
     cfg.tls = net::tls_mode::none;
+    cfg.proxy_protocol = false;   // monitoring connects directly, never through the balancer
     cfg.per_ip_limit = false;
     return srv.listen(cfg, handler());
 }

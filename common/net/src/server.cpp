@@ -6,23 +6,31 @@
 // cancellation signal the server uses to force it closed after the grace.
 //
 // SECURITY: limits are checked before any coroutine or buffer exists for the
-// connection; a refused connection costs one non-blocking send and a close.
+// connection; a refused connection costs one non-blocking send and a close. A connection
+// from a load balancer (limits::proxy_from) first has its PROXY header read, at most
+// max_proxy_header octets within proxy_header_timeout and never a byte past it (the
+// header is peeked at, then exactly its length read); its limits are then the client's.
+// Such pending connections count against max_connections too.
 // Exceptions escaping a session are caught here, logged with the conn id and
 // end only that connection.
 //
-// STANDARDS: RFC 4291 (IPv6 /64 prefixes), RFC 4038 (IPv4-mapped addresses).
+// STANDARDS: RFC 4291 (IPv6 /64 prefixes), RFC 4038 (IPv4-mapped addresses), the PROXY
+// protocol versions 1 and 2 (haproxy.org doc/proxy-protocol.txt).
 #include "polder/net/server.hpp"
 
 #include "polder/log/log.hpp"
 #include "polder/metrics/metrics.hpp"
 #include "polder/net/tls_context.hpp"
 
+#include <algorithm>
+#include <array>
 #include <unordered_map>
 
 namespace polder::net {
 
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 // ---- connection_control -----------------------------------------------------
 
@@ -128,6 +136,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::vector<std::unique_ptr<listener_state>> listeners;
     std::unordered_map<std::string, std::size_t> per_ip;
     std::unordered_map<std::uint64_t, std::shared_ptr<connection_control>> sessions;
+    std::size_t pending_proxy = 0;   // connections whose PROXY header is being read
     std::unique_ptr<asio::steady_timer> grace_timer;  // only on strand
 
     impl(runtime& r, limits l, std::shared_ptr<tls_context> t)
@@ -135,6 +144,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
     awaitable<void> accept_loop(listener_state* ls);
     void accepted(listener_state* ls, tcp::socket sock);
+    awaitable<void> read_proxy_header(listener_state* ls, tcp::socket sock, asio::ip::address balancer,
+                                      std::uint16_t balancer_port);
+    void admit(listener_state* ls, tcp::socket sock, connection_info info, const asio::ip::address& peer);
     void refuse(listener_state* ls, tcp::socket& sock, const connection_info& info, std::string_view reason);
     awaitable<void> run_session(listener_state* ls, tcp::socket sock, connection_info info);
     void session_ended(std::uint64_t id, const std::string& key, listener_state* ls);
@@ -166,7 +178,26 @@ void server::impl::accepted(listener_state* ls, tcp::socket sock) {
     auto ep = sock.remote_endpoint(ec);
     if (ec) return;  // the peer is already gone
     const auto addr = unmapped(ep.address());
-
+    if (ls->cfg.proxy_protocol &&
+        std::any_of(lim.proxy_from.begin(), lim.proxy_from.end(), [&](const ip_network& n) { return n.contains(addr); })) {
+        std::string_view refusal;
+        {
+            std::lock_guard lock(mu);
+            if (stopping->load()) refusal = "shutting_down";
+            else if (sessions.size() + pending_proxy >= lim.max_connections) refusal = "total";
+            else ++pending_proxy;
+        }
+        if (!refusal.empty()) {
+            connection_info info;
+            info.listener = ls->cfg.name;
+            info.peer_address = addr.to_string();
+            refuse(ls, sock, info, refusal);
+            return;
+        }
+        auto ex = sock.get_executor();
+        asio::co_spawn(ex, read_proxy_header(ls, std::move(sock), addr, ep.port()), asio::detached);
+        return;
+    }
     connection_info info;
     info.id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
     info.listener = ls->cfg.name;
@@ -175,7 +206,11 @@ void server::impl::accepted(listener_state* ls, tcp::socket sock) {
     info.loopback = addr.is_loopback();
     info.tls = ls->cfg.tls;
     info.idle_timeout = lim.idle_timeout;
+    admit(ls, std::move(sock), std::move(info), addr);
+}
 
+void server::impl::admit(listener_state* ls, tcp::socket sock, connection_info info, const asio::ip::address& addr) {
+    error_code ec;
     // An empty key: the listener does not count per peer (listener_config::per_ip_limit).
     std::string key = ls->cfg.per_ip_limit ? peer_limit_key(addr) : std::string();
     std::string_view refusal;
@@ -213,6 +248,90 @@ void server::impl::accepted(listener_state* ls, tcp::socket sock) {
                    }));
 }
 
+awaitable<void> server::impl::read_proxy_header(listener_state* ls, tcp::socket sock, asio::ip::address balancer,
+                                                std::uint16_t balancer_port) {
+    auto self = shared_from_this();
+    bool pending = true;
+    auto done_pending = [&] {
+        if (!pending) return;
+        pending = false;
+        std::lock_guard lock(mu);
+        --pending_proxy;
+    };
+    std::string why;
+    proxy_parse p;
+    try {
+        std::array<std::uint8_t, max_proxy_header> buf;
+        const auto deadline = std::chrono::steady_clock::now() + lim.proxy_header_timeout;
+        asio::steady_timer timer(sock.get_executor());
+        for (;;) {
+            timer.expires_at(deadline);
+            auto r = co_await (sock.async_wait(tcp::socket::wait_read, use_tuple) || timer.async_wait(use_tuple));
+            if (r.index() == 1) {
+                why = "no complete PROXY header within the timeout";
+                break;
+            }
+            if (auto [wec] = std::get<0>(r); wec) {
+                why = wec.message();
+                break;
+            }
+            // Peek: the client's own bytes may follow the header in the same segment.
+            error_code ec;
+            const std::size_t n = sock.receive(asio::buffer(buf), tcp::socket::message_peek, ec);
+            if (ec || n == 0) {
+                why = ec ? ec.message() : "closed before a PROXY header";
+                break;
+            }
+            p = parse_proxy_header(std::span<const std::uint8_t>(buf.data(), n));
+            if (p.st == proxy_parse::state::complete) {
+                asio::read(sock, asio::buffer(buf.data(), p.length), ec);   // arrived already: exactly the header
+                if (ec) why = ec.message();
+                break;
+            }
+            if (p.st == proxy_parse::state::invalid) {
+                why = p.error;
+                break;
+            }
+            // A header split over segments (the protocol asks senders not to): look again soon.
+            if (std::chrono::steady_clock::now() >= deadline) {
+                why = "no complete PROXY header within the timeout";
+                break;
+            }
+            timer.expires_after(std::chrono::milliseconds(5));
+            co_await timer.async_wait(use_tuple);
+        }
+    } catch (const std::exception& e) {
+        why = e.what();
+    }
+    done_pending();
+    if (!why.empty()) {
+        metrics::registry::global()
+            .counter_("polder_proxy_header_errors_total", "Connections from a load balancer closed for a bad or missing PROXY header",
+                      {{"listener", ls->cfg.name}})
+            .inc();
+        log::warn("conn.proxy_header_invalid",
+                  {{"listener", ls->cfg.name}, {"peer", balancer.to_string()}, {"port", balancer_port}, {"error", why}});
+        error_code ec;
+        sock.close(ec);
+        co_return;
+    }
+    connection_info info;
+    info.id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
+    info.listener = ls->cfg.name;
+    info.tls = ls->cfg.tls;
+    info.idle_timeout = lim.idle_timeout;
+    asio::ip::address peer = balancer;
+    info.peer_port = balancer_port;
+    if (p.header.proxied) {
+        peer = p.header.source;
+        info.peer_port = p.header.source_port;
+        info.proxy_address = balancer.to_string();
+    }
+    info.peer_address = peer.to_string();
+    info.loopback = peer.is_loopback();
+    admit(ls, std::move(sock), std::move(info), peer);
+}
+
 void server::impl::refuse(listener_state* ls, tcp::socket& sock, const connection_info& info,
                           std::string_view reason) {
     metrics::registry::global()
@@ -241,11 +360,19 @@ void server::impl::refuse(listener_state* ls, tcp::socket& sock, const connectio
 awaitable<void> server::impl::run_session(listener_state* ls, tcp::socket sock, connection_info info) {
     const auto started = std::chrono::steady_clock::now();
     const auto id = info.id;
-    log::info("conn.open", {{"conn", id},
-                            {"listener", info.listener},
-                            {"peer", info.peer_address},
-                            {"port", info.peer_port},
-                            {"tls", tls_mode_name(info.tls)}});
+    if (info.proxy_address.empty())
+        log::info("conn.open", {{"conn", id},
+                                {"listener", info.listener},
+                                {"peer", info.peer_address},
+                                {"port", info.peer_port},
+                                {"tls", tls_mode_name(info.tls)}});
+    else
+        log::info("conn.open", {{"conn", id},
+                                {"listener", info.listener},
+                                {"peer", info.peer_address},
+                                {"port", info.peer_port},
+                                {"via", info.proxy_address},
+                                {"tls", tls_mode_name(info.tls)}});
     std::string_view outcome = "closed";
     try {
         co_await ls->h(std::move(sock), std::move(info));

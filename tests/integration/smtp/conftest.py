@@ -26,6 +26,7 @@ import pytest
 from blobs import blob_path
 from dns_zone import DnsZone
 from polling import wait_for  # noqa: F401 (the tests import it from here)
+from ports import free_port  # noqa: F401 (the tests import it from here)
 
 PASSWORD = "correct horse battery staple"
 DOMAIN = "gemeente.example"
@@ -171,13 +172,6 @@ def raw(smtpd):
     yield connect
     for r in opened:
         r.close()
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (for the loopback SMTP peer)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def swaks(*args, timeout=60):

@@ -674,3 +674,69 @@ TEST_CASE("runtime survives an exception thrown by a handler") {
     CHECK(after.load());
     CHECK(logs.contains("handler exploded"));
 }
+
+TEST_CASE("a load balancer's PROXY header names the client: limits, loopback and the bytes after it") {
+    net::limits lim;
+    lim.max_connections_per_ip = 1;
+    lim.proxy_from = net::parse_networks("127.0.0.1/32").value();
+    lim.proxy_header_timeout = 300ms;
+    running_server rs(lim);
+    REQUIRE(rs.srv.listen({.name = "t_proxy", .address = "127.0.0.1", .port = 0}, echo_handler()));
+    net::listener_config direct{.name = "t_proxy_admin", .address = "127.0.0.1", .port = 0};
+    direct.proxy_protocol = false;
+    REQUIRE(rs.srv.listen(direct, echo_handler()));
+    const auto port = rs.srv.bound_port("t_proxy");
+    const auto direct_port = rs.srv.bound_port("t_proxy_admin");
+    rs.start();
+    log_capture logs;
+    asio::io_context io;
+    run_coro(io, [&]() -> awaitable<void> {
+        std::string b1, b2, b3, b4, b5, b6, b7, b8;
+        // v1, with the client's first line in the same segment: kept for the session.
+        auto c1 = co_await connect("127.0.0.1", port);
+        REQUIRE(c1.has_value());
+        co_await write_all(*c1, "PROXY TCP4 203.0.113.7 127.0.0.1 56324 143\r\nfirst\r\n");
+        { auto l_ = co_await line(*c1, b1); CHECK(l_ == "hello t_proxy 203.0.113.7"); }
+        { auto l_ = co_await line(*c1, b1); CHECK(l_ == "echo first"); }
+        // The per-IP limit (1) is the client's: another client through the same balancer
+        // gets in (v2, IPv6), the same client again does not.
+        const std::string v2 = std::string("\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x24", 16) +
+                               std::string("\x20\x01\x0d\xb8", 4) + std::string(11, '\0') + "\x07" +
+                               std::string(15, '\0') + "\x01" + std::string("\x01\xbb\x00\x8f", 4);
+        auto c2 = co_await connect("127.0.0.1", port);
+        REQUIRE(c2.has_value());
+        co_await write_all(*c2, v2);
+        { auto l_ = co_await line(*c2, b2); CHECK(l_ == "hello t_proxy 2001:db8::7"); }
+        auto c3 = co_await connect("127.0.0.1", port);
+        REQUIRE(c3.has_value());
+        co_await write_all(*c3, "PROXY TCP4 203.0.113.7 127.0.0.1 56325 143\r\n");
+        { auto l_ = co_await line(*c3, b3); CHECK(l_ == "!eof"); }
+        // A client on the balancer's own host is loopback; LOCAL is the balancer itself.
+        auto c4 = co_await connect("127.0.0.1", port);
+        REQUIRE(c4.has_value());
+        co_await write_all(*c4, "PROXY TCP4 127.0.0.1 127.0.0.1 40000 143\r\n");
+        { auto l_ = co_await line(*c4, b4); CHECK(l_ == "hello t_proxy 127.0.0.1 loopback"); }
+        c4->close();
+        // No header, a bad one, or none within the timeout: closed without a word (a
+        // reset, as what the balancer sent is left unread).
+        auto c5 = co_await connect("127.0.0.1", port);
+        REQUIRE(c5.has_value());
+        co_await write_all(*c5, "a001 LOGIN anna secret\r\n");
+        { auto l_ = co_await line(*c5, b5); CHECK((l_ == "!eof" || l_ == "!Connection reset by peer")); }
+        auto c6 = co_await connect("127.0.0.1", port);
+        REQUIRE(c6.has_value());
+        co_await write_all(*c6, "PROXY TCP4 203.0.113.");   // and then nothing
+        { auto l_ = co_await line(*c6, b6, 3000ms); CHECK((l_ == "!eof" || l_ == "!Connection reset by peer")); }
+        // A listener without the PROXY protocol (the admin port) takes the balancer as it is.
+        auto c7 = co_await connect("127.0.0.1", direct_port);
+        REQUIRE(c7.has_value());
+        { auto l_ = co_await line(*c7, b7); CHECK(l_ == "hello t_proxy_admin 127.0.0.1 loopback"); }
+        // The first client is still served.
+        co_await write_all(*c1, "again\r\n");
+        { auto l_ = co_await line(*c1, b8); CHECK(l_ == "echo again"); }
+    }());
+    CHECK(counter_value("polder_connections_refused_total", {{"listener", "t_proxy"}, {"reason", "per_ip"}}) == 1);
+    CHECK(counter_value("polder_proxy_header_errors_total", {{"listener", "t_proxy"}}) == 2);
+    CHECK(logs.contains("no complete PROXY header within the timeout"));
+    CHECK(logs.contains("not a PROXY protocol header"));
+}

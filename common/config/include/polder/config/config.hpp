@@ -81,6 +81,9 @@ struct service_common {
     unsigned max_connections_per_ip = 50;
     unsigned idle_timeout_seconds = 300;
     unsigned shutdown_grace_seconds = 10;
+    // Load balancers (addresses or CIDR prefixes, comma-separated) whose connections must
+    // begin with a PROXY protocol header naming the client; empty: none.
+    std::string proxy_protocol_from{};
 };
 
 struct smtp_settings {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "polder/asio/asio.hpp"
+#include "polder/net/proxy_protocol.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -42,6 +43,9 @@ struct listener_config {
     // monitoring host must not take the per-IP slots of the service's clients on that
     // host, nor be refused when clients fill them (max_connections still applies).
     bool per_ip_limit = true;
+    // proxy_protocol - whether peers in limits::proxy_from must begin with a PROXY
+    // protocol header naming the client (false for the admin port).
+    bool proxy_protocol = true;
 };
 
 struct limits {
@@ -49,6 +53,11 @@ struct limits {
     std::size_t max_connections_per_ip = 50;  // IPv6 peers count per /64 (one site or host)
     std::chrono::seconds idle_timeout{300};   // handed to sessions in connection_info
     std::chrono::seconds shutdown_grace{10};  // after stop(), sessions still open are force-closed
+    // Load balancers: a connection from one of these must begin with a PROXY protocol
+    // header (v1 or v2, proxy_protocol.hpp) within proxy_header_timeout, and counts as
+    // the client's it names (limits, logs, loopback); others connect directly as before.
+    std::vector<ip_network> proxy_from;
+    std::chrono::milliseconds proxy_header_timeout{5000};
 };
 
 // connection_control - per-connection shutdown notification, shared between
@@ -86,7 +95,8 @@ struct connection_info {
     std::string listener;
     std::string peer_address;  // textual, IPv4-mapped IPv6 shown as IPv4
     std::uint16_t peer_port = 0;
-    bool loopback = false;
+    std::string proxy_address;  // the load balancer's, when a PROXY header named the peer
+    bool loopback = false;      // the peer (the client a PROXY header named) is on loopback
     tls_mode tls = tls_mode::none;
     std::chrono::steady_clock::duration idle_timeout{std::chrono::seconds(300)};
     std::shared_ptr<connection_control> control;  // null only in hand-made infos (tests)
