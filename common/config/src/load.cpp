@@ -14,6 +14,7 @@
 // RFC 4291 / RFC 791 address literals (inet_pton).
 #include "polder/config/config.hpp"
 #include "polder/config/parameters.hpp"
+#include "polder/core/lists.hpp"
 
 #include "detail.hpp"
 
@@ -149,16 +150,8 @@ bool is_ip_literal(const std::string& s) {
 // CIDR prefixes (RFC 4632) that is not one, or that has host bits set; "" when all are
 // fine. (polder::net::parse_networks reads the same list into networks.)
 std::string bad_network_entry(std::string_view list) {
-    std::size_t at = 0;
-    while (at < list.size()) {
-        if (list[at] == ',' || list[at] == ' ' || list[at] == '\t') {
-            ++at;
-            continue;
-        }
-        auto end = list.find_first_of(", \t", at);
-        if (end == std::string_view::npos) end = list.size();
-        const std::string item(list.substr(at, end - at));
-        at = end;
+    for (const auto entry : split_list(list)) {
+        const std::string item(entry);
         const auto slash = item.find('/');
         const std::string addr = item.substr(0, slash);
         unsigned char buf[16] = {};

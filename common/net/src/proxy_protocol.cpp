@@ -10,6 +10,8 @@
 // addresses, TLVs); RFC 4632, RFC 4291 section 2.3.
 #include "polder/net/proxy_protocol.hpp"
 
+#include "polder/core/lists.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -194,19 +196,11 @@ bool ip_network::contains(const asio::ip::address& raw) const noexcept {
 
 result<std::vector<ip_network>> parse_networks(std::string_view list) {
     std::vector<ip_network> out;
-    std::size_t at = 0;
-    while (at < list.size()) {
-        if (list[at] == ',' || list[at] == ' ' || list[at] == '\t') {
-            ++at;
-            continue;
-        }
-        auto end = list.find_first_of(", \t", at);
-        if (end == std::string_view::npos) end = list.size();
-        const auto item = list.substr(at, end - at);
-        at = end;
+    for (const auto item : split_list(list)) {
         const auto slash = item.find('/');
         boost::system::error_code ec;
-        auto addr = unmapped(asio::ip::make_address(std::string(item.substr(0, slash)), ec));
+        auto addr = asio::ip::make_address(std::string(item.substr(0, slash)), ec);
+        if (slash == std::string_view::npos) addr = unmapped(addr);   // one address: as peers are compared
         if (ec || (addr.is_v6() && addr.to_v6().scope_id() != 0)) return errc::invalid_argument;
         const unsigned max = addr.is_v4() ? 32 : 128;
         unsigned prefix = max;

@@ -549,3 +549,21 @@ TEST_CASE("the smarthost needs host:port and its credentials come as a pair") {
     CHECK(one_problem("[smtp]\nsmarthost_user = \"u\"\nsmarthost_password = \"p\"\n") ==
           "smtp.smarthost_user: needs smtp.smarthost");
 }
+
+TEST_CASE("the load balancers of the PROXY protocol are addresses or CIDR prefixes without host bits") {
+    cfg::settings d;
+    CHECK(d.imap.common.proxy_protocol_from.empty());
+    auto s = load_ok("[imap]\nproxy_protocol_from = \"10.0.5.10, 10.0.6.0/24 2001:db8::/48\"\n"
+                     "[webdav]\nproxy_protocol_from = \"::1\"\n");
+    CHECK(s.imap.common.proxy_protocol_from == "10.0.5.10, 10.0.6.0/24 2001:db8::/48");
+    CHECK(s.webdav.common.proxy_protocol_from == "::1");
+    CHECK(one_problem("[smtp]\nproxy_protocol_from = \"10.0.0.0/8, lb.example\"\n") ==
+          "smtp.proxy_protocol_from: must list IP addresses or CIDR prefixes (host bits zero) separated by commas, "
+          "got \"lb.example\"");
+    CHECK(one_problem("[caldav]\nproxy_protocol_from = \"10.0.0.5/8\"\n") ==
+          "caldav.proxy_protocol_from: must list IP addresses or CIDR prefixes (host bits zero) separated by commas, "
+          "got \"10.0.0.5/8\"");
+    CHECK(one_problem("[imap]\nproxy_protocol_from = \"2001:db8::/129\"\n") ==
+          "imap.proxy_protocol_from: must list IP addresses or CIDR prefixes (host bits zero) separated by commas, "
+          "got \"2001:db8::/129\"");
+}
