@@ -44,11 +44,6 @@ bool is_prefix_of(std::span<const std::uint8_t> data, const Range& what) {
     return true;
 }
 
-asio::ip::address unmapped(const asio::ip::address& a) {
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    return a;
-}
-
 // parse_port - "0".."65535", decimal, no sign, no leading zero.
 bool parse_port(std::string_view s, std::uint16_t& out) {
     if (s.empty() || s.size() > 5 || (s.size() > 1 && s[0] == '0')) return false;
@@ -165,6 +160,11 @@ proxy_parse parse_v2(std::span<const std::uint8_t> data) {
 }
 
 }  // namespace
+
+asio::ip::address unmapped(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+}
 
 proxy_parse parse_proxy_header(std::span<const std::uint8_t> data) {
     if (data.empty()) return incomplete();

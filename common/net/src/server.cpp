@@ -80,11 +80,6 @@ result<asio::ip::address> parse_listen_address(std::string_view text) {
 
 namespace {
 
-asio::ip::address unmapped(const asio::ip::address& a) {
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    return a;
-}
-
 std::string_view tls_mode_name(tls_mode m) {
     switch (m) {
         case tls_mode::none: return "none";
@@ -146,7 +141,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     void accepted(listener_state* ls, tcp::socket sock);
     awaitable<void> read_proxy_header(listener_state* ls, tcp::socket sock, asio::ip::address balancer,
                                       std::uint16_t balancer_port);
-    void admit(listener_state* ls, tcp::socket sock, connection_info info, const asio::ip::address& peer);
+    // admit - the connection of `peer` (the client a PROXY header named, if `via` is the
+    // balancer's address), under the limits; its session starts, or it is refused.
+    void admit(listener_state* ls, tcp::socket sock, const asio::ip::address& peer, std::uint16_t port,
+               std::string via = {});
     void refuse(listener_state* ls, tcp::socket& sock, const connection_info& info, std::string_view reason);
     awaitable<void> run_session(listener_state* ls, tcp::socket sock, connection_info info);
     void session_ended(std::uint64_t id, const std::string& key, listener_state* ls);
@@ -198,18 +196,20 @@ void server::impl::accepted(listener_state* ls, tcp::socket sock) {
         asio::co_spawn(ex, read_proxy_header(ls, std::move(sock), addr, ep.port()), asio::detached);
         return;
     }
+    admit(ls, std::move(sock), addr, ep.port());
+}
+
+void server::impl::admit(listener_state* ls, tcp::socket sock, const asio::ip::address& addr, std::uint16_t port,
+                         std::string via) {
     connection_info info;
     info.id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
     info.listener = ls->cfg.name;
     info.peer_address = addr.to_string();
-    info.peer_port = ep.port();
+    info.peer_port = port;
+    info.proxy_address = std::move(via);
     info.loopback = addr.is_loopback();
     info.tls = ls->cfg.tls;
     info.idle_timeout = lim.idle_timeout;
-    admit(ls, std::move(sock), std::move(info), addr);
-}
-
-void server::impl::admit(listener_state* ls, tcp::socket sock, connection_info info, const asio::ip::address& addr) {
     error_code ec;
     // An empty key: the listener does not count per peer (listener_config::per_ip_limit).
     std::string key = ls->cfg.per_ip_limit ? peer_limit_key(addr) : std::string();
@@ -251,13 +251,6 @@ void server::impl::admit(listener_state* ls, tcp::socket sock, connection_info i
 awaitable<void> server::impl::read_proxy_header(listener_state* ls, tcp::socket sock, asio::ip::address balancer,
                                                 std::uint16_t balancer_port) {
     auto self = shared_from_this();
-    bool pending = true;
-    auto done_pending = [&] {
-        if (!pending) return;
-        pending = false;
-        std::lock_guard lock(mu);
-        --pending_proxy;
-    };
     std::string why;
     proxy_parse p;
     try {
@@ -303,7 +296,10 @@ awaitable<void> server::impl::read_proxy_header(listener_state* ls, tcp::socket 
     } catch (const std::exception& e) {
         why = e.what();
     }
-    done_pending();
+    {
+        std::lock_guard lock(mu);
+        --pending_proxy;
+    }
     if (!why.empty()) {
         metrics::registry::global()
             .counter_("polder_proxy_header_errors_total", "Connections from a load balancer closed for a bad or missing PROXY header",
@@ -315,21 +311,10 @@ awaitable<void> server::impl::read_proxy_header(listener_state* ls, tcp::socket 
         sock.close(ec);
         co_return;
     }
-    connection_info info;
-    info.id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
-    info.listener = ls->cfg.name;
-    info.tls = ls->cfg.tls;
-    info.idle_timeout = lim.idle_timeout;
-    asio::ip::address peer = balancer;
-    info.peer_port = balancer_port;
-    if (p.header.proxied) {
-        peer = p.header.source;
-        info.peer_port = p.header.source_port;
-        info.proxy_address = balancer.to_string();
-    }
-    info.peer_address = peer.to_string();
-    info.loopback = peer.is_loopback();
-    admit(ls, std::move(sock), std::move(info), peer);
+    if (p.header.proxied)
+        admit(ls, std::move(sock), p.header.source, p.header.source_port, balancer.to_string());
+    else
+        admit(ls, std::move(sock), balancer, balancer_port);   // LOCAL, UNKNOWN: the balancer itself
 }
 
 void server::impl::refuse(listener_state* ls, tcp::socket& sock, const connection_info& info,

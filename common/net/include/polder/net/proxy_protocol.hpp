@@ -52,6 +52,10 @@ struct proxy_parse {
 // incomplete: a prefix of a valid header, more may come; invalid: never a valid header.
 proxy_parse parse_proxy_header(std::span<const std::uint8_t> data);
 
+// unmapped - an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it is;
+// any other address as it is. Peers, PROXY headers and prefixes are compared this way.
+asio::ip::address unmapped(const asio::ip::address& a);
+
 // ip_network - an address prefix ("10.0.0.0/8", "2001:db8::/32", or one address).
 struct ip_network {
     asio::ip::address address;   // with the host bits cleared
