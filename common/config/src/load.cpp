@@ -14,7 +14,7 @@
 // RFC 4291 / RFC 791 address literals (inet_pton).
 #include "polder/config/config.hpp"
 #include "polder/config/parameters.hpp"
-#include "polder/core/lists.hpp"
+#include "polder/core/prefixes.hpp"
 
 #include "detail.hpp"
 
@@ -144,32 +144,6 @@ raw from_env(const parameter& p, const std::string& text) {
 bool is_ip_literal(const std::string& s) {
     unsigned char buf[16];
     return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
-
-// bad_network_entry - the first entry of a comma/space-separated list of addresses and
-// CIDR prefixes (RFC 4632) that is not one, or that has host bits set; "" when all are
-// fine. (polder::net::parse_networks reads the same list into networks.)
-std::string bad_network_entry(std::string_view list) {
-    for (const auto entry : split_list(list)) {
-        const std::string item(entry);
-        const auto slash = item.find('/');
-        const std::string addr = item.substr(0, slash);
-        unsigned char buf[16] = {};
-        const bool v4 = inet_pton(AF_INET, addr.c_str(), buf) == 1;
-        if (!v4 && inet_pton(AF_INET6, addr.c_str(), buf) != 1) return item;
-        const unsigned max = v4 ? 32 : 128;
-        unsigned prefix = max;
-        if (slash != std::string::npos) {
-            const std::string digits = item.substr(slash + 1);
-            if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
-                return item;
-            prefix = static_cast<unsigned>(std::stoul(digits));
-            if (prefix > max) return item;
-        }
-        for (unsigned bit = prefix; bit < max; ++bit)   // host bits must be zero
-            if (buf[bit / 8] & (0x80 >> (bit % 8))) return item;
-    }
-    return {};
 }
 
 // is_host_name - RFC 1123 section 2.1: dot-separated labels of letters, digits and
@@ -344,7 +318,8 @@ class loader {
                                      {"imap", &s.imap.common},
                                      {"caldav", &s.caldav.common},
                                      {"webdav", &s.webdav.common}}) {
-            if (auto bad = bad_network_entry(c->proxy_protocol_from); !bad.empty())
+            std::vector<address_prefix> prefixes;
+            if (std::string bad; !parse_prefixes(c->proxy_protocol_from, prefixes, &bad))
                 problem(std::string(svc) + ".proxy_protocol_from",
                         "must list IP addresses or CIDR prefixes (host bits zero) separated by commas, got " +
                             detail::quote_for_message(bad));

@@ -10,7 +10,7 @@
 // addresses, TLVs); RFC 4632, RFC 4291 section 2.3.
 #include "polder/net/proxy_protocol.hpp"
 
-#include "polder/core/lists.hpp"
+#include "polder/core/prefixes.hpp"
 
 #include <algorithm>
 #include <array>
@@ -195,27 +195,17 @@ bool ip_network::contains(const asio::ip::address& raw) const noexcept {
 }
 
 result<std::vector<ip_network>> parse_networks(std::string_view list) {
+    std::vector<address_prefix> prefixes;
+    if (!parse_prefixes(list, prefixes)) return errc::invalid_argument;
     std::vector<ip_network> out;
-    for (const auto item : split_list(list)) {
-        const auto slash = item.find('/');
-        boost::system::error_code ec;
-        auto addr = asio::ip::make_address(std::string(item.substr(0, slash)), ec);
-        if (slash == std::string_view::npos) addr = unmapped(addr);   // one address: as peers are compared
-        if (ec || (addr.is_v6() && addr.to_v6().scope_id() != 0)) return errc::invalid_argument;
-        const unsigned max = addr.is_v4() ? 32 : 128;
-        unsigned prefix = max;
-        if (slash != std::string_view::npos) {
-            const auto digits = item.substr(slash + 1);
-            auto [p, e] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-            if (digits.empty() || e != std::errc() || p != digits.data() + digits.size() || prefix > max)
-                return errc::invalid_argument;
+    for (const auto& p : prefixes) {
+        if (p.v4) {
+            asio::ip::address_v4::bytes_type b;
+            std::copy_n(p.bytes.begin(), 4, b.begin());
+            out.push_back({asio::ip::address_v4(b), p.length});
+        } else {
+            out.push_back({asio::ip::address_v6(p.bytes), p.length});
         }
-        ip_network n{addr, prefix};
-        if (!n.contains(addr)) {
-            // Host bits set ("10.0.0.5/8"): refused rather than guessed at.
-            return errc::invalid_argument;
-        }
-        out.push_back(n);
     }
     return out;
 }

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <stdexcept>
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 #include <variant>
 
 namespace polder::service {
@@ -32,7 +32,7 @@ net::limits limits_for(const config::service_common& c) {
     l.max_connections_per_ip = c.max_connections_per_ip;
     l.idle_timeout = std::chrono::seconds(c.idle_timeout_seconds);
     l.shutdown_grace = std::chrono::seconds(c.shutdown_grace_seconds);
-    // Checked when the configuration was loaded (load.cpp, bad_network_entry).
+    // Checked when the configuration was loaded (load.cpp, the same parse_prefixes).
     auto balancers = net::parse_networks(c.proxy_protocol_from);
     if (!balancers) throw std::invalid_argument("proxy_protocol_from: not a list of addresses and prefixes");
     l.proxy_from = std::move(*balancers);
