@@ -5,9 +5,9 @@
 //
 // SECURITY: deletes only messages no mailbox entry refers to (the schema's function
 // decides, under row locks), touches only messages.fts otherwise, computed from the
-// stored text, and deletes only expunge records past their retention; bounded batches; the loop's pause keeps it from taking more than half of
-// one database connection, and with a foreground activity it waits for the sessions'
-// quiet moments (at most max_defer).
+// stored text, and deletes only expunge records past their retention; bounded batches;
+// the loop's pause keeps it from taking more than half of one database connection, and
+// with a foreground activity it waits for the sessions' quiet moments (at most max_defer).
 // STANDARDS: RFC 3501 / RFC 9051 (EXPUNGE removes), RFC 6203 (what the vectors serve),
 // RFC 7162 section 3.2.6 (a server may forget expunges), PostgreSQL 15 manual 12.
 #include "polder/log/log.hpp"

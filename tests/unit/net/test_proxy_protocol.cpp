@@ -32,6 +32,15 @@ std::vector<std::uint8_t> v2(std::uint8_t ver_cmd, std::uint8_t fam, const std::
     return v;
 }
 
+// names_the_client - the header both examples send: 203.0.113.7:56324 -> 192.0.2.1:993.
+void names_the_client(const net::proxy_parse& p) {
+    CHECK(p.header.proxied);
+    CHECK(p.header.source.to_string() == "203.0.113.7");
+    CHECK(p.header.source_port == 56324);
+    CHECK(p.header.destination.to_string() == "192.0.2.1");
+    CHECK(p.header.destination_port == 993);
+}
+
 // every_prefix_incomplete - a complete header cut anywhere before its end is incomplete.
 void every_prefix_incomplete(const std::vector<std::uint8_t>& whole, std::size_t length) {
     for (std::size_t n = 0; n < length; ++n) {
@@ -49,11 +58,7 @@ TEST_CASE("a v1 header names the client over TCP4 and TCP6, and the client's byt
     REQUIRE(p.st == st::complete);
     CHECK(p.length == 44);
     CHECK(std::string(v.begin() + static_cast<long>(p.length), v.end()) == "a001 LOGIN");
-    CHECK(p.header.proxied);
-    CHECK(p.header.source.to_string() == "203.0.113.7");
-    CHECK(p.header.source_port == 56324);
-    CHECK(p.header.destination.to_string() == "192.0.2.1");
-    CHECK(p.header.destination_port == 993);
+    names_the_client(p);
     every_prefix_incomplete(v, p.length);
 
     auto six = parse(bytes("PROXY TCP6 2001:db8::7 2001:db8::1 65535 0\r\n"));
@@ -127,11 +132,7 @@ TEST_CASE("a v2 header names the client over IPv4 and IPv6, skips its TLVs, and 
     auto p = parse(v);
     REQUIRE(p.st == st::complete);
     CHECK(p.length == total);
-    CHECK(p.header.proxied);
-    CHECK(p.header.source.to_string() == "203.0.113.7");
-    CHECK(p.header.source_port == 56324);
-    CHECK(p.header.destination.to_string() == "192.0.2.1");
-    CHECK(p.header.destination_port == 993);
+    names_the_client(p);
     every_prefix_incomplete(v, p.length);
 
     std::vector<std::uint8_t> six(36, 0);
