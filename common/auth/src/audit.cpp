@@ -62,6 +62,26 @@ nlohmann::json without_nul(const nlohmann::json& j) {
 
 }  // namespace
 
+std::int64_t purge_audit(pqxx::connection& c, std::chrono::system_clock::time_point cutoff, std::int64_t batch,
+                         const std::atomic<bool>* stop) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(cutoff.time_since_epoch()).count();
+    std::int64_t total = 0;
+    while (stop == nullptr || !*stop) {
+        pqxx::work tx(c);
+        // events_at_idx: the oldest rows first, each batch a short index range.
+        const auto n = tx.exec_params("DELETE FROM audit.events WHERE id IN ("
+                                      " SELECT id FROM audit.events"
+                                      "  WHERE at < to_timestamp($1::double precision / 1000000)"
+                                      "  ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                                      micros, batch)
+                           .affected_rows();
+        tx.commit();
+        total += static_cast<std::int64_t>(n);
+        if (static_cast<std::int64_t>(n) < batch) break;
+    }
+    return total;
+}
+
 std::optional<std::string> normalize_ip(std::string_view text) {
     if (text.empty() || text.size() > 64) return std::nullopt;
     std::string s(text);

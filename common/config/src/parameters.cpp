@@ -129,6 +129,13 @@ std::vector<parameter> build_table() {
     b.add("blob.path", kind::path, 1, path_max, &at<&S::blob, &blob_settings::path>,
           "folder of the content-addressed blob store");
 
+    // [audit]
+    using AU = audit_settings;
+    b.add("audit.retention_days", kind::integer, 0, 36500, &at<&S::audit, &AU::retention_days>,
+          "days audit events are kept (0 = for ever)");
+    b.add("audit.expire_interval_seconds", kind::integer, 1, 7 * 86400, &at<&S::audit, &AU::expire_interval_seconds>,
+          "how often (with +-10% jitter) each service deletes audit events older than retention_days");
+
     // [auth]
     using A = auth_settings;
     // NIST SP 800-63B section 5.1.1.2: at least 8 characters.

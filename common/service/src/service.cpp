@@ -7,9 +7,11 @@
 
 #include "memory_trim.hpp"
 
+#include "polder/auth/audit.hpp"
 #include "polder/db/config.hpp"
 #include "polder/http/admin_server.hpp"
 #include "polder/log/log.hpp"
+#include "polder/service/periodic.hpp"
 
 #include <CLI/CLI.hpp>
 #include <pqxx/nontransaction>
@@ -59,6 +61,22 @@ result<void> drop_privileges(const std::string& user) {
 }
 
 namespace {
+
+// audit_expiry - every service deletes audit events older than audit.retention_days, so
+// a deployment that runs only some of the services still keeps its trail in bounds;
+// purge_audit's SKIP LOCKED lets the services' rounds overlap harmlessly.
+std::unique_ptr<periodic_task> audit_expiry(const config::audit_settings& a, db::pool& pool) {
+    if (a.retention_days == 0) return nullptr;
+    return std::make_unique<periodic_task>(
+        "audit.expiry", std::chrono::seconds(a.expire_interval_seconds),
+        [&pool, days = a.retention_days](const std::atomic<bool>& stopping) -> awaitable<void> {
+            const auto cutoff = std::chrono::system_clock::now() - std::chrono::hours(24) * days;
+            const auto n = co_await pool.run(
+                [cutoff, &stopping](pqxx::connection& c) { return auth::purge_audit(c, cutoff, 10'000, &stopping); });
+            if (n > 0)
+                log::info("audit.expired", {{"events", n}, {"retention_days", static_cast<std::int64_t>(days)}});
+        });
+}
 
 int run_checked(const definition& def, const config::settings& cfg, const std::string& user) {
     const config::service_common& common = def.common(cfg);
@@ -114,6 +132,12 @@ int run_checked(const definition& def, const config::settings& cfg, const std::s
                   << "': " << dropped.error().message() << "\n";
         pool.stop();
         return exit_config;
+    }
+
+    auto expiry = audit_expiry(cfg.audit, pool);
+    if (expiry) {
+        expiry->start(rt.io().get_executor());
+        rt.on_stop([e = expiry.get()] { e->stop(); });
     }
 
     log::info("service.started", {{"service", def.name}, {"pid", static_cast<std::int64_t>(::getpid())},

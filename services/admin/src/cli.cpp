@@ -60,6 +60,7 @@ int run(int argc, char** argv) {
     add_resource_commands(app, chosen);
     add_file_commands(app, chosen);
     add_export_commands(app, chosen);
+    add_audit_commands(app, chosen);
 
     try {
         app.parse(argc, argv);

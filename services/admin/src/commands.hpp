@@ -46,6 +46,7 @@ void add_calendar_commands(CLI::App& app, action& chosen);  // cmd_calendar.cpp:
 void add_resource_commands(CLI::App& app, action& chosen);  // cmd_resource.cpp: rooms and equipment (CalDAV scheduling)
 void add_file_commands(CLI::App& app, action& chosen);    // cmd_file.cpp: versions, trash, expire, blob gc
 void add_export_commands(CLI::App& app, action& chosen);  // cmd_export.cpp: export user|org in open formats
+void add_audit_commands(CLI::App& app, action& chosen);   // cmd_audit.cpp: audit list|purge
 
 // --org NAME on a subcommand; the value is filtered through org_filter().
 CLI::Option* add_org_option(CLI::App* sub, std::string& org, const std::string& what);

@@ -4,9 +4,8 @@
 // references any more (older than webdav.gc_grace_hours) are removed, the
 // same code as `polderctl file expire` and `polderctl file gc`.
 //
-// Jitter: the first run comes after a random 10-100% of the interval, later
-// ones after 90-110% of it, so replicas started together drift apart; the
-// advisory lock of run_once makes sure only one of them works at a time.
+// Timing and jitter: service::periodic_task; the advisory lock of run_once
+// makes sure only one replica works at a time.
 // The work runs on a database thread of the pool (it walks the blob folder
 // there too), never on an I/O thread.
 //
@@ -19,6 +18,7 @@
 #include "polder/asio/asio.hpp"
 #include "polder/blob/fs_store.hpp"
 #include "polder/db/pool.hpp"
+#include "polder/service/periodic.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -37,17 +37,15 @@ public:
     // start - spawn the loop on ex (once).
     void start(asio::any_io_executor ex);
     // stop - the loop ends within a second (a run in progress finishes first).
-    void stop() { stopping_ = true; }
+    void stop() { task_.stop(); }
 
 private:
-    awaitable<void> loop();
-    awaitable<void> sleep(std::chrono::steady_clock::duration d);
+    awaitable<void> round(const std::atomic<bool>& stopping);
 
-    // No I/O objects here: timers live in the coroutine, which the io_context owns.
     db::pool& pool_;
     blob::fs_store& blobs_;
     expiry_settings settings_;
-    std::atomic<bool> stopping_{false};
+    service::periodic_task task_;
 };
 
 }  // namespace polder::webdav

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +30,14 @@ namespace polder::auth {
 void audit(pqxx::work& tx, std::string_view event, std::optional<std::int64_t> org_id,
            std::optional<std::int64_t> account_id, std::string_view actor, std::string_view remote_ip,
            const nlohmann::json& details);
+
+// purge_audit - delete the events older than `cutoff`, at most `batch` rows per
+// transaction (a first purge of years of events never holds one long transaction),
+// until none is left or *stop turns true. Concurrent callers (every service runs this)
+// skip each other's rows (FOR UPDATE SKIP LOCKED) instead of waiting. Returns how many
+// it deleted. Throws what pqxx throws; the batches committed before stay deleted.
+std::int64_t purge_audit(pqxx::connection& c, std::chrono::system_clock::time_point cutoff, std::int64_t batch,
+                         const std::atomic<bool>* stop = nullptr);
 
 // normalize_ip - the canonical text of an IPv4 or IPv6 address (IPv4-mapped
 // IPv6 becomes IPv4; an IPv6 zone suffix is dropped), or nothing.

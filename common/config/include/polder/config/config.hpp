@@ -52,6 +52,13 @@ struct log_settings {
     std::string format = "text";   // text (logfmt) | json
 };
 
+// audit_settings - how long the audit trail (audit.events) is kept. Every service
+// deletes events older than retention_days about every expire_interval_seconds.
+struct audit_settings {
+    unsigned retention_days = 365;             // 0 = keep every event for ever
+    unsigned expire_interval_seconds = 3600;
+};
+
 struct blob_settings {
     std::string path = "var/blobs";   // relative -> config file's folder
 };
@@ -191,6 +198,7 @@ struct settings {
     log_settings log;
     blob_settings blob;
     auth_settings auth;
+    audit_settings audit;
     smtp_settings smtp;
     imap_settings imap;
     caldav_settings caldav;
