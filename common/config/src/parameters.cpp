@@ -231,6 +231,9 @@ std::vector<parameter> build_table() {
     b.add("imap.expunged_days", kind::integer, 1, 36500, &at<&S::imap, &I::expunged_days>,
           "days expunged UIDs are remembered for QRESYNC resyncs (RFC 7162); after that a client "
           "from before is told every UID not in the mailbox");
+    b.add("imap.recoverable_days", kind::integer, 0, 36500, &at<&S::imap, &I::recoverable_days>,
+          "days expunged mail and the mail of deleted mailboxes can be restored with polderctl "
+          "(0 = not kept)");
     b.listener<&S::imap, &I::imap>("imap", "imap", "IMAP, STARTTLS offered");
     b.listener<&S::imap, &I::imaps>("imap", "imaps", "IMAP over implicit TLS (RFC 8314)");
 

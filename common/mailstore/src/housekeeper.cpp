@@ -32,6 +32,7 @@ struct round_result {
     std::size_t collected = 0;
     std::size_t indexed = 0;
     std::size_t pruned = 0;
+    std::size_t recoverable_pruned = 0;
 };
 
 // work_loop - a coroutine function with a parameter (GCC 12 and co_spawn, see STYLE.md).
@@ -73,29 +74,43 @@ awaitable<void> work_loop(std::shared_ptr<housekeeper::state> s) {
             failed = true;
             log::warn("mail.fts_index_error", {{"error", std::string(e.what())}});
         }
-        const bool prune = s->opt.expunged_retention.count() > 0 &&
+        const bool prune = (s->opt.expunged_retention.count() > 0 || s->opt.recoverable_retention) &&
                            (!last_prune || started - *last_prune >= s->opt.prune_interval);
         if (prune) {
-            try {
-                const auto retention = s->opt.expunged_retention;
-                const std::size_t limit = s->opt.prune_batch;
-                done.pruned = co_await s->pool.transact(
-                    [retention, limit](pqxx::work& tx) { return ops::prune_expunged(tx, retention, limit); });
-                // A full batch: look again next round.
-                last_prune = done.pruned == limit ? std::nullopt : std::optional(started);
-            } catch (const std::exception& e) {
-                failed = true;
-                last_prune = started;
-                log::warn("mail.expunged_prune_error", {{"error", std::string(e.what())}});
+            last_prune = started;
+            const std::size_t limit = s->opt.prune_batch;
+            if (s->opt.expunged_retention.count() > 0) {
+                try {
+                    const auto retention = s->opt.expunged_retention;
+                    done.pruned = co_await s->pool.transact(
+                        [retention, limit](pqxx::work& tx) { return ops::prune_expunged(tx, retention, limit); });
+                } catch (const std::exception& e) {
+                    failed = true;
+                    log::warn("mail.expunged_prune_error", {{"error", std::string(e.what())}});
+                }
             }
+            if (s->opt.recoverable_retention) {
+                try {
+                    const auto retention = *s->opt.recoverable_retention;
+                    done.recoverable_pruned = co_await s->pool.transact(
+                        [retention, limit](pqxx::work& tx) { return ops::prune_recoverable(tx, retention, limit); });
+                } catch (const std::exception& e) {
+                    failed = true;
+                    log::warn("mail.recoverable_prune_error", {{"error", std::string(e.what())}});
+                }
+            }
+            // A full batch: look again next round.
+            if (!failed && (done.pruned == limit || done.recoverable_pruned == limit)) last_prune.reset();
         }
         total.collected += done.collected;
         total.indexed += done.indexed;
         total.pruned += done.pruned;
+        total.recoverable_pruned += done.recoverable_pruned;
         if (s->stopping) break;
         std::chrono::steady_clock::duration pause = s->opt.idle;
         if (!failed && (done.collected == s->opt.collect_batch || done.indexed == s->opt.batch ||
-                        (prune && done.pruned == s->opt.prune_batch))) {
+                        (prune && (done.pruned == s->opt.prune_batch ||
+                                   done.recoverable_pruned == s->opt.prune_batch)))) {
             pause = std::chrono::steady_clock::now() - started;   // more to do: half the time
         } else {
             if (total.collected > 0)
@@ -104,6 +119,9 @@ awaitable<void> work_loop(std::shared_ptr<housekeeper::state> s) {
                 log::info("mail.fts_indexed", {{"messages", static_cast<std::int64_t>(total.indexed)}});
             if (total.pruned > 0)
                 log::info("mail.expunged_pruned", {{"records", static_cast<std::int64_t>(total.pruned)}});
+            if (total.recoverable_pruned > 0)
+                log::info("mail.recoverable_pruned",
+                          {{"messages", static_cast<std::int64_t>(total.recoverable_pruned)}});
             total = {};
         }
         timer.expires_after(pause);

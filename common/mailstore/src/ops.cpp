@@ -390,6 +390,18 @@ std::vector<std::uint32_t> remove_rows(pqxx::work& tx, std::int64_t mailbox, con
     return out;
 }
 
+// remove_recoverably - every entry of mailbox m goes, each leaving a recoverable row for
+// the mailbox's owner under the owner's name of it (schema 0115).
+void remove_recoverably(pqxx::work& tx, const mailbox_info& m) {
+    db::exec_cached(tx,
+        "WITH gone AS (DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1 "
+        "RETURNING message_id, size, flags, internaldate) "
+        "INSERT INTO mail.recoverable (account_id, mailbox_name, message_id, size, flags, internaldate) "
+        "SELECT mb.account_id, mb.name, g.message_id, g.size, array_remove(g.flags, '\\Deleted'), g.internaldate "
+        "FROM gone g CROSS JOIN mail.mailboxes mb WHERE mb.id = $1",
+        m.id);
+}
+
 std::vector<std::int64_t> select_uids(pqxx::work& tx, std::int64_t mailbox, const uid_set& set) {
     std::vector<std::string> params{std::to_string(mailbox)};
     int next = 2;
@@ -575,7 +587,7 @@ result<void> delete_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view
     lock_accounts(tx, {m->owner_account_id});
     if (m->has_children) {
         if (m->noselect) return errc::invalid_argument;   // RFC 3501 6.3.4: already \Noselect with children
-        db::exec_cached(tx, "DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
+        remove_recoverably(tx, *m);
         db::exec_cached(tx, "DELETE FROM mail.expunged WHERE mailbox_id = $1", m->id);
         // A \Noselect mailbox holds no messages; it keeps UIDVALIDITY so a later CREATE is
         // safe: its records of what was expunged are gone with its messages, so a client
@@ -583,7 +595,7 @@ result<void> delete_mailbox(pqxx::work& tx, std::int64_t actor, std::string_view
         db::exec_cached(tx, "UPDATE mail.mailboxes SET noselect = true, special_use = NULL, highestmodseq = highestmodseq + 1, "
                        "vanished_floor = highestmodseq + 1 WHERE id = $1", m->id);
     } else {
-        db::exec_cached(tx, "DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1", m->id);
+        remove_recoverably(tx, *m);
         db::exec_cached(tx, "DELETE FROM mail.mailboxes WHERE id = $1", m->id);
     }
     notify_mailbox(tx, m->owner_account_id, m->id);
@@ -1240,7 +1252,8 @@ result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, s
     }
     // remove_rows() and the NOTIFY as one statement: b bumps the modseq (and locks the
     // mailbox row first: the DELETE waits for it through EXISTS), gone deletes, t leaves
-    // the tombstones, n notifies when something went.
+    // the tombstones, r keeps the messages recoverable (schema 0115), n notifies when
+    // something went.
     std::vector<std::string> params{std::to_string(mailbox), notify_channel(owner)};
     std::string cond = "'\\Deleted' = ANY(mm.flags)";
     if (set) {
@@ -1249,11 +1262,14 @@ result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, s
     }
     auto rows = db::exec_cached(
         tx, "WITH b AS (UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1::bigint "
-            "RETURNING highestmodseq), "
+            "RETURNING highestmodseq, account_id, name), "
             "gone AS (DELETE FROM mail.mailbox_messages mm WHERE mm.mailbox_id = $1::bigint AND EXISTS (SELECT 1 FROM b) "
-            "AND " + cond + " RETURNING mm.uid), "
+            "AND " + cond + " RETURNING mm.uid, mm.message_id, mm.size, mm.flags, mm.internaldate), "
             "t AS (INSERT INTO mail.expunged (mailbox_id, uid, modseq) SELECT $1::bigint, uid, "
             "(SELECT highestmodseq FROM b) FROM gone RETURNING uid), "
+            "r AS (INSERT INTO mail.recoverable (account_id, mailbox_name, message_id, size, flags, internaldate) "
+            "SELECT b.account_id, b.name, g.message_id, g.size, array_remove(g.flags, '\\Deleted'), g.internaldate "
+            "FROM gone g CROSS JOIN b), "
             "n AS (SELECT pg_notify($2::text, $1::bigint::text) WHERE EXISTS (SELECT 1 FROM t)) "
             "SELECT t.uid FROM t LEFT JOIN n ON TRUE",
         pqxx::prepare::make_dynamic_params(params));
@@ -1289,6 +1305,126 @@ std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit) {
 
 std::size_t prune_expunged(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit) {
     const auto n = db::exec_cached1(tx, "SELECT mail.prune_expunged(now() - make_interval(secs => $1::bigint), $2::integer)",
+                                    static_cast<std::int64_t>(older_than.count()),
+                                    static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
+    return static_cast<std::size_t>(n.as<std::int64_t>());
+}
+
+namespace {
+
+constexpr const char* rfc3339_utc = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+
+// own_name - a mailbox name of the account's own namespace, normalised as CREATE does.
+result<std::string> own_name(std::string_view raw) {
+    auto s = split(raw);
+    if (!s) return s.error();
+    if (s->shared) return errc::permission_denied;
+    return std::move(s->name);
+}
+
+// recoverable_ids - the ids among `ids` (all when empty) that are the account's, locked;
+// not_found when one is not.
+result<std::vector<std::int64_t>> lock_recoverable(pqxx::work& tx, std::int64_t account,
+                                                   const std::vector<std::int64_t>& ids) {
+    auto rows = db::exec_cached(tx,
+        "SELECT id FROM mail.recoverable WHERE account_id = $1 AND (cardinality($2::bigint[]) = 0 OR id = ANY($2::bigint[])) "
+        "ORDER BY deleted_at, id FOR UPDATE",
+        account, db::bigint_array(ids));
+    std::vector<std::int64_t> out;
+    for (const auto& r : rows) out.push_back(r[0].as<std::int64_t>());
+    std::set<std::int64_t> wanted(ids.begin(), ids.end());
+    if (!ids.empty() && out.size() != wanted.size()) return errc::not_found;
+    return out;
+}
+
+}  // namespace
+
+std::vector<recoverable_message> list_recoverable(pqxx::transaction_base& tx, std::int64_t account,
+                                                  const std::optional<std::string>& mailbox,
+                                                  std::optional<std::int64_t> since_epoch, std::size_t limit) {
+    std::optional<std::string> name;
+    if (mailbox) {
+        auto n = own_name(*mailbox);
+        if (!n) return {};   // no mailbox has that name: nothing was deleted from it
+        name = std::move(*n);
+    }
+    auto rows = db::exec_cached(tx,
+        std::string("SELECT r.id, r.mailbox_name, r.size, r.flags, "
+                    "to_char(r.internaldate AT TIME ZONE 'UTC', ") + rfc3339_utc + "), "
+        "to_char(r.deleted_at AT TIME ZONE 'UTC', " + rfc3339_utc + "), m.subject, m.from_text "
+        "FROM mail.recoverable r JOIN mail.messages m ON m.id = r.message_id "
+        "WHERE r.account_id = $1 "
+        "AND ($2::text IS NULL OR r.mailbox_name = $2 OR left(r.mailbox_name, length($2) + 1) = $2 || '/') "
+        "AND ($3::bigint IS NULL OR r.deleted_at >= to_timestamp($3::bigint)) "
+        "ORDER BY r.deleted_at, r.id LIMIT $4",
+        account, name, since_epoch, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    std::vector<recoverable_message> out;
+    for (const auto& r : rows)
+        out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::uint64_t>(), flags_of(r[3]),
+                       r[4].as<std::string>(), r[5].as<std::string>(), r[6].as<std::string>(), r[7].as<std::string>()});
+    return out;
+}
+
+result<restore_result> restore_recoverable(pqxx::work& tx, std::int64_t account, const std::vector<std::int64_t>& ids,
+                                           const std::optional<std::string>& to) {
+    std::optional<std::string> target;
+    if (to) {
+        auto n = own_name(*to);
+        if (!n) return n.error();
+        target = std::move(*n);
+    }
+    auto q = lock_accounts(tx, {account});
+    if (!q.count(account)) return errc::not_found;
+    auto locked = lock_recoverable(tx, account, ids);
+    if (!locked) return locked.error();
+    restore_result out;
+    if (locked->empty()) return out;
+    auto rows = db::exec_cached(tx,
+        "SELECT id, mailbox_name, size FROM mail.recoverable WHERE id = ANY($1::bigint[]) ORDER BY deleted_at, id",
+        db::bigint_array(*locked));
+    std::map<std::string, std::vector<std::int64_t>> by_mailbox;
+    for (const auto& r : rows) {
+        by_mailbox[target ? *target : r[1].as<std::string>()].push_back(r[0].as<std::int64_t>());
+        out.bytes += r[2].as<std::uint64_t>();
+    }
+    if (!fits(q[account], out.bytes)) return errc::quota_exceeded;
+    for (const auto& [name, list] : by_mailbox) {
+        auto found = db::exec_cached(tx, "SELECT id, noselect FROM mail.mailboxes WHERE account_id = $1 AND name = $2",
+                                     account, name);
+        std::int64_t box = 0;
+        if (found.empty() || found[0][1].as<bool>()) {
+            auto created = create_mailbox(tx, account, name, std::nullopt);
+            if (!created) return created.error();
+            box = *created;
+        } else {
+            box = found[0][0].as<std::int64_t>();
+        }
+        auto a = allocate(tx, box, list.size());
+        if (!a) return errc::limit_exceeded;   // the mailbox's UIDs are exhausted
+        db::exec_cached(tx,
+            "INSERT INTO mail.mailbox_messages (mailbox_id, uid, message_id, size, flags, modseq, internaldate) "
+            "SELECT $1, $2::bigint + u.ord - 1, r.message_id, r.size, r.flags, $3::bigint, r.internaldate "
+            "FROM unnest($4::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN mail.recoverable r ON r.id = u.id",
+            box, static_cast<std::int64_t>(a->first_uid), static_cast<std::int64_t>(a->modseq), db::bigint_array(list));
+        notify_mailbox(tx, account, box);
+        out.mailboxes[name] = list.size();
+        out.messages += list.size();
+    }
+    db::exec_cached(tx, "DELETE FROM mail.recoverable WHERE id = ANY($1::bigint[])", db::bigint_array(*locked));
+    return out;
+}
+
+result<std::size_t> purge_recoverable(pqxx::work& tx, std::int64_t account, const std::vector<std::int64_t>& ids) {
+    auto locked = lock_recoverable(tx, account, ids);
+    if (!locked) return locked.error();
+    if (locked->empty()) return std::size_t{0};
+    return static_cast<std::size_t>(
+        db::exec_cached(tx, "DELETE FROM mail.recoverable WHERE id = ANY($1::bigint[])", db::bigint_array(*locked))
+            .affected_rows());
+}
+
+std::size_t prune_recoverable(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit) {
+    const auto n = db::exec_cached1(tx, "SELECT mail.prune_recoverable(now() - make_interval(secs => $1::bigint), $2::integer)",
                                     static_cast<std::int64_t>(older_than.count()),
                                     static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
     return static_cast<std::size_t>(n.as<std::int64_t>());

@@ -26,36 +26,6 @@ namespace polder::admin {
 
 namespace {
 
-// resolve_time - a time argument, resolved by PostgreSQL to microseconds since the epoch.
-std::int64_t resolve_time(pqxx::work& tx, const std::string& text, const std::string& option) {
-    static const std::regex relative(R"(([0-9]{1,6})([mhdw]))");
-    static const std::regex absolute(
-        R"([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)");
-    std::smatch m;
-    const std::string sql = "SELECT (extract(epoch FROM ";
-    if (std::regex_match(text, m, relative)) {
-        const char unit = m[2].str()[0];
-        const std::string interval = m[1].str() + (unit == 'm'   ? " minutes"
-                                                   : unit == 'h' ? " hours"
-                                                   : unit == 'd' ? " days"
-                                                                 : " weeks");
-        return tx.exec_params1(sql + "now() - $1::interval) * 1000000)::bigint", interval)[0].as<std::int64_t>();
-    }
-    if (!std::regex_match(text, m, absolute))
-        usage_error(option + " '" + text + "': expected e.g. 30d, 12h, 2026-11-01 or 2026-11-01T08:30:00Z");
-    std::string iso = text;
-    if (!m[1].matched) iso += "T00:00:00";
-    if (!m[4].matched) iso += "Z";   // no offset: UTC, whatever the session's time zone
-    try {
-        pqxx::subtransaction check(tx);
-        auto v = check.exec_params1(sql + "$1::timestamptz) * 1000000)::bigint", iso)[0].as<std::int64_t>();
-        check.commit();
-        return v;
-    } catch (const pqxx::data_exception&) {
-        usage_error(option + " '" + text + "': not a valid date and time");
-    }
-}
-
 bool valid_event_filter(const std::string& e) {
     static const std::regex name(R"([a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*)");
     return e.size() <= 100 && std::regex_match(e, name);

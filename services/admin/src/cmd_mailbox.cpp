@@ -1,4 +1,5 @@
-// cmd_mailbox.cpp - polderctl mailbox share|unshare|list: RFC 4314 access to a user's
+// cmd_mailbox.cpp - polderctl mailbox share|unshare|list (and deleted ...: see
+// cmd_mailbox_deleted.cpp): RFC 4314 access to a user's
 // mailbox for another user or a group of the same organisation (e.g. a shared "info@"
 // mailbox read by the front-office group), which then appears in that user's IMAP
 // "Shared/<owner>/" namespace.
@@ -32,8 +33,10 @@ void check(const result<void>& r, const std::string& what) {
 }  // namespace
 
 void add_mailbox_commands(CLI::App& app, action& chosen) {
-    auto* mailbox = app.add_subcommand("mailbox", "Share mailboxes with users and groups (RFC 4314 rights)");
+    auto* mailbox = app.add_subcommand("mailbox", "Share mailboxes with users and groups (RFC 4314 rights); "
+                                                  "restore deleted mail");
     mailbox->require_subcommand(1);
+    add_mailbox_deleted_commands(mailbox, chosen);
     struct args_t {
         std::string owner, name, grantee, org;
         std::string rights = "lrswipkxte";

@@ -74,6 +74,14 @@ struct chosen_password {
 };
 chosen_password new_password(bool from_stdin, const config::auth_settings& settings);
 
+// resolve_time - a time argument of --since, --until, --before: "30d", "12h", "45m",
+// "2w" before now, or "2026-11-01" (midnight) or "2026-11-01T08:30[:00[.ffffff]]", in UTC
+// unless an offset ("Z", "+01:00") follows; PostgreSQL reads it, so an impossible date
+// ("2026-02-30") is a usage error naming `option`, as is any other text. Returns
+// microseconds since the epoch.
+std::int64_t resolve_time(pqxx::work& tx, const std::string& text, const std::string& option);
+void add_mailbox_deleted_commands(CLI::App* mailbox, action& chosen);   // cmd_mailbox_deleted.cpp
+
 // describe_counts - "2 domains, 5 accounts, 1 alias and 0 groups".
 std::string describe_counts(const auth::object_counts& counts, bool with_domains);
 

@@ -65,14 +65,16 @@ awaitable<void> serve_connection(std::shared_ptr<imapd> d, asio::ip::tcp::socket
 result<void> start(service::context& ctx) {
     auto d = std::make_shared<imapd>(ctx);
     // In the background: expunged messages leave the database (schema 0112), APPENDed ones
-    // get their full-text vectors (schema 0105), and expunge records older than
-    // imap.expunged_days go (schema 0114).
+    // get their full-text vectors (schema 0105), expunge records older than
+    // imap.expunged_days go (schema 0114), and so does deleted mail kept for recovery
+    // longer than imap.recoverable_days (schema 0115).
     // Its rounds wait for a moment without commands (mailstore::activity).
     auto housekeeping = std::make_shared<mailstore::housekeeper>(
         ctx.pool, ctx.runtime.io().get_executor(),
         mailstore::housekeeper::options{
             .foreground = d->activity,
-            .expunged_retention = std::chrono::hours(24) * ctx.settings.imap.expunged_days});
+            .expunged_retention = std::chrono::hours(24) * ctx.settings.imap.expunged_days,
+            .recoverable_retention = std::chrono::hours(24) * ctx.settings.imap.recoverable_days});
     housekeeping->start();
     ctx.on_stop([d, housekeeping] {
         d->notifier.stop();

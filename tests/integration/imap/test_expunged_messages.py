@@ -1,6 +1,8 @@
 # test_expunged_messages.py - deleted mail leaves the database (schema 0112): a message
 # expunged from its last mailbox, left in a deleted mailbox or owned by a removed account
-# is deleted by polder-imapd's housekeeper, and then its blob by `polderctl file gc`; a
+# is deleted by polder-imapd's housekeeper once it is no longer recoverable either (schema
+# 0115: here `mailbox deleted purge` ends that at once), and then its blob by `polderctl
+# file gc`; a
 # message another mailbox still holds (COPY, MOVE) stays, readable; a message
 # a concurrent writer is referencing is left for a later round, never deleted under it.
 
@@ -25,6 +27,11 @@ def gone(sql, mid, what):
     wait_for(lambda: not rows_of(sql, mid), timeout=15, what=what)
 
 
+def purge_deleted(polderctl, user):
+    """Ends the recoverability of everything the user deleted (schema 0115)."""
+    polderctl.ok("mailbox", "deleted", "purge", user, "--all")
+
+
 def test_an_expunged_message_leaves_the_database_and_its_blob_is_collected(connect, user, sql, imapd, polderctl):
     c = connect(user)
     big = "x" * 70 * 1024 + "\r\n"       # above mailstore::max_inline_message: kept in the blob store
@@ -39,6 +46,9 @@ def test_an_expunged_message_leaves_the_database_and_its_blob_is_collected(conne
     ok(c.select("INBOX"))
     ok(c.uid("STORE", "1:2", "+FLAGS.SILENT", r"(\Deleted)"))
     ok(c.expunge())
+    time.sleep(2.5)   # housekeeper rounds: a recoverable message stays, and so does its blob
+    assert rows_of(sql, "expungesmall") and rows_of(sql, "expungebig") and path.is_file()
+    purge_deleted(polderctl, user)
     gone(sql, "expungesmall", "the expunged small message to be deleted")
     gone(sql, "expungebig", "the expunged big message to be deleted")
     assert rows_of(sql, "expungekept"), "a message still in INBOX was deleted"
@@ -54,7 +64,7 @@ def test_an_expunged_message_leaves_the_database_and_its_blob_is_collected(conne
     assert not path.exists()
 
 
-def test_a_message_another_mailbox_holds_stays_until_its_last_copy_goes(connect, user, sql):
+def test_a_message_another_mailbox_holds_stays_until_its_last_copy_goes(connect, user, sql, polderctl):
     c = connect(user)
     ok(c.append("INBOX", None, None, message("copied once")))
     ok(c.select("INBOX"))
@@ -74,6 +84,7 @@ def test_a_message_another_mailbox_holds_stays_until_its_last_copy_goes(connect,
     ok(c.select("INBOX"))
     ok(c.store("1", "+FLAGS.SILENT", r"(\Deleted)"))
     ok(c.expunge())
+    purge_deleted(polderctl, user)
     gone(sql, "copiedonce", "the last copy's message to be deleted")
 
 
@@ -83,16 +94,22 @@ def test_a_deleted_mailbox_and_a_removed_account_leave_no_messages(connect, new_
     ok(c.create("Projects"))
     ok(c.append("Projects", None, None, message("in a deleted mailbox")))
     ok(c.append("INBOX", None, None, message("of a removed account")))
+    ok(c.append("INBOX", None, None, message("expunged by a removed account")))
     assert rows_of(sql, "inadeletedmailbox") and rows_of(sql, "ofaremovedaccount")
     ok(c.delete("Projects"))
+    purge_deleted(polderctl, owner)
     gone(sql, "inadeletedmailbox", "the deleted mailbox's message to be deleted")
     assert rows_of(sql, "ofaremovedaccount")
+    ok(c.select("INBOX"))
+    ok(c.uid("STORE", "2", "+FLAGS.SILENT", r"(\Deleted)"))
+    ok(c.expunge())
     c.logout()
-    polderctl.ok("user", "remove", owner)
+    polderctl.ok("user", "remove", owner)   # its recoverable mail goes with it
     gone(sql, "ofaremovedaccount", "the removed account's message to be deleted")
+    gone(sql, "expungedbyaremovedaccount", "the removed account's recoverable message to be deleted")
 
 
-def test_a_message_a_writer_is_referencing_is_left_for_a_later_round(connect, user, sql, pg, database):
+def test_a_message_a_writer_is_referencing_is_left_for_a_later_round(connect, user, sql, pg, database, polderctl):
     c = connect(user)
     ok(c.append("INBOX", None, None, message("held by a writer")))
     [(row, _, _)] = rows_of(sql, "heldbyawriter")
@@ -105,6 +122,7 @@ def test_a_message_a_writer_is_referencing_is_left_for_a_later_round(connect, us
         ok(c.select("INBOX"))
         ok(c.uid("STORE", "1", "+FLAGS.SILENT", r"(\Deleted)"))
         ok(c.expunge())
+        purge_deleted(polderctl, user)
         wait_for(lambda: sql("SELECT 1 FROM mail.unreferenced_messages WHERE message_id = %s", (row,)),
                  what="the message to be listed")
         time.sleep(2.5)   # housekeeper rounds while the writer holds it

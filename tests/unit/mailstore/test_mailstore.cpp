@@ -949,3 +949,71 @@ TEST_CASE("a mailbox deleted for its children and created again reports every UI
     CHECK(ch->present == std::vector<std::uint32_t>{4});
     CHECK(ch->uidnext == 5);
 }
+
+TEST_CASE("expunged mail and the mail of a deleted mailbox stay recoverable until restored, purged or pruned") {
+    world w;
+    auto a = w.account("anna");
+    auto other = w.account("otto");
+    const std::string small = message("Kept", "x");
+    w.append(a, "INBOX", small, {"\\Seen", "\\Deleted"});
+    w.append(a, "INBOX", small, {});
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::create_mailbox(t, a, "Work/Plans", std::nullopt); }).has_value());
+    w.append(a, "Work/Plans", message("Plan", "y"), {"\\Flagged"});
+    auto snap = w.select(a, "INBOX");
+    REQUIRE(w.tx([&](pqxx::work& t) {
+                return ops::expunge(t, a, snap.mailbox.id, snap.mailbox.uidvalidity, std::nullopt);
+            }).has_value());
+    REQUIRE(w.tx([&](pqxx::work& t) { return ops::delete_mailbox(t, a, "Work/Plans"); }).has_value());
+
+    auto listed = w.tx([&](pqxx::work& t) {
+        return ops::list_recoverable(t, a, std::nullopt, std::nullopt, 100);
+    });
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0].mailbox == "INBOX");
+    CHECK(listed[0].flags == std::vector<std::string>{"\\Seen"});   // without \Deleted
+    CHECK(listed[0].subject == "Kept");
+    CHECK(listed[1].mailbox == "Work/Plans");
+    CHECK(w.tx([&](pqxx::work& t) { return ops::list_recoverable(t, a, std::string("work"), std::nullopt, 100); })
+              .size() == 1);   // the mailbox and those below it; "work" is not "Work"
+    CHECK(w.tx([&](pqxx::work& t) { return ops::list_recoverable(t, a, std::string("Work"), std::nullopt, 100); })
+              .size() == 1);
+    CHECK(w.tx([&](pqxx::work& t) { return ops::list_recoverable(t, other, std::nullopt, std::nullopt, 100); })
+              .empty());
+    // The messages stay while recoverable, whatever the collector does.
+    CHECK(w.tx([&](pqxx::work& t) { return ops::collect_messages(t, 1000); }) >= 1);
+    CHECK(w.sql1("SELECT count(*) FROM mail.messages m JOIN mail.recoverable r ON r.message_id = m.id") == 2);
+
+    // Another account's ids are unknown to it, and restore nothing.
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::restore_recoverable(t, other, {listed[0].id}, std::nullopt); })
+                 .error(),
+             errc::not_found));
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::purge_recoverable(t, other, {listed[0].id}); }).error(),
+             errc::not_found));
+
+    // Restored where it was: the deleted mailbox comes back, with a new UID and the flags.
+    auto r = w.tx([&](pqxx::work& t) { return ops::restore_recoverable(t, a, {listed[1].id}, std::nullopt); });
+    REQUIRE(r.has_value());
+    CHECK(r->messages == 1);
+    CHECK(r->mailboxes == std::map<std::string, std::size_t>{{"Work/Plans", 1}});
+    auto plans = w.select(a, "Work/Plans");
+    CHECK(plans.messages.size() == 1);
+    CHECK(w.sql1("SELECT count(*) FROM mail.mailbox_messages mm WHERE mm.mailbox_id = " +
+                 std::to_string(plans.mailbox.id) + " AND mm.flags = '{\\Flagged}'") == 1);
+    // Over the quota: nothing restored.
+    w.tx([&](pqxx::work& t) { t.exec_params("UPDATE directory.accounts SET quota_bytes = 1 WHERE id = $1", a); });
+    CHECK(is(w.tx([&](pqxx::work& t) { return ops::restore_recoverable(t, a, {}, std::string("Restored")); }).error(),
+             errc::quota_exceeded));
+    w.tx([&](pqxx::work& t) { t.exec_params("UPDATE directory.accounts SET quota_bytes = NULL WHERE id = $1", a); });
+    CHECK(w.tx([&](pqxx::work& t) { return ops::list_recoverable(t, a, std::nullopt, std::nullopt, 100); }).size() ==
+          1);
+
+    // Pruned once older than the retention; then the collector takes the message.
+    const auto gone_message = w.sql1("SELECT message_id FROM mail.recoverable");
+    CHECK(w.tx([&](pqxx::work& t) { return ops::prune_recoverable(t, std::chrono::hours(24), 100); }) == 0);
+    w.tx([&](pqxx::work& t) { t.exec("UPDATE mail.recoverable SET deleted_at = now() - interval '20 days'"); });
+    CHECK(w.tx([&](pqxx::work& t) { return ops::prune_recoverable(t, std::chrono::hours(24 * 14), 100); }) == 1);
+    CHECK(w.sql1("SELECT count(*) FROM mail.recoverable") == 0);
+    w.tx([&](pqxx::work& t) { return ops::collect_messages(t, 1000); });
+    CHECK(w.sql1("SELECT count(*) FROM mail.messages WHERE id = " + std::to_string(gone_message)) == 0);
+    CHECK(w.sql1("SELECT count(*) FROM mail.mailbox_messages") == 2);   // INBOX's other, Work/Plans's
+}

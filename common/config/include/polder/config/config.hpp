@@ -161,6 +161,7 @@ struct imap_settings {
     // Days the UIDs of expunged messages are remembered for QRESYNC (RFC 7162): a client
     // that resynchronises later is told every UID of its range not in the mailbox instead.
     unsigned expunged_days = 30;
+    unsigned recoverable_days = 14;   // deleted mail kept for `polderctl mailbox deleted restore`
 };
 
 struct caldav_settings {

@@ -50,6 +50,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -372,6 +373,43 @@ std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit);
 // `older_than`, oldest first (schema 0114: their mailboxes' vanished_floor rises, so
 // changes_since reports expunges_known = false to a client from before); returns how many.
 std::size_t prune_expunged(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit);
+
+// Recoverable mail (schema 0115): what EXPUNGE and DELETE of a mailbox removed, kept for
+// the mailbox's owner until prune_recoverable (imap.recoverable_days) or a purge.
+struct recoverable_message {
+    std::int64_t id = 0;
+    std::string mailbox;                // the owner's name of the mailbox that held it
+    std::uint64_t size = 0;
+    std::vector<std::string> flags;     // without \Deleted
+    std::string internaldate;           // RFC 3339, UTC
+    std::string deleted_at;             // RFC 3339, UTC
+    std::string subject, from;          // decoded, for people to recognise it
+};
+// list_recoverable - the account's recoverable messages, oldest deletion first; only
+// those once in `mailbox` (or below it) when given, deleted at or after `since_epoch`.
+std::vector<recoverable_message> list_recoverable(pqxx::transaction_base& tx, std::int64_t account,
+                                                  const std::optional<std::string>& mailbox,
+                                                  std::optional<std::int64_t> since_epoch, std::size_t limit);
+struct restore_result {
+    std::map<std::string, std::size_t> mailboxes;   // name -> messages put back there
+    std::size_t messages = 0;
+    std::uint64_t bytes = 0;
+};
+// restore_recoverable - puts the account's recoverable messages `ids` (all of them when
+// empty) back: each into `to` when given, else into the mailbox that held it, created
+// (with its parents) when it is gone; new UIDs, the flags it had, its internal date; a
+// NOTIFY per mailbox so open IMAP sessions see them. Errors: not_found (an id that is not
+// the account's), quota_exceeded (they do not fit; nothing restored), invalid_argument /
+// permission_denied / limit_exceeded (the target mailbox cannot be created).
+result<restore_result> restore_recoverable(pqxx::work& tx, std::int64_t account, const std::vector<std::int64_t>& ids,
+                                           const std::optional<std::string>& to);
+// purge_recoverable - deletes the account's recoverable messages `ids` (all when empty)
+// for good; returns how many. Errors: not_found (an id that is not the account's).
+result<std::size_t> purge_recoverable(pqxx::work& tx, std::int64_t account, const std::vector<std::int64_t>& ids);
+// prune_recoverable - deletes up to `limit` recoverable messages deleted longer than
+// `older_than` ago, oldest first; returns how many.
+std::size_t prune_recoverable(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit);
+
 result<quota_info> quota(pqxx::transaction_base& tx, std::int64_t actor);
 // ACL (RFC 4314): needs 'a' on the mailbox. Grantee: an account address or a group name
 // of the owner's organisation; anything else is errc::not_found. Empty rights = remove.
@@ -490,8 +528,9 @@ private:
 //   - fills messages' full-text vectors (schema 0105), so deliveries never wait for
 //     stemming;
 //   - with an expunged_retention (polder-imapd: imap.expunged_days), deletes the expunge
-//     records QRESYNC reports (RFC 7162) once they are older (schema 0114), looking once
-//     a prune_interval.
+//     records QRESYNC reports (RFC 7162) once they are older (schema 0114), and with a
+//     recoverable_retention (imap.recoverable_days) the recoverable copies of deleted mail
+//     (schema 0115), looking once a prune_interval.
 // It works at most half the time of one database connection (after a round that found
 // more to do it sleeps as long as the round took), so a burst of mail is accepted at full
 // speed and handled in the quiet that follows; with nothing to do it looks again every
@@ -512,6 +551,8 @@ public:
         std::chrono::milliseconds quiet{300};
         std::chrono::milliseconds max_defer{10000};
         std::chrono::seconds expunged_retention{0};   // 0: expunge records are kept
+        // recoverable mail (schema 0115) deleted longer ago goes; none: kept (until purged)
+        std::optional<std::chrono::seconds> recoverable_retention;
         std::size_t prune_batch = 1000;               // expunge records per round
         std::chrono::seconds prune_interval{60};
     };
