@@ -84,6 +84,13 @@ void add_mailbox_deleted_commands(CLI::App* mailbox, action& chosen) {
         t.print(std::cout);
     });
 
+    // choice - the account, the filters, --id and --all of restore and purge.
+    auto choice = [args, selection, filters](CLI::App* sub, const std::string& verb) {
+        selection(sub);
+        filters(sub);
+        sub->add_option("--id", args->ids, "A message to " + verb + " (from deleted list); repeatable");
+        sub->add_flag("--all", args->all, "Every message the filters select");
+    };
     // chosen_ids - --id values, or with --all those the filters select; exactly one of them.
     auto chosen_ids = [args, matching](pqxx::work& tx, std::int64_t account) {
         if (args->all == !args->ids.empty()) usage_error("give --id (one or more) or --all");
@@ -97,10 +104,7 @@ void add_mailbox_deleted_commands(CLI::App* mailbox, action& chosen) {
     };
 
     auto* restore = deleted->add_subcommand("restore", "Put deleted mail back (where it was, or into --to)");
-    selection(restore);
-    filters(restore);
-    restore->add_option("--id", args->ids, "A message to restore (from deleted list); repeatable");
-    restore->add_flag("--all", args->all, "Every message the filters select");
+    choice(restore, "restore");
     restore->add_option("--to", args->to, "Restore into this mailbox (created when missing) instead");
     on_run(restore, chosen, [args, chosen_ids](context& ctx) {
         auto done = ctx.transact([&](pqxx::work& tx) {
@@ -135,10 +139,7 @@ void add_mailbox_deleted_commands(CLI::App* mailbox, action& chosen) {
     });
 
     auto* purge = deleted->add_subcommand("purge", "Delete restorable mail for good, before its time");
-    selection(purge);
-    filters(purge);
-    purge->add_option("--id", args->ids, "A message to delete (from deleted list); repeatable");
-    purge->add_flag("--all", args->all, "Every message the filters select");
+    choice(purge, "delete");
     on_run(purge, chosen, [args, chosen_ids](context& ctx) {
         auto n = ctx.transact([&](pqxx::work& tx) {
             auto owner = account_in(tx, args->account, org_filter(tx, args->org));
