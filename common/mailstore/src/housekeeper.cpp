@@ -79,24 +79,31 @@ awaitable<void> work_loop(std::shared_ptr<housekeeper::state> s) {
         if (prune) {
             last_prune = started;
             const std::size_t limit = s->opt.prune_batch;
-            if (s->opt.expunged_retention.count() > 0) {
+            // Expunge records (schema 0114) and recoverable mail (0115): the same step with
+            // its own retention, each in a transaction of its own.
+            using prune_fn = std::size_t (*)(pqxx::transaction_base&, std::chrono::seconds, std::size_t);
+            struct prune_part {
+                std::optional<std::chrono::seconds> retention;   // none: not pruned
+                prune_fn run;
+                const char* error_event;
+                std::size_t& pruned;
+            };
+            const prune_part parts[] = {
+                {s->opt.expunged_retention.count() > 0 ? std::optional(s->opt.expunged_retention) : std::nullopt,
+                 &ops::prune_expunged, "mail.expunged_prune_error", done.pruned},
+                {s->opt.recoverable_retention, &ops::prune_recoverable, "mail.recoverable_prune_error",
+                 done.recoverable_pruned},
+            };
+            for (const auto& part : parts) {
+                if (!part.retention) continue;
                 try {
-                    const auto retention = s->opt.expunged_retention;
-                    done.pruned = co_await s->pool.transact(
-                        [retention, limit](pqxx::work& tx) { return ops::prune_expunged(tx, retention, limit); });
+                    part.pruned = co_await s->pool.transact(
+                        [run = part.run, retention = *part.retention, limit](pqxx::work& tx) {
+                            return run(tx, retention, limit);
+                        });
                 } catch (const std::exception& e) {
                     failed = true;
-                    log::warn("mail.expunged_prune_error", {{"error", std::string(e.what())}});
-                }
-            }
-            if (s->opt.recoverable_retention) {
-                try {
-                    const auto retention = *s->opt.recoverable_retention;
-                    done.recoverable_pruned = co_await s->pool.transact(
-                        [retention, limit](pqxx::work& tx) { return ops::prune_recoverable(tx, retention, limit); });
-                } catch (const std::exception& e) {
-                    failed = true;
-                    log::warn("mail.recoverable_prune_error", {{"error", std::string(e.what())}});
+                    log::warn(part.error_event, {{"error", std::string(e.what())}});
                 }
             }
             // A full batch: look again next round.

@@ -390,16 +390,22 @@ std::vector<std::uint32_t> remove_rows(pqxx::work& tx, std::int64_t mailbox, con
     return out;
 }
 
+// keep_recoverable_sql - what a removed entry leaves for recovery (schema 0115): from `gone`
+// (the DELETE's RETURNING message_id, size, flags, internaldate) and `b` (the mailbox's
+// account_id and name, the owner's), a row without \Deleted among its flags.
+const std::string keep_recoverable_sql =
+    "INSERT INTO mail.recoverable (account_id, mailbox_name, message_id, size, flags, internaldate) "
+    "SELECT b.account_id, b.name, g.message_id, g.size, array_remove(g.flags, '\\Deleted'), g.internaldate "
+    "FROM gone g CROSS JOIN b";
+
 // remove_recoverably - every entry of mailbox m goes, each leaving a recoverable row for
-// the mailbox's owner under the owner's name of it (schema 0115).
+// the mailbox's owner under the owner's name of it.
 void remove_recoverably(pqxx::work& tx, const mailbox_info& m) {
-    db::exec_cached(tx,
-        "WITH gone AS (DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1 "
-        "RETURNING message_id, size, flags, internaldate) "
-        "INSERT INTO mail.recoverable (account_id, mailbox_name, message_id, size, flags, internaldate) "
-        "SELECT mb.account_id, mb.name, g.message_id, g.size, array_remove(g.flags, '\\Deleted'), g.internaldate "
-        "FROM gone g CROSS JOIN mail.mailboxes mb WHERE mb.id = $1",
-        m.id);
+    static const std::string sql =
+        "WITH b AS (SELECT account_id, name FROM mail.mailboxes WHERE id = $1), "
+        "gone AS (DELETE FROM mail.mailbox_messages WHERE mailbox_id = $1 "
+        "RETURNING message_id, size, flags, internaldate) " + keep_recoverable_sql;
+    db::exec_cached(tx, sql, m.id);
 }
 
 std::vector<std::int64_t> select_uids(pqxx::work& tx, std::int64_t mailbox, const uid_set& set) {
@@ -1267,9 +1273,7 @@ result<std::vector<std::uint32_t>> expunge(pqxx::work& tx, std::int64_t actor, s
             "AND " + cond + " RETURNING mm.uid, mm.message_id, mm.size, mm.flags, mm.internaldate), "
             "t AS (INSERT INTO mail.expunged (mailbox_id, uid, modseq) SELECT $1::bigint, uid, "
             "(SELECT highestmodseq FROM b) FROM gone RETURNING uid), "
-            "r AS (INSERT INTO mail.recoverable (account_id, mailbox_name, message_id, size, flags, internaldate) "
-            "SELECT b.account_id, b.name, g.message_id, g.size, array_remove(g.flags, '\\Deleted'), g.internaldate "
-            "FROM gone g CROSS JOIN b), "
+            "r AS (" + keep_recoverable_sql + "), "
             "n AS (SELECT pg_notify($2::text, $1::bigint::text) WHERE EXISTS (SELECT 1 FROM t)) "
             "SELECT t.uid FROM t LEFT JOIN n ON TRUE",
         pqxx::prepare::make_dynamic_params(params));
@@ -1322,19 +1326,35 @@ result<std::string> own_name(std::string_view raw) {
     return std::move(s->name);
 }
 
-// recoverable_ids - the ids among `ids` (all when empty) that are the account's, locked;
-// not_found when one is not.
-result<std::vector<std::int64_t>> lock_recoverable(pqxx::work& tx, std::int64_t account,
-                                                   const std::vector<std::int64_t>& ids) {
+struct recoverable_row {
+    std::int64_t id = 0;
+    std::string mailbox;
+    std::uint64_t size = 0;
+};
+
+// lock_recoverable - the account's recoverable rows among `ids` (all when empty), locked,
+// the earliest deleted first; not_found when an id is not the account's.
+result<std::vector<recoverable_row>> lock_recoverable(pqxx::work& tx, std::int64_t account,
+                                                      const std::vector<std::int64_t>& ids) {
     auto rows = db::exec_cached(tx,
-        "SELECT id FROM mail.recoverable WHERE account_id = $1 AND (cardinality($2::bigint[]) = 0 OR id = ANY($2::bigint[])) "
+        "SELECT id, mailbox_name, size FROM mail.recoverable "
+        "WHERE account_id = $1 AND (cardinality($2::bigint[]) = 0 OR id = ANY($2::bigint[])) "
         "ORDER BY deleted_at, id FOR UPDATE",
         account, db::bigint_array(ids));
-    std::vector<std::int64_t> out;
-    for (const auto& r : rows) out.push_back(r[0].as<std::int64_t>());
+    std::vector<recoverable_row> out;
+    for (const auto& r : rows) out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::uint64_t>()});
     std::set<std::int64_t> wanted(ids.begin(), ids.end());
     if (!ids.empty() && out.size() != wanted.size()) return errc::not_found;
     return out;
+}
+
+// delete_recoverable - the rows go (their messages become candidates for the collector).
+std::size_t delete_recoverable(pqxx::work& tx, const std::vector<recoverable_row>& rows) {
+    std::vector<std::int64_t> ids;
+    for (const auto& r : rows) ids.push_back(r.id);
+    return static_cast<std::size_t>(
+        db::exec_cached(tx, "DELETE FROM mail.recoverable WHERE id = ANY($1::bigint[])", db::bigint_array(ids))
+            .affected_rows());
 }
 
 }  // namespace
@@ -1379,13 +1399,10 @@ result<restore_result> restore_recoverable(pqxx::work& tx, std::int64_t account,
     if (!locked) return locked.error();
     restore_result out;
     if (locked->empty()) return out;
-    auto rows = db::exec_cached(tx,
-        "SELECT id, mailbox_name, size FROM mail.recoverable WHERE id = ANY($1::bigint[]) ORDER BY deleted_at, id",
-        db::bigint_array(*locked));
     std::map<std::string, std::vector<std::int64_t>> by_mailbox;
-    for (const auto& r : rows) {
-        by_mailbox[target ? *target : r[1].as<std::string>()].push_back(r[0].as<std::int64_t>());
-        out.bytes += r[2].as<std::uint64_t>();
+    for (const auto& r : *locked) {
+        by_mailbox[target ? *target : r.mailbox].push_back(r.id);
+        out.bytes += r.size;
     }
     if (!fits(q[account], out.bytes)) return errc::quota_exceeded;
     for (const auto& [name, list] : by_mailbox) {
@@ -1410,7 +1427,7 @@ result<restore_result> restore_recoverable(pqxx::work& tx, std::int64_t account,
         out.mailboxes[name] = list.size();
         out.messages += list.size();
     }
-    db::exec_cached(tx, "DELETE FROM mail.recoverable WHERE id = ANY($1::bigint[])", db::bigint_array(*locked));
+    delete_recoverable(tx, *locked);
     return out;
 }
 
@@ -1418,9 +1435,7 @@ result<std::size_t> purge_recoverable(pqxx::work& tx, std::int64_t account, cons
     auto locked = lock_recoverable(tx, account, ids);
     if (!locked) return locked.error();
     if (locked->empty()) return std::size_t{0};
-    return static_cast<std::size_t>(
-        db::exec_cached(tx, "DELETE FROM mail.recoverable WHERE id = ANY($1::bigint[])", db::bigint_array(*locked))
-            .affected_rows());
+    return delete_recoverable(tx, *locked);
 }
 
 std::size_t prune_recoverable(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit) {

@@ -11,12 +11,17 @@
 
 namespace polder::service {
 
+namespace {
+
+// jittered - d scaled by a random factor in [low, high), at least 100 ms.
 std::chrono::steady_clock::duration jittered(std::chrono::seconds d, double low, double high) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     std::uniform_real_distribution<double> factor(low, high);
     const auto ms = static_cast<std::int64_t>(static_cast<double>(d.count()) * 1000.0 * factor(rng));
     return std::chrono::milliseconds(std::max<std::int64_t>(ms, 100));
 }
+
+}  // namespace
 
 periodic_task::periodic_task(std::string name, std::chrono::seconds interval, round_fn round)
     : name_(std::move(name)), interval_(interval), round_(std::move(round)) {}

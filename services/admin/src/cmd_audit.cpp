@@ -121,21 +121,21 @@ void add_audit_commands(CLI::App& app, action& chosen) {
                                                  "by themselves after audit.retention_days)");
     purge->add_option("--before", args->before, "Delete the events before this time (90d, 2026-01-01, ...)")->required();
     on_run(purge, chosen, [args](context& ctx) {
-        const auto cutoff = ctx.transact([&](pqxx::work& tx) {
+        // The cutoff, and its text for the audit event, from one reading of the time.
+        const auto [cutoff, before] = ctx.transact([&](pqxx::work& tx) {
             const auto at = resolve_time(tx, args->before, "--before");
-            if (at > tx.exec1("SELECT (extract(epoch FROM now()) * 1000000)::bigint")[0].as<std::int64_t>())
-                refuse("--before '" + args->before + "' is in the future");
-            return at;
+            const auto r = tx.exec_params1("SELECT $1::bigint > (extract(epoch FROM now()) * 1000000)::bigint, "
+                                           "to_char(to_timestamp($1::double precision / 1000000) AT TIME ZONE 'UTC', "
+                                           "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                                           at);
+            if (r[0].as<bool>()) refuse("--before '" + args->before + "' is in the future");
+            return std::pair{at, r[1].as<std::string>()};
         });
         const auto n = ctx.guarded([&] {
             return auth::purge_audit(ctx.connection(),
                                      std::chrono::system_clock::time_point(std::chrono::microseconds(cutoff)), 10'000);
         });
         ctx.transact([&](pqxx::work& tx) {
-            const auto before = tx.exec_params1("SELECT to_char(to_timestamp($1::double precision / 1000000) AT TIME ZONE "
-                                                "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                                                cutoff)[0]
-                                    .as<std::string>();
             auth::audit(tx, "admin.audit.purge", std::nullopt, std::nullopt, ctx.who().actor, ctx.who().remote_ip,
                         {{"before", before}, {"events", n}});
         });

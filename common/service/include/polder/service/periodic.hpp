@@ -49,7 +49,4 @@ private:
     std::atomic<bool> stopping_{false};
 };
 
-// jittered - d scaled by a random factor in [low, high), at least 100 ms.
-std::chrono::steady_clock::duration jittered(std::chrono::seconds d, double low, double high);
-
 }  // namespace polder::service
