@@ -9,6 +9,7 @@
 #include "polder/metrics/metrics.hpp"
 
 #include <pqxx/except>
+#include <pqxx/transaction>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +25,9 @@ struct group_commit::state {
     std::mutex m;
     std::deque<std::unique_ptr<detail::group_entry>> pending;
     unsigned in_flight = 0;
+    // One-statement batches' connections (at most max_in_flight), each used by one drain
+    // at a time.
+    std::vector<std::unique_ptr<async_connection>> idle_connections;
 };
 
 namespace {
@@ -71,49 +75,10 @@ void rerun_alone(pqxx::connection& c, batch_type& batch, int max_attempts, const
     }
 }
 
-// run_batch - on a database thread: the batch in one transaction, or each alone after a
-// failure. Completes every entry; rethrows a connection failure afterwards so the pool
+// run_batch - on a database thread: the batch in one transaction (or alone, when it is
+// one entry), or each alone after a failure. Completes every entry; rethrows a connection failure afterwards so the pool
 // replaces the connection.
 void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& completed) {
-    global_metrics().batch_size.observe(static_cast<double>(batch.size()));
-    if (auto* all = batch.front()->runner()) {
-        // One statement in autocommit, when the batch is one (batch_commit's single).
-        bool single = false;
-        std::vector<std::size_t> left;
-        try {
-            pqxx::nontransaction tx(c);
-            single = all->run_single(tx, batch, left);
-        } catch (const std::exception& ex) {
-            completed = true;
-            // Only the statement's own failure means nothing persisted; anything else
-            // (the connection, or the function failing after its statement ran) leaves
-            // the outcome unknown, so nobody may be told either way or run again.
-            if (dynamic_cast<const pqxx::sql_error*>(&ex) == nullptr || is_connection_failure(ex))
-                fail_all(batch, ex);
-            else
-                rerun_alone(c, batch, max_attempts, ex);
-            return;
-        }
-        if (single) {
-            global_metrics().single_statements.inc();
-            // Committed: the entries it took are told now; those it left go on below,
-            // as a batch of their own, in arrival order.
-            std::sort(left.begin(), left.end());
-            batch_type rest;
-            for (std::size_t i = 0, k = 0; i < batch.size(); ++i) {
-                while (k < left.size() && left[k] < i) ++k;
-                if (k < left.size() && left[k] == i)
-                    rest.push_back(std::move(batch[i]));
-                else
-                    batch[i]->complete_kept();
-            }
-            batch = std::move(rest);
-            if (batch.empty()) {
-                completed = true;
-                return;
-            }
-        }
-    }
     if (batch.size() == 1) {
         completed = true;
         batch.front()->run_alone(c, max_attempts);
@@ -143,6 +108,85 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
     for (auto& e : batch) e->complete_kept();
 }
 
+// fail_each - every entry fails with `error` (its outcome is unknown).
+void fail_each(batch_type& batch, const std::exception_ptr& error) {
+    for (auto& e : batch) e->fail(error);
+}
+
+// take_connection / give_back - a drain's async_connection for one-statement batches.
+std::unique_ptr<async_connection> take_connection(group_commit::state& s) {
+    {
+        std::lock_guard lock(s.m);
+        if (!s.idle_connections.empty()) {
+            auto c = std::move(s.idle_connections.back());
+            s.idle_connections.pop_back();
+            return c;
+        }
+    }
+    return std::make_unique<async_connection>(s.ex, s.pool_);
+}
+
+void give_back(group_commit::state& s, std::unique_ptr<async_connection> c) {
+    std::lock_guard lock(s.m);
+    s.idle_connections.push_back(std::move(c));
+}
+
+// run_single - on the drain's executor: the batch as one statement when its runner can
+// write one (batch_commit). Completes the entries the statement decided and leaves the
+// rest in `batch`, for a transaction; `alone` says they failed with the statement and
+// must each run alone (nothing of it persisted).
+awaitable<void> run_single(group_commit::state& s, batch_type& batch, std::exception_ptr& alone) {
+    auto* all = batch.front()->runner();
+    if (all == nullptr) co_return;
+    std::vector<std::size_t> left;
+    std::optional<statement> st;
+    try {
+        st = all->build_single(batch, left);
+    } catch (...) {
+        fail_each(batch, std::current_exception());
+        batch.clear();
+        co_return;
+    }
+    if (!st) co_return;
+    auto conn = take_connection(s);
+    std::exception_ptr failed;
+    bool not_sent = false;
+    try {
+        const async_result rows = co_await conn->exec(*st);
+        all->apply_single(rows, batch, left);
+    } catch (const connect_error&) {
+        not_sent = true;   // nothing was sent: the batch goes through a transaction
+    } catch (const std::exception& ex) {
+        // Only the statement's own failure means nothing persisted; anything else (the
+        // connection, or apply failing after the statement ran) leaves the outcome unknown,
+        // so nobody may be told either way or run again.
+        if (dynamic_cast<const pqxx::sql_error*>(&ex) != nullptr && !is_connection_failure(ex))
+            alone = std::current_exception();
+        else
+            failed = std::current_exception();
+    }
+    give_back(s, std::move(conn));
+    if (not_sent || alone) co_return;
+    if (failed) {
+        fail_each(batch, failed);
+        batch.clear();
+        co_return;
+    }
+    global_metrics().single_statements.inc();
+    // Committed: the entries it took are told now; those it left go on, as a batch of
+    // their own, in arrival order.
+    std::sort(left.begin(), left.end());
+    batch_type rest;
+    for (std::size_t i = 0, k = 0; i < batch.size(); ++i) {
+        while (k < left.size() && left[k] < i) ++k;
+        if (k < left.size() && left[k] == i)
+            rest.push_back(std::move(batch[i]));
+        else
+            batch[i]->complete_kept();
+    }
+    batch = std::move(rest);
+}
+
 // drain - takes batches from the queue until it is empty (one of at most max_in_flight).
 // A coroutine function with a parameter, not a capturing lambda (GCC 12 and co_spawn).
 awaitable<void> drain(std::shared_ptr<group_commit::state> s) {
@@ -161,16 +205,28 @@ awaitable<void> drain(std::shared_ptr<group_commit::state> s) {
                 s->pending.pop_front();
             }
         }
+        global_metrics().batch_size.observe(static_cast<double>(batch.size()));
+        std::exception_ptr alone;
+        co_await run_single(*s, batch, alone);
+        if (batch.empty()) continue;
         bool completed = false;
         const int attempts = s->opt.max_attempts;
         try {
-            co_await s->pool_.run([&batch, &completed, attempts](pqxx::connection& c) {
-                run_batch(c, batch, attempts, completed);
+            co_await s->pool_.run([&batch, &completed, &alone, attempts](pqxx::connection& c) {
+                if (!alone) {
+                    run_batch(c, batch, attempts, completed);
+                    return;
+                }
+                completed = true;
+                try {
+                    std::rethrow_exception(alone);
+                } catch (const std::exception& ex) {
+                    rerun_alone(c, batch, attempts, ex);
+                }
             });
         } catch (...) {
             // The pool is stopping (the batch never ran) or its connection broke.
-            if (!completed)
-                for (auto& e : batch) e->fail(std::current_exception());
+            if (!completed) fail_each(batch, std::current_exception());
         }
     }
 }

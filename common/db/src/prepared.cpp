@@ -5,7 +5,9 @@
 #include "polder/db/prepared.hpp"
 #include "polder/db/statement_names.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <cstdio>
 
 namespace polder::db {
@@ -22,6 +24,15 @@ std::optional<std::string> statement_names::name(const std::string& sql) {
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
     return names_.emplace(sql, prefix_ + hex).first->second;
+}
+
+pqxx::result exec_statement(pqxx::transaction_base& tx, const statement& s) {
+    if (std::find(s.binary.begin(), s.binary.end(), true) != s.binary.end())
+        throw std::invalid_argument("db::exec_statement: binary parameters are not supported here");
+    std::vector<const char*> values;   // libpqxx sends a null pointer as NULL
+    values.reserve(s.params.size());
+    for (const auto& p : s.params) values.push_back(p ? p->c_str() : nullptr);
+    return exec_cached(tx, s.sql, pqxx::prepare::make_dynamic_params(values));
 }
 
 namespace detail {

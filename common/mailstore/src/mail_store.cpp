@@ -311,17 +311,32 @@ void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes) 
     if (!stores.empty()) ops::store_flags_own_batch(tx, stores, stored);
 }
 
-bool run_grouped_writes_single(pqxx::transaction_base& tx, std::span<grouped_write* const> writes) {
-    std::vector<const ops::store_request*> stores;
-    std::vector<std::optional<store_result>*> stored;
+namespace {
+// store_requests_of - the batch's STORE requests and their outcome slots; false when a
+// write is not a STORE.
+bool store_requests_of(std::span<grouped_write* const> writes, std::vector<const ops::store_request*>& stores,
+                       std::vector<std::optional<store_result>*>& stored) {
     for (auto* w : writes) {
         if (!w->store) return false;
         stores.push_back(w->store);
         stored.push_back(&w->stored);
     }
-    if (!ops::store_batch_is_one_statement(stores)) return false;
-    ops::store_flags_own_batch(tx, stores, stored);
     return true;
+}
+}  // namespace
+
+std::optional<db::statement> grouped_writes_statement(std::span<grouped_write* const> writes) {
+    std::vector<const ops::store_request*> stores;
+    std::vector<std::optional<store_result>*> stored;
+    if (!store_requests_of(writes, stores, stored)) return std::nullopt;
+    return ops::store_batch_statement(stores);
+}
+
+void grouped_writes_stored(const db::async_result& rows, std::span<grouped_write* const> writes) {
+    std::vector<const ops::store_request*> stores;
+    std::vector<std::optional<store_result>*> stored;
+    if (!store_requests_of(writes, stores, stored)) throw std::logic_error("grouped_writes_stored: not a STORE batch");
+    ops::store_batch_results(rows, stores, stored);
 }
 
 awaitable<result<copy_result>> mail_store::copy(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,

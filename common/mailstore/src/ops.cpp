@@ -49,11 +49,12 @@ const std::string has_children_sql =
 
 std::string clean(std::string_view s) { return mime::sanitize_utf8(s, false); }
 
-std::vector<std::string> flags_of(const pqxx::field& f) {
-    auto parsed = db::parse_text_array(f.c_str());
+std::vector<std::string> flags_of(const char* literal) {
+    auto parsed = db::parse_text_array(literal);
     if (!parsed) return {};
     return std::move(*parsed);
 }
+std::vector<std::string> flags_of(const pqxx::field& f) { return flags_of(f.c_str()); }
 
 std::string json_text(const nlohmann::json& j) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -1010,13 +1011,15 @@ result<void> check_append(pqxx::transaction_base& tx, std::int64_t actor, std::s
 
 namespace {
 
-// add_store_row - one row of a STORE statement (highestmodseq, then uid, flags, modseq
-// of a changed message, or NULLs when none changed) into out.
-void add_store_row(store_result& out, const pqxx::row& r) {
-    out.highestmodseq = r[0].as<std::uint64_t>();
-    if (r[1].is_null()) return;
-    out.updated.push_back({static_cast<std::uint32_t>(r[1].as<std::int64_t>()), flags_of(r[2]),
-                           r[3].as<std::uint64_t>()});
+// add_store_row - one row of a STORE statement from column `at` on (highestmodseq, then
+// uid, flags, modseq of a changed message, or NULLs when none changed) into out. Row is a
+// pqxx::row or a db::async_row.
+template <class Row>
+void add_store_row(store_result& out, const Row& r, int at = 0) {
+    out.highestmodseq = r[at].template as<std::uint64_t>();
+    if (r[at + 1].is_null()) return;
+    out.updated.push_back({static_cast<std::uint32_t>(r[at + 1].template as<std::int64_t>()),
+                           flags_of(r[at + 2].c_str()), r[at + 3].template as<std::uint64_t>()});
 }
 
 // sort_updated - the changed messages in ascending UID order, as answers list them.
@@ -1080,40 +1083,57 @@ result<store_result> store_flags(pqxx::work& tx, std::int64_t actor, std::int64_
     return out;
 }
 
-std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
-                                            std::uint32_t uidvalidity, const uid_set& uids, flag_mode mode,
-                                            const std::vector<std::string>& flags) {
-    auto f = normalize_flags(flags);
+std::optional<db::statement> store_own_statement(const store_request& r) {
+    auto f = normalize_flags(r.flags);
     if (!f) return std::nullopt;
-    auto set = make_uid_set(uids);
+    auto set = make_uid_set(r.uids);
     if (!set) return std::nullopt;
     // $1 mailbox, $2 the NOTIFY channel, $3 the flags, $4 the actor (who must own the
     // mailbox: an owner holds every right), $5 its UIDVALIDITY, then the UID set.
-    std::vector<std::string> params{std::to_string(mailbox), notify_channel(actor), db::text_array(*f),
-                                    std::to_string(actor), std::to_string(uidvalidity)};
+    std::vector<std::string> params{std::to_string(r.mailbox), notify_channel(r.actor), db::text_array(*f),
+                                    std::to_string(r.actor), std::to_string(r.uidvalidity)};
     int next = 6;
     auto cond = uid_condition(*set, params, next);
-    std::string expr = mode == flag_mode::add      ? "mail.flags_union(mm.flags, $3::text[])"
-                       : mode == flag_mode::remove ? "mail.flags_minus(mm.flags, $3::text[])"
-                                                   : "mail.flags_union('{}'::text[], $3::text[])";
+    std::string expr = r.mode == flag_mode::add      ? "mail.flags_union(mm.flags, $3::text[])"
+                       : r.mode == flag_mode::remove ? "mail.flags_minus(mm.flags, $3::text[])"
+                                                     : "mail.flags_union('{}'::text[], $3::text[])";
     // store_flags' statement with the mailbox check inside: b locks and bumps the mailbox
     // only when the actor owns it and UIDVALIDITY still matches, u runs only when b did.
     // No row at all means "not the fast case" (not the actor's own, or gone).
-    auto rows = db::exec_cached(
-        tx, "WITH b AS (UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1::bigint "
-            "AND account_id = $4::bigint AND uidvalidity = $5::bigint RETURNING highestmodseq), "
-            "u AS (UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = (SELECT highestmodseq FROM b) "
-            "WHERE mm.mailbox_id = $1::bigint AND EXISTS (SELECT 1 FROM b) AND " + cond +
-            " AND mm.flags IS DISTINCT FROM " + expr + " RETURNING mm.uid, mm.flags, mm.modseq), "
-            "n AS (SELECT pg_notify($2::text, $1::bigint::text || ':' || (SELECT highestmodseq FROM b)::text) "
-            "WHERE EXISTS (SELECT 1 FROM u)) "
-            "SELECT b.highestmodseq, u.uid, u.flags, u.modseq FROM b LEFT JOIN u ON TRUE LEFT JOIN n ON TRUE",
-        pqxx::prepare::make_dynamic_params(params));
+    db::statement st{
+        "WITH b AS (UPDATE mail.mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1::bigint "
+        "AND account_id = $4::bigint AND uidvalidity = $5::bigint RETURNING highestmodseq), "
+        "u AS (UPDATE mail.mailbox_messages mm SET flags = " + expr + ", modseq = (SELECT highestmodseq FROM b) "
+        "WHERE mm.mailbox_id = $1::bigint AND EXISTS (SELECT 1 FROM b) AND " + cond +
+        " AND mm.flags IS DISTINCT FROM " + expr + " RETURNING mm.uid, mm.flags, mm.modseq), "
+        "n AS (SELECT pg_notify($2::text, $1::bigint::text || ':' || (SELECT highestmodseq FROM b)::text) "
+        "WHERE EXISTS (SELECT 1 FROM u)) "
+        "SELECT b.highestmodseq, u.uid, u.flags, u.modseq FROM b LEFT JOIN u ON TRUE LEFT JOIN n ON TRUE",
+        {}};
+    st.params.assign(std::make_move_iterator(params.begin()), std::make_move_iterator(params.end()));
+    return st;
+}
+
+namespace {
+
+// own_result - store_own_statement's rows as store_flags_own's value.
+template <class Rows>
+std::optional<store_result> own_result(const Rows& rows) {
     if (rows.empty()) return std::nullopt;
     store_result out;
     for (const auto& r : rows) add_store_row(out, r);
     sort_updated(out);
     return out;
+}
+
+}  // namespace
+
+std::optional<store_result> store_flags_own(pqxx::transaction_base& tx, std::int64_t actor, std::int64_t mailbox,
+                                            std::uint32_t uidvalidity, const uid_set& uids, flag_mode mode,
+                                            const std::vector<std::string>& flags) {
+    auto st = store_own_statement({actor, mailbox, uidvalidity, uids, mode, flags});
+    if (!st) return std::nullopt;
+    return own_result(db::exec_statement(tx, *st));
 }
 
 namespace {
@@ -1130,72 +1150,105 @@ std::optional<batchable> batchable_store(const store_request& r, std::set<std::i
         return batchable{uids->front(), std::move(*f)};
     return std::nullopt;
 }
+
+// batch_statement - mail.store_flags_batch for the requests `set` names, all batchable.
+db::statement batch_statement(std::span<const store_request* const> requests,
+                              const std::vector<std::pair<std::size_t, batchable>>& set) {
+    std::vector<std::int64_t> boxes, actors, validities, lo, hi, modes;
+    std::vector<std::string> flags, channels;
+    for (const auto& [index, b] : set) {
+        const auto& r = *requests[index];
+        boxes.push_back(r.mailbox);
+        actors.push_back(r.actor);
+        validities.push_back(r.uidvalidity);
+        lo.push_back(b.range.first);
+        hi.push_back(b.range.last);
+        modes.push_back(r.mode == flag_mode::add ? 0 : r.mode == flag_mode::remove ? 1 : 2);
+        flags.push_back(db::text_array(b.flags));
+        channels.push_back(notify_channel(r.actor));
+    }
+    return {"SELECT mailbox_id, highestmodseq, uid, flags, modseq FROM mail.store_flags_batch($1::bigint[], "
+            "$2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer[], $7::text[], $8::text[])",
+            {db::bigint_array(boxes), db::bigint_array(actors), db::bigint_array(validities), db::bigint_array(lo),
+             db::bigint_array(hi), db::bigint_array(modes), db::text_array(flags), db::text_array(channels)}};
+}
+
+// batch_results - mail.store_flags_batch's rows into out[i] for the requests `set` names
+// (a mailbox with no row was not the fast case: nullopt).
+template <class Rows>
+void batch_results(const Rows& rows, std::span<const store_request* const> requests,
+                   std::span<std::optional<store_result>* const> out, std::span<const std::size_t> set) {
+    std::map<std::int64_t, std::size_t> index_of;   // mailbox -> request
+    for (auto i : set) {
+        index_of[requests[i]->mailbox] = i;
+        *out[i] = std::nullopt;
+    }
+    for (const auto& row : rows) {
+        auto at = index_of.find(row[0].template as<std::int64_t>());
+        if (at == index_of.end()) throw std::runtime_error("mail.store_flags_batch: a mailbox nobody asked for");
+        auto& o = *out[at->second];
+        if (!o) o.emplace();
+        add_store_row(*o, row, 1);
+    }
+    for (auto i : set)
+        if (auto& o = *out[i]) sort_updated(*o);
+}
+
+template <class Rows>
+void apply_store_batch(const Rows& rows, std::span<const store_request* const> requests,
+                       std::span<std::optional<store_result>* const> out) {
+    if (requests.size() == 1) {
+        *out[0] = own_result(rows);
+        return;
+    }
+    std::vector<std::size_t> all(requests.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    batch_results(rows, requests, out, all);
+}
 }  // namespace
 
-bool store_batch_is_one_statement(std::span<const store_request* const> requests) {
+std::optional<db::statement> store_batch_statement(std::span<const store_request* const> requests) {
+    if (requests.size() == 1) return store_own_statement(*requests.front());
     std::set<std::int64_t> mailboxes;
-    return !requests.empty() &&
-           std::all_of(requests.begin(), requests.end(), [&](const store_request* r) {
-               return batchable_store(*r, mailboxes).has_value();
-           });
+    std::vector<std::pair<std::size_t, batchable>> set;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        auto b = batchable_store(*requests[i], mailboxes);
+        if (!b) return std::nullopt;
+        set.emplace_back(i, std::move(*b));
+    }
+    if (set.empty()) return std::nullopt;
+    return batch_statement(requests, set);
+}
+
+void store_batch_results(const db::async_result& rows, std::span<const store_request* const> requests,
+                         std::span<std::optional<store_result>* const> out) {
+    apply_store_batch(rows, requests, out);
 }
 
 void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_request* const> requests,
                            std::span<std::optional<store_result>* const> out) {
     // Which requests go into the one statement (batchable_store); the others run alone,
     // before it: the order of different sessions' STOREs within one transaction is free.
-    struct together {
-        std::size_t index;
-        uid_range range;
-        std::vector<std::string> flags;
-    };
-    std::vector<together> set;
+    std::vector<std::pair<std::size_t, batchable>> set;
     std::set<std::int64_t> mailboxes;
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const auto& r = *requests[i];
         *out[i] = std::nullopt;
         if (auto b = batchable_store(r, mailboxes)) {
-            set.push_back({i, b->range, std::move(b->flags)});
+            set.emplace_back(i, std::move(*b));
             continue;
         }
         *out[i] = store_flags_own(tx, r.actor, r.mailbox, r.uidvalidity, r.uids, r.mode, r.flags);
     }
     if (set.size() == 1) {
-        const auto& r = *requests[set.front().index];
-        *out[set.front().index] = store_flags_own(tx, r.actor, r.mailbox, r.uidvalidity, r.uids, r.mode, r.flags);
+        const auto& r = *requests[set.front().first];
+        *out[set.front().first] = store_flags_own(tx, r.actor, r.mailbox, r.uidvalidity, r.uids, r.mode, r.flags);
         return;
     }
     if (set.empty()) return;
-    std::vector<std::int64_t> boxes, actors, validities, lo, hi, modes;
-    std::vector<std::string> flags, channels;
-    std::map<std::int64_t, std::size_t> index_of;   // mailbox -> request
-    for (const auto& t : set) {
-        const auto& r = *requests[t.index];
-        boxes.push_back(r.mailbox);
-        actors.push_back(r.actor);
-        validities.push_back(r.uidvalidity);
-        lo.push_back(t.range.first);
-        hi.push_back(t.range.last);
-        modes.push_back(r.mode == flag_mode::add ? 0 : r.mode == flag_mode::remove ? 1 : 2);
-        flags.push_back(db::text_array(t.flags));
-        channels.push_back(notify_channel(r.actor));
-        index_of[r.mailbox] = t.index;
-    }
-    auto rows = db::exec_cached(
-        tx,
-        "SELECT mailbox_id, highestmodseq, uid, flags, modseq FROM mail.store_flags_batch($1::bigint[], $2::bigint[], "
-        "$3::bigint[], $4::bigint[], $5::bigint[], $6::integer[], $7::text[], $8::text[])",
-        db::bigint_array(boxes), db::bigint_array(actors), db::bigint_array(validities), db::bigint_array(lo),
-        db::bigint_array(hi), db::bigint_array(modes), db::text_array(flags), db::text_array(channels));
-    for (const auto& row : rows) {
-        auto at = index_of.find(row[0].as<std::int64_t>());
-        if (at == index_of.end()) throw std::runtime_error("mail.store_flags_batch: a mailbox nobody asked for");
-        auto& o = *out[at->second];
-        if (!o) o.emplace();
-        add_store_row(*o, row.slice(1, row.size()));
-    }
-    for (const auto& t : set)
-        if (auto& o = *out[t.index]) sort_updated(*o);
+    std::vector<std::size_t> indexes;
+    for (const auto& [index, b] : set) indexes.push_back(index);
+    batch_results(db::exec_statement(tx, batch_statement(requests, set)), requests, out, indexes);
 }
 
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,

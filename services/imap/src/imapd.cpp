@@ -19,9 +19,12 @@ imapd::imapd(service::context& ctx)
       writes(ctx.pool, ctx.runtime.io().get_executor(),
              db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5},
              mailstore::run_grouped_writes,
-             [](pqxx::transaction_base& tx, std::span<mailstore::grouped_write* const> w, std::vector<std::size_t>&) {
-                 return mailstore::run_grouped_writes_single(tx, w);   // the whole batch or nothing
-             }),
+             {[](std::span<mailstore::grouped_write* const> w, std::vector<std::size_t>&) {
+                  return mailstore::grouped_writes_statement(w);   // the whole batch or nothing
+              },
+              [](const db::async_result& rows, std::span<mailstore::grouped_write* const> w, std::vector<std::size_t>&) {
+                  mailstore::grouped_writes_stored(rows, w);
+              }}),
       authenticator(ctx.pool, ctx.settings.auth, 2),
       notifier(ctx.runtime.io().get_executor(), db::from_config(ctx.settings.database, "polder-imapd-listen")),
       tls(ctx.tls) {

@@ -68,6 +68,7 @@ struct put_item {
     const std::string* held = nullptr;   // the bytes when kept in the database
     put_check pc;
     bool created = false;
+    bool in_statement = false;   // sent in the batch's one statement (service::put_new_statement)
 };
 
 // run_puts - the PUTs of one transaction (service.hpp, put_commits_): one
@@ -145,44 +146,53 @@ void service::run_puts(pqxx::work& tx, std::span<put_item* const> items) {
     write_pending();
 }
 
-// put_new_files - the batch's PUTs that may create a file, in one statement
-// (store::put_new_files, schema 0305: it commits by itself). Sent are those
+// put_new_statement / put_new_applied - the batch's PUTs that may create a
+// file, in one statement (store::put_new_files, schema 0305: it commits by
+// itself; batch_commit sends it on its async connection). Sent are those
 // whose checks it can make alone: no If header (tokens and tagged lists) and
 // no If-Match (which a missing target fails); If-None-Match holds for a file
 // that does not exist, and If-Unmodified-Since is only about an existing one.
 // Everything else, and whatever the statement leaves (status 0), is `left`
-// to run_puts' transaction. False, with nothing sent, when no item qualifies.
+// to run_puts' transaction. Nullopt, with nothing sent, when no item qualifies.
 //
 // A batch the statement leaves whole (overwrites: a sync client uploading
 // changed files) paid a round trip for nothing, 10-20% of the rate of
 // overwrites. After two such batches in a row only every eighth batch tries,
 // until one is decided again.
-bool service::put_new_files(pqxx::transaction_base& tx, std::span<put_item* const> items,
-                            std::vector<std::size_t>& left) {
+std::optional<db::statement> service::put_new_statement(std::span<put_item* const> items,
+                                                       std::vector<std::size_t>& left) {
     const unsigned misses = put_new_misses_.load(std::memory_order_relaxed);
     if (misses >= 2 && misses % 8 != 0) {
         put_new_misses_.store(misses + 1, std::memory_order_relaxed);
-        return false;
+        return std::nullopt;
     }
-    std::vector<std::size_t> sent;
     std::vector<store::new_file> files;
     std::vector<std::int64_t> accounts;
     for (std::size_t i = 0; i < items.size(); ++i) {
-        const auto& it = *items[i];
-        if (it.c->if_header || !it.c->req.header(http::field::if_match).empty()) {
+        auto& it = *items[i];
+        it.in_statement = !it.c->if_header && it.c->req.header(http::field::if_match).empty();
+        if (!it.in_statement) {
             left.push_back(i);
             continue;
         }
-        sent.push_back(i);
         files.push_back({it.home_before, 0, it.c->target.path, it.hex, it.size, it.type, it.etag, 0, it.held});
         accounts.push_back(it.c->who.account_id);
     }
-    if (sent.empty()) {
+    if (files.empty()) {
         left.clear();
-        return false;
+        return std::nullopt;
     }
-    const auto status = store::put_new_files(tx, files, accounts);
+    return store::put_new_files(files, accounts);
+}
+
+void service::put_new_applied(const db::async_result& rows, std::span<put_item* const> items,
+                              std::vector<std::size_t>& left) {
+    std::vector<std::size_t> sent;
+    for (std::size_t i = 0; i < items.size(); ++i)
+        if (items[i]->in_statement) sent.push_back(i);
+    const auto status = store::put_new_files_status(rows, sent.size());
     const bool decided = std::any_of(status.begin(), status.end(), [](int v) { return v != 0; });
+    const unsigned misses = put_new_misses_.load(std::memory_order_relaxed);
     put_new_misses_.store(decided ? 0 : misses + 1, std::memory_order_relaxed);
     for (std::size_t k = 0; k < sent.size(); ++k) {
         auto& it = *items[sent[k]];
@@ -194,7 +204,6 @@ bool service::put_new_files(pqxx::transaction_base& tx, std::span<put_item* cons
         it.pc.status = status[k] == 201 ? 0 : static_cast<unsigned>(status[k]);
         it.created = status[k] == 201;
     }
-    return true;
 }
 
 awaitable<http::response> service::cmd_put(ctx& c) {

@@ -191,14 +191,19 @@ private:
     // statement in autocommit, no BEGIN or COMMIT (schema 0305); what it
     // leaves (overwrites, locked homes, conditional PUTs) goes through run_puts.
     void run_puts(pqxx::work& tx, std::span<put_item* const> items);
-    bool put_new_files(pqxx::transaction_base& tx, std::span<put_item* const> items, std::vector<std::size_t>& left);
+    std::optional<db::statement> put_new_statement(std::span<put_item* const> items, std::vector<std::size_t>& left);
+    void put_new_applied(const db::async_result& rows, std::span<put_item* const> items,
+                         std::vector<std::size_t>& left);
     std::atomic<unsigned> put_new_misses_{0};   // batches in a row put_new_files did not decide
     db::batch_commit<put_item> put_commits_{
         pool_, file_io_.get_executor(), db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5},
         [this](pqxx::work& tx, std::span<put_item* const> items) { run_puts(tx, items); },
-        [this](pqxx::transaction_base& tx, std::span<put_item* const> items, std::vector<std::size_t>& left) {
-            return put_new_files(tx, items, left);
-        }};
+        {[this](std::span<put_item* const> items, std::vector<std::size_t>& left) {
+             return put_new_statement(items, left);
+         },
+         [this](const db::async_result& rows, std::span<put_item* const> items, std::vector<std::size_t>& left) {
+             put_new_applied(rows, items, left);
+         }}};
 };
 
 // empty_response - a status without a body (201 / 204 ...).

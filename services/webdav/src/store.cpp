@@ -338,8 +338,7 @@ std::int64_t put_file(pqxx::work& tx, std::int64_t home_id, const node& parent, 
         .as<std::int64_t>();
 }
 
-std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new_file>& files,
-                               const std::vector<std::int64_t>& accounts) {
+db::statement put_new_files(const std::vector<new_file>& files, const std::vector<std::int64_t>& accounts) {
     if (files.size() != accounts.size()) throw std::invalid_argument("put_new_files: one account per file");
     std::vector<std::int64_t> homes, sizes;
     std::vector<std::int64_t> content_at;   // -1: the file is in the blob store
@@ -363,15 +362,20 @@ std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new
             content_at.push_back(-1);
         }
     }
-    auto rows = db::exec_cached(
-        tx,
+    db::statement st{
         "SELECT item, status FROM files.put_new_files($1::bigint[], $2::bigint[], $3::text[], $4::text[], "
         "$5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::bytea, $11::bigint[])",
-        db::bigint_array(homes), db::bigint_array(accounts), db::text_array(paths), db::text_array(parents),
-        db::text_array(names), db::text_array(blobs), db::bigint_array(sizes), db::text_array(types),
-        db::text_array(etags), pqxx::binarystring(content.data(), content.size()), db::bigint_array(content_at));
-    std::vector<int> status(files.size(), -1);
-    for (const auto& r : rows) {
+        {db::bigint_array(homes), db::bigint_array(accounts), db::text_array(paths), db::text_array(parents),
+         db::text_array(names), db::text_array(blobs), db::bigint_array(sizes), db::text_array(types),
+         db::text_array(etags), std::move(content), db::bigint_array(content_at)},
+        std::vector<bool>(11, false)};
+    st.binary[9] = true;
+    return st;
+}
+
+std::vector<int> put_new_files_status(const db::async_result& rows, std::size_t files) {
+    std::vector<int> status(files, -1);
+    for (auto r : rows) {
         const auto i = r[0].as<std::size_t>() - 1;
         if (i >= status.size()) throw std::runtime_error("files.put_new_files: item out of range");
         status[i] = r[1].as<int>();

@@ -14,6 +14,8 @@
 // STANDARDS: RFC 4918 (tree, properties, locks), RFC 6578 (modseq, tombstones).
 #pragma once
 
+#include "polder/db/async_connection.hpp"
+
 #include <pqxx/pqxx>
 
 #include <cstdint>
@@ -181,15 +183,16 @@ struct new_file {
 // any number of files (a round trip and a quota-trigger run per batch, not
 // per file). Nothing when files is empty.
 void insert_files(pqxx::work& tx, const std::vector<new_file>& files);
-// put_new_files - a batch of PUTs that may create files, in ONE statement
-// (files.put_new_files, schema 0305), which commits by itself on an
-// autocommit tx: files[i].home_id 0 is the personal home of accounts[i];
-// parent_id and modseq are found by the statement. Per file, in order: 201
-// (created), 409, 405, 507, or 0 (left: an overwrite, a home with live locks
-// or none yet, a path an earlier file of the batch takes; the caller's
-// transaction decides it).
-std::vector<int> put_new_files(pqxx::transaction_base& tx, const std::vector<new_file>& files,
-                               const std::vector<std::int64_t>& accounts);
+// put_new_files - a batch of PUTs that may create files, as ONE statement
+// (files.put_new_files, schema 0305) to send outside a transaction block,
+// where it commits by itself: files[i].home_id 0 is the personal home of
+// accounts[i]; parent_id and modseq are found by the statement.
+// put_new_files_status - its answer per file, in order: 201 (created), 409,
+// 405, 507, or 0 (left: an overwrite, a home with live locks or none yet, a
+// path an earlier file of the batch takes; the caller's transaction decides
+// it).
+db::statement put_new_files(const std::vector<new_file>& files, const std::vector<std::int64_t>& accounts);
+std::vector<int> put_new_files_status(const db::async_result& rows, std::size_t files);
 // remove_tree - delete the node at path and its subtree, leaving tombstones
 // and dropping locks rooted inside it. With keep.trash_days > 0 the subtree
 // (relative paths, blob ids, sizes, types, dead properties) is recorded in

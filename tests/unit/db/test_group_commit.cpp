@@ -244,13 +244,13 @@ TEST_CASE("batch_commit hands a whole batch to one function, and re-runs it item
 
 namespace {
 
-// single_insert - batch_commit's one-statement function: a batch of ids that are all
-// multiples of 20 is refused untouched (false); any other is ONE autocommit INSERT of its
-// items whose id is not a multiple of 5 (each learns its transaction from the rows),
+// single_insert - batch_commit's one-statement functions: a batch of ids that are all
+// multiples of 20 is refused untouched (nullopt); any other is ONE autocommit INSERT of
+// its items whose id is not a multiple of 5 (each learns its transaction from the rows),
 // leaving those that are to insert_all's transaction.
-bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std::vector<std::size_t>& left,
-                   std::atomic<int>& singles) {
-    if (std::all_of(items.begin(), items.end(), [](const item* it) { return it->id % 20 == 0; })) return false;
+std::optional<db::statement> single_insert(std::span<item* const> items, std::vector<std::size_t>& left,
+                                           std::atomic<int>& singles) {
+    if (std::all_of(items.begin(), items.end(), [](const item* it) { return it->id % 20 == 0; })) return std::nullopt;
     std::string ids = "{";
     for (std::size_t i = 0; i < items.size(); ++i) {
         if (items[i]->id % 5 == 0) {
@@ -262,16 +262,19 @@ bool single_insert(pqxx::transaction_base& tx, std::span<item* const> items, std
     ids += "}";
     std::reverse(left.begin(), left.end());   // any order: batch_commit sorts them
     ++singles;
+    return db::statement{"WITH t AS (SELECT txid_current() AS x) INSERT INTO batched (id, txid) "
+                         "SELECT i, t.x FROM unnest($1::int[]) i, t RETURNING id, txid",
+                         {ids}};
+}
+
+void single_inserted(const db::async_result& rows, std::span<item* const> items) {
     std::map<int, long> txid;
-    for (const auto& r : tx.exec_params("WITH t AS (SELECT txid_current() AS x) INSERT INTO batched (id, txid) "
-                                        "SELECT i, t.x FROM unnest($1::int[]) i, t RETURNING id, txid", ids))
-        txid[r[0].as<int>()] = r[1].as<long>();
+    for (auto r : rows) txid[r[0].as<int>()] = r[1].as<long>();
     for (auto* it : items) {
         if (it->id % 5 == 0) continue;
         it->txid = txid.at(it->id);
         it->batch = -static_cast<int>(items.size());   // negative: stored by the single statement
     }
-    return true;
 }
 
 }  // namespace
@@ -287,9 +290,12 @@ TEST_CASE("batch_commit runs a batch that is one statement without a transaction
     db::batch_commit<item> bc(
         pool, io.get_executor(), {.max_batch = 16, .max_in_flight = 1, .max_attempts = 5},
         [&calls](pqxx::work& tx, std::span<item* const> items) { insert_all(tx, items, calls); },
-        [&singles](pqxx::transaction_base& tx, std::span<item* const> items, std::vector<std::size_t>& left) {
-            return single_insert(tx, items, left, singles);
-        });
+        {[&singles](std::span<item* const> items, std::vector<std::size_t>& left) {
+             return single_insert(items, left, singles);
+         },
+         [](const db::async_result& rows, std::span<item* const> items, std::vector<std::size_t>&) {
+             single_inserted(rows, items);
+         }});
     std::map<int, std::string> failed;
     const auto items = run_callers(io, bc, failed);
 

@@ -6,6 +6,7 @@
 // SECURITY / STANDARDS: see each header.
 #pragma once
 
+#include "polder/db/async_connection.hpp"
 #include "polder/db/connection.hpp"
 #include "polder/db/group_commit.hpp"
 #include "polder/db/migrate.hpp"

@@ -39,11 +39,11 @@
 #pragma once
 
 #include "polder/asio/asio.hpp"
+#include "polder/db/async_connection.hpp"
 #include "polder/db/pool.hpp"
 #include "polder/db/transact.hpp"
 
 #include <pqxx/connection>
-#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include <cstddef>
@@ -69,11 +69,14 @@ class batch_runner {
 public:
     virtual ~batch_runner() = default;
     virtual void run_all(pqxx::work& tx, std::span<const std::unique_ptr<group_entry>> batch) = 0;
-    // run_single - true when it ran the batch as ONE statement on `tx` (autocommit), with
-    // the positions of the entries that statement left alone in `left` (any order); false,
-    // having changed nothing, when the batch is not one statement.
-    virtual bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<group_entry>> batch,
-                            std::vector<std::size_t>& left) = 0;
+    // build_single - the batch as ONE statement, leaving out the entries at the positions
+    // it puts into `left`; nullopt, having changed nothing, when the batch is not one.
+    virtual std::optional<statement> build_single(std::span<const std::unique_ptr<group_entry>> batch,
+                                                  std::vector<std::size_t>& left) = 0;
+    // apply_single - that statement's result into the entries; more positions it did not
+    // decide go into `left`.
+    virtual void apply_single(const async_result& rows, std::span<const std::unique_ptr<group_entry>> batch,
+                              std::vector<std::size_t>& left) = 0;
 };
 
 // group_entry - one caller's function, kept until its batch is done.
@@ -189,16 +192,19 @@ private:
 // item. transact() returns after the COMMIT of the transaction that ran it (or throws what
 // the function or the transaction threw).
 //
-// One statement: with the optional second function, a batch that it can run as exactly one
-// statement (it checks the items and returns false, having changed nothing, when it cannot)
-// runs on a pqxx::nontransaction: no BEGIN and no COMMIT round trip, the statement commits
-// by itself before its answer arrives (the same durability). The statement may take only
-// some of the items: the function lists the positions of those it left (in `left`, in
-// any order), the others' callers are told at once, and the left ones go on as a batch of
-// their own through the function above, in a transaction. When that statement fails
-// (pqxx::sql_error), nothing of it persisted and the items run alone as above; anything
-// else thrown - the connection breaking with it sent, or the function failing after its
-// statement ran - fails every item (the outcome is unknown, as for a lost COMMIT). Rules as for group_commit: when the batch fails,
+// One statement: with the optional one_statement functions, a batch that `build` can write
+// as exactly one statement (it returns nullopt, having changed nothing, when it cannot) is
+// sent outside a transaction block - no BEGIN and no COMMIT round trip, the statement
+// commits by itself before its answer arrives (the same durability) - and from the
+// group commit's own executor on an async_connection (async_connection.hpp): no database
+// thread is woken for it. The statement may take only some of the items: `build` and
+// `apply` list the positions of those they left (in `left`, in any order), the others'
+// callers are told at once, and the left ones go on as a batch of their own through the
+// function above, in a transaction. When that statement fails (pqxx::sql_error), nothing
+// of it persisted and the items run alone as above; when no connection could be opened
+// for it, the batch runs in a transaction instead; anything else thrown - the connection
+// breaking with it sent, or `apply` failing after it ran - fails every item (the outcome
+// is unknown, as for a lost COMMIT). Rules as for group_commit: when the batch fails,
 // it is rolled back and the function runs again for each item ALONE (a span of one, in a
 // transaction of its own, with retries), so it must write every outcome field on every
 // run and touch nothing but the database through tx. An item must stay alive and
@@ -207,11 +213,14 @@ template <class Item>
 class batch_commit {
 public:
     using function = std::function<void(pqxx::work&, std::span<Item* const>)>;
-    using single_function =
-        std::function<bool(pqxx::transaction_base&, std::span<Item* const>, std::vector<std::size_t>& left)>;
+    // one_statement - build: the items as one statement (see above); apply: its rows
+    // into the items.
+    struct one_statement {
+        std::function<std::optional<statement>(std::span<Item* const>, std::vector<std::size_t>& left)> build;
+        std::function<void(const async_result&, std::span<Item* const>, std::vector<std::size_t>& left)> apply;
+    };
 
-    batch_commit(pool& p, asio::any_io_executor ex, group_commit::options o, function f,
-                 single_function single = nullptr)
+    batch_commit(pool& p, asio::any_io_executor ex, group_commit::options o, function f, one_statement single = {})
         : runner_(std::make_shared<together>(std::move(f), std::move(single))), commits_(p, std::move(ex), o) {}
 
     awaitable<void> transact(Item& item) {
@@ -225,7 +234,7 @@ public:
 private:
     struct entry_base;
     struct together final : detail::batch_runner {
-        together(function fn, single_function s) : f(std::move(fn)), single(std::move(s)) {}
+        together(function fn, one_statement s) : f(std::move(fn)), single(std::move(s)) {}
         static std::vector<Item*> items_of(std::span<const std::unique_ptr<detail::group_entry>> batch) {
             std::vector<Item*> items;
             items.reserve(batch.size());
@@ -235,12 +244,17 @@ private:
         void run_all(pqxx::work& tx, std::span<const std::unique_ptr<detail::group_entry>> batch) override {
             f(tx, items_of(batch));
         }
-        bool run_single(pqxx::nontransaction& tx, std::span<const std::unique_ptr<detail::group_entry>> batch,
-                        std::vector<std::size_t>& left) override {
-            return single && single(tx, items_of(batch), left);
+        std::optional<statement> build_single(std::span<const std::unique_ptr<detail::group_entry>> batch,
+                                              std::vector<std::size_t>& left) override {
+            if (!single.build) return std::nullopt;
+            return single.build(items_of(batch), left);
+        }
+        void apply_single(const async_result& rows, std::span<const std::unique_ptr<detail::group_entry>> batch,
+                          std::vector<std::size_t>& left) override {
+            single.apply(rows, items_of(batch), left);
         }
         function f;
-        single_function single;
+        one_statement single;
     };
     struct entry_base : detail::group_entry {
         entry_base(Item* i, std::shared_ptr<together> r) : item(i), run_by(std::move(r)) {}

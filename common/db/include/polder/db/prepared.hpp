@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace polder::db {
 
@@ -42,6 +43,20 @@ namespace detail {
 // nullopt once max_cached_statements distinct texts have been seen.
 std::optional<std::string> statement_name(const std::string& sql);
 }  // namespace detail
+
+// statement - an SQL text and its parameters (nullopt is NULL): a statement built once
+// and sent either way, by exec_statement below or by an async_connection. A parameter
+// whose position is true in `binary` is sent as its bytes (for a bytea), the others as
+// text.
+struct statement {
+    std::string sql;
+    std::vector<std::optional<std::string>> params;
+    std::vector<bool> binary = {};   // empty: every parameter is text
+};
+
+// exec_statement - exec_cached of a statement of text parameters (std::invalid_argument
+// for one with a binary parameter: send that one with an async_connection).
+pqxx::result exec_statement(pqxx::transaction_base& tx, const statement& s);
 
 template <typename... Args>
 pqxx::result exec_cached(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {

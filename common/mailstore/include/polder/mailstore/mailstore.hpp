@@ -335,9 +335,17 @@ struct store_request {
 // value for requests[i].
 void store_flags_own_batch(pqxx::transaction_base& tx, std::span<const store_request* const> requests,
                            std::span<std::optional<store_result>* const> out);
-// store_batch_is_one_statement - whether store_flags_own_batch runs `requests` as exactly
-// one statement: each a STORE of one UID range with valid flags, no two of one mailbox.
-bool store_batch_is_one_statement(std::span<const store_request* const> requests);
+// store_own_statement - store_flags_own's one statement for r; nullopt when its flags or
+// UIDs are not valid (then not the fast case either).
+std::optional<db::statement> store_own_statement(const store_request& r);
+// store_batch_statement - ONE statement for all of `requests` (store_own_statement for a
+// single one, else mail.store_flags_batch), when each is a STORE of one UID range with
+// valid flags and no two name one mailbox; else nullopt.
+std::optional<db::statement> store_batch_statement(std::span<const store_request* const> requests);
+// store_batch_results - that statement's rows into out[i], as store_flags_own's value for
+// requests[i].
+void store_batch_results(const db::async_result& rows, std::span<const store_request* const> requests,
+                         std::span<std::optional<store_result>* const> out);
 result<copy_result> copy(pqxx::work& tx, std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,
                          const uid_set& uids, std::string_view destination, bool move);
 // expunge - \Deleted messages (restricted to `only` when given: UID EXPUNGE).
@@ -430,10 +438,12 @@ struct grouped_write {
 // run_grouped_writes - a batch of grouped_writes in one transaction: the functions in
 // arrival order, the STOREs with ops::store_flags_own_batch (the batch_commit's function).
 void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes);
-// run_grouped_writes_single - the batch_commit's one-statement function: a batch of STOREs
-// only that store_flags_own_batch runs as one statement runs on `tx` (autocommit: no
-// BEGIN/COMMIT round trips); false, having sent nothing, for any other batch.
-bool run_grouped_writes_single(pqxx::transaction_base& tx, std::span<grouped_write* const> writes);
+// grouped_writes_statement / grouped_writes_stored - the batch_commit's one_statement: a
+// batch of STOREs only that store_batch_statement writes as one statement (sent outside a
+// transaction block: no BEGIN/COMMIT round trips), and its rows into each write's stored;
+// nullopt for any other batch.
+std::optional<db::statement> grouped_writes_statement(std::span<grouped_write* const> writes);
+void grouped_writes_stored(const db::async_result& rows, std::span<grouped_write* const> writes);
 using write_batches = db::batch_commit<grouped_write>;
 
 // mail_store - the awaitable API. Each call is one transaction on the pool.
@@ -552,7 +562,7 @@ public:
         std::chrono::milliseconds max_defer{10000};
         std::chrono::seconds expunged_retention{0};   // 0: expunge records are kept
         // recoverable mail (schema 0115) deleted longer ago goes; none: kept (until purged)
-        std::optional<std::chrono::seconds> recoverable_retention;
+        std::optional<std::chrono::seconds> recoverable_retention{};
         std::size_t prune_batch = 1000;               // expunge records per round
         std::chrono::seconds prune_interval{60};
     };

@@ -1,0 +1,136 @@
+// test_async_connection.cpp - db::async_connection: statements with parameters (and
+// NULLs) from a coroutine, answered on the io_context's own thread; a refused statement
+// is a pqxx::sql_error with its SQLSTATE and leaves the connection usable; a binary
+// parameter keeps its bytes; a killed
+// backend is a broken_connection and the next statement connects again; an unreachable
+// database is a connect_error, retried at most once a second.
+// SECURITY: values travel as parameters: a value with quotes and a semicolon is stored
+// as it is, never run.
+// STANDARDS: none.
+#include "polder/db/db.hpp"
+#include "test_db_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using namespace polder;
+
+namespace {
+
+// run - drives `body` on a one-thread io_context to its end; rethrows what it threw.
+template <class Body>
+void run(Body body) {
+    asio::io_context io;
+    std::exception_ptr failure;
+    asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
+    io.run();
+    if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+TEST_CASE("async_connection runs statements with parameters and reports refusals") {
+    db::test::temp_database tdb("async_conn");
+    {
+        auto c = db::connect(tdb.options());
+        pqxx::work tx(*c);
+        tx.exec("CREATE TABLE t (id int PRIMARY KEY, note text)");
+        tx.commit();
+    }
+    db::pool pool(tdb.options(), 1);
+    asio::io_context io;
+    db::async_connection conn(io.get_executor(), pool);
+    const auto io_thread = std::this_thread::get_id();
+    std::exception_ptr failure;
+    auto body = [&]() -> awaitable<void> {
+        const std::string evil = "x'); DROP TABLE t; --";
+        const std::string insert = "INSERT INTO t (id, note) VALUES ($1::int, $2) RETURNING id, note";
+        auto rows = co_await conn.exec({insert, {"1", evil}});
+        CHECK(std::this_thread::get_id() == io_thread);   // resumed on the io_context's thread
+        REQUIRE(rows.size() == 1);
+        CHECK(rows[0][0].as<int>() == 1);
+        CHECK(std::string(rows[0][1].c_str()) == evil);
+        rows = co_await conn.exec({insert, {"2", std::nullopt}});   // the same text: prepared once
+        CHECK(rows[0][1].is_null());
+        CHECK_THROWS_AS(rows[0][1].as<std::string>(), std::domain_error);
+
+        // A binary parameter travels as its bytes, NUL included.
+        db::statement bytes{"SELECT length($1::bytea), encode($1::bytea, 'hex'), $2::text",
+                            {std::string("a\0b", 3), "text"}, {true, false}};
+        rows = co_await conn.exec(bytes);
+        CHECK(rows[0][0].as<int>() == 3);
+        CHECK(std::string(rows[0][1].c_str()) == "610062");
+        CHECK(std::string(rows[0][2].c_str()) == "text");
+        bytes.binary = {true};
+        bool mismatched = false;
+        try {
+            (void)co_await conn.exec(bytes);
+        } catch (const std::invalid_argument&) {
+            mismatched = true;
+        }
+        CHECK(mismatched);
+
+        // A refused statement: its SQLSTATE, nothing stored, the connection goes on.
+        bool refused = false;
+        try {
+            (void)co_await conn.exec({insert, {"1", "again"}});
+        } catch (const pqxx::sql_error& e) {
+            refused = true;
+            CHECK(e.sqlstate() == "23505");
+            CHECK(db::translate(e) == make_error_code(errc::already_exists));
+        }
+        CHECK(refused);
+        rows = co_await conn.exec({"SELECT id FROM t ORDER BY id", {}});
+        REQUIRE(rows.size() == 2);
+        int sum = 0;
+        for (auto r : rows) sum += r[0].as<int>();
+        CHECK(sum == 3);
+
+        // A killed backend: broken_connection, then the next statement connects again.
+        auto pid = (co_await conn.exec({"SELECT pg_backend_pid()", {}}))[0][0].as<int>();
+        co_await pool.run([pid](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+        });
+        bool broken = false;
+        try {
+            (void)co_await conn.exec({"SELECT 1", {}});
+        } catch (const pqxx::broken_connection&) {
+            broken = true;
+        }
+        CHECK(broken);
+        CHECK_FALSE(conn.connected());
+        rows = co_await conn.exec({"SELECT count(*) FROM t", {}});
+        CHECK(rows[0][0].as<int>() == 2);
+        CHECK((co_await conn.exec({"SELECT pg_backend_pid()", {}}))[0][0].as<int>() != pid);
+    };
+    asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
+    io.run();
+    if (failure) std::rethrow_exception(failure);
+}
+
+TEST_CASE("async_connection reports an unreachable database as connect_error and waits before trying again") {
+    auto options = db::test::cluster_options();
+    options.host = "127.0.0.1";
+    options.port = db::test::closed_port();
+    options.connect_timeout_seconds = 2;
+    db::pool pool(options, 1);
+    run([&]() -> awaitable<void> {
+        db::async_connection conn(co_await asio::this_coro::executor, pool);
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            bool refused = false;
+            try {
+                (void)co_await conn.exec({"SELECT 1", {}});
+            } catch (const db::connect_error& e) {
+                refused = true;
+                CHECK(std::string(e.what()).find("127.0.0.1") != std::string::npos);
+            }
+            CHECK(refused);
+        }
+        CHECK_FALSE(conn.connected());
+    });
+}
