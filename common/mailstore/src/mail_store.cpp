@@ -184,9 +184,24 @@ awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::str
 awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::string name, prepared_message msg,
                                                     std::vector<std::string> flags, std::int64_t internaldate,
                                                     std::optional<std::uint64_t> claim_if_modseq) {
-    co_return co_await guarded_grouped<append_result>(pool_, grouped_, "append", [&](pqxx::work& tx) {
-        return ops::append(tx, actor, name, msg, flags, internaldate, claim_if_modseq);
-    });
+    auto run = [&](pqxx::work& tx) { return ops::append(tx, actor, name, msg, flags, internaldate, claim_if_modseq); };
+    if (grouped_ == nullptr) co_return co_await guarded<append_result>(pool_, "append", run);
+    // In the batch of concurrent sessions' writes: with the batch's other APPENDs in one
+    // statement when it can (grouped_writes_statement), else in its transaction.
+    const ops::append_request request{actor, name, &msg, flags, internaldate, claim_if_modseq};
+    std::optional<result<append_result>> value;
+    grouped_write w;
+    w.run = [&value, &run](pqxx::work& tx) { value.emplace(run(tx)); };
+    w.append = &request;
+    std::exception_ptr failure;
+    try {
+        co_await grouped_->transact(w);
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    if (failure) co_return from_exception_ptr<append_result>(failure, "append");
+    if (w.appended) co_return std::move(*w.appended);
+    co_return std::move(*value);
 }
 
 awaitable<result<std::vector<mailbox_info>>> mail_store::list_mailboxes(std::int64_t actor) {
@@ -301,6 +316,7 @@ void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes) 
     std::vector<std::optional<store_result>*> stored;
     for (auto* w : writes) {
         w->stored.reset();
+        w->appended.reset();
         if (w->store) {
             stores.push_back(w->store);
             stored.push_back(&w->stored);
@@ -325,18 +341,32 @@ bool store_requests_of(std::span<grouped_write* const> writes, std::vector<const
 }
 }  // namespace
 
-std::optional<db::statement> grouped_writes_statement(std::span<grouped_write* const> writes) {
+namespace {
+std::vector<const ops::append_request*> append_requests_of(std::span<grouped_write* const> writes) {
+    std::vector<const ops::append_request*> appends;
+    for (auto* w : writes) appends.push_back(w->append);
+    return appends;
+}
+}  // namespace
+
+std::optional<db::statement> grouped_writes_statement(std::span<grouped_write* const> writes,
+                                                      std::vector<std::size_t>& left) {
     std::vector<const ops::store_request*> stores;
     std::vector<std::optional<store_result>*> stored;
-    if (!store_requests_of(writes, stores, stored)) return std::nullopt;
-    return ops::store_batch_statement(stores);
+    if (store_requests_of(writes, stores, stored)) return ops::store_batch_statement(stores);
+    return ops::append_batch_statement(append_requests_of(writes), left);
 }
 
-void grouped_writes_stored(const db::async_result& rows, std::span<grouped_write* const> writes) {
+void grouped_writes_applied(const db::async_result& rows, std::span<grouped_write* const> writes) {
     std::vector<const ops::store_request*> stores;
     std::vector<std::optional<store_result>*> stored;
-    if (!store_requests_of(writes, stores, stored)) throw std::logic_error("grouped_writes_stored: not a STORE batch");
-    ops::store_batch_results(rows, stores, stored);
+    if (store_requests_of(writes, stores, stored)) {
+        ops::store_batch_results(rows, stores, stored);
+        return;
+    }
+    std::vector<std::optional<result<append_result>>*> appended;
+    for (auto* w : writes) appended.push_back(w->append ? &w->appended : nullptr);
+    ops::append_batch_results(rows, append_requests_of(writes), appended);
 }
 
 awaitable<result<copy_result>> mail_store::copy(std::int64_t actor, std::int64_t mailbox, std::uint32_t uidvalidity,

@@ -988,6 +988,126 @@ result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_vie
     return out;
 }
 
+namespace {
+// batchable_append_of - an APPEND mail.append_batch can do: to the actor's own mailbox (its
+// normalised name), with valid flags (normalised), octets kept with the row of exactly the
+// message's size or none.
+struct batchable_append {
+    std::string name;
+    std::vector<std::string> flags;
+};
+std::optional<batchable_append> batchable_append_of(const append_request* r) {
+    if (r == nullptr || r->msg == nullptr) return std::nullopt;
+    auto s = split(r->name);
+    if (!s || s->shared) return std::nullopt;
+    auto f = normalize_flags(r->flags);
+    if (!f) return std::nullopt;
+    if (r->msg->raw && r->msg->raw->size() != r->msg->size) return std::nullopt;
+    return batchable_append{std::move(s->name), std::move(*f)};
+}
+}  // namespace
+
+std::optional<db::statement> append_batch_statement(std::span<const append_request* const> requests,
+                                                    std::vector<std::size_t>& left) {
+    constexpr std::size_t fields = 20;   // message_params
+    std::vector<std::int64_t> items, accounts, raw_at, internaldates, claim_modseqs;
+    std::vector<std::string> names, flags, channels;
+    std::string claims;   // a boolean[] literal's elements
+    std::vector<std::vector<std::string>> columns(fields);
+    std::string raw;   // the octets kept with the rows, one after another (sent in binary)
+    std::vector<std::size_t> not_sent;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        auto b = batchable_append_of(requests[i]);
+        if (!b) {
+            not_sent.push_back(i);
+            continue;
+        }
+        const auto& r = *requests[i];
+        auto params = message_params(*r.msg);
+        for (std::size_t c = 0; c < fields; ++c) columns[c].push_back(std::move(params[c]));
+        items.push_back(static_cast<std::int64_t>(i) + 1);
+        accounts.push_back(r.actor);
+        names.push_back(std::move(b->name));
+        if (r.msg->raw) {
+            raw_at.push_back(static_cast<std::int64_t>(raw.size()));
+            raw += *r.msg->raw;
+        } else {
+            raw_at.push_back(-1);
+        }
+        flags.push_back(db::text_array(b->flags));
+        internaldates.push_back(r.internaldate);
+        channels.push_back(notify_channel(r.actor));
+        claim_modseqs.push_back(
+            static_cast<std::int64_t>(r.claim_if_modseq ? std::min<std::uint64_t>(*r.claim_if_modseq, INT64_MAX) : 0));
+        claims += std::string(claims.empty() ? "" : ",") + (r.claim_if_modseq ? "t" : "f");
+    }
+    if (items.empty()) return std::nullopt;
+    left.insert(left.end(), not_sent.begin(), not_sent.end());
+    db::statement st;
+    st.sql = "SELECT item, status, mailbox_id, uid, highestmodseq, uidvalidity, flags, claimed, message_id "
+             "FROM mail.append_batch($1::integer[], $2::bigint[], $3::text[]";
+    st.params = {db::bigint_array(items), db::bigint_array(accounts), db::text_array(names)};
+    int n = 4;
+    // $4..$23: the message's fields as insert_message_sql takes them (sizes as bigints).
+    for (std::size_t c = 0; c < fields; ++c, ++n) {
+        st.sql += ", $" + std::to_string(n) + (c == 1 ? "::bigint[]" : "::text[]");
+        if (c == 1) {
+            std::vector<std::int64_t> sizes;
+            for (const auto& v : columns[c]) sizes.push_back(std::stoll(v));
+            st.params.emplace_back(db::bigint_array(sizes));
+        } else {
+            st.params.emplace_back(db::text_array(columns[c]));
+        }
+    }
+    st.sql += ", $24::bytea, $25::bigint[], $26::text[], $27::bigint[], $28::text[], $29::bigint[], "
+              "$30::boolean[], $31::bigint)";
+    st.params.emplace_back(std::move(raw));
+    st.params.emplace_back(db::bigint_array(raw_at));
+    st.params.emplace_back(db::text_array(flags));
+    st.params.emplace_back(db::bigint_array(internaldates));
+    st.params.emplace_back(db::text_array(channels));
+    st.params.emplace_back(db::bigint_array(claim_modseqs));
+    st.params.emplace_back("{" + claims + "}");
+    st.params.emplace_back(std::to_string(uid_limit));
+    st.binary.assign(st.params.size(), false);
+    st.binary[23] = true;   // $24, the octets
+    return st;
+}
+
+void append_batch_results(const db::async_result& rows, std::span<const append_request* const> requests,
+                          std::span<std::optional<result<append_result>>* const> out) {
+    for (auto* o : out)
+        if (o != nullptr) o->reset();
+    for (auto r : rows) {
+        const auto item = r[0].as<std::int64_t>();
+        if (item < 1 || static_cast<std::size_t>(item) > out.size() || out[item - 1] == nullptr)
+            throw std::runtime_error("mail.append_batch: an item nobody asked for");
+        auto& o = *out[item - 1];
+        switch (r[1].as<int>()) {
+            case 201: {
+                append_result a;
+                a.mailbox_id = r[2].as<std::int64_t>();
+                a.uid = static_cast<std::uint32_t>(r[3].as<std::int64_t>());
+                a.modseq = r[4].as<std::uint64_t>();
+                a.uidvalidity = static_cast<std::uint32_t>(r[5].as<std::int64_t>());
+                a.flags = flags_of(r[6].c_str());
+                a.recent = r[7].as<bool>();
+                a.message_row = r[8].as<std::int64_t>();
+                o.emplace(std::move(a));
+                break;
+            }
+            case 404: o.emplace(errc::not_found); break;
+            case 400: o.emplace(errc::invalid_argument); break;
+            case 507: o.emplace(errc::quota_exceeded); break;
+            case 409: o.emplace(errc::conflict); break;
+            default: throw std::runtime_error("mail.append_batch: an unknown status");
+        }
+    }
+    for (std::size_t i = 0; i < requests.size(); ++i)
+        if (batchable_append_of(requests[i]) && (out[i] == nullptr || !*out[i]))
+            throw std::runtime_error("mail.append_batch: no answer for an APPEND");
+}
+
 result<void> check_append(pqxx::transaction_base& tx, std::int64_t actor, std::string_view name, std::uint64_t size) {
     if (auto own = resolve_own(tx, actor, name)) {   // one statement for the actor's own mailbox
         if (!*own) return own->error();

@@ -19,11 +19,11 @@ imapd::imapd(service::context& ctx)
       writes(ctx.pool, ctx.runtime.io().get_executor(),
              db::group_commit::options{.max_batch = 64, .max_in_flight = 1, .max_attempts = 5},
              mailstore::run_grouped_writes,
-             {[](std::span<mailstore::grouped_write* const> w, std::vector<std::size_t>&) {
-                  return mailstore::grouped_writes_statement(w);   // the whole batch or nothing
+             {[](std::span<mailstore::grouped_write* const> w, std::vector<std::size_t>& left) {
+                  return mailstore::grouped_writes_statement(w, left);
               },
               [](const db::async_result& rows, std::span<mailstore::grouped_write* const> w, std::vector<std::size_t>&) {
-                  mailstore::grouped_writes_stored(rows, w);
+                  mailstore::grouped_writes_applied(rows, w);
               }}),
       authenticator(ctx.pool, ctx.settings.auth, 2),
       notifier(ctx.runtime.io().get_executor(), db::from_config(ctx.settings.database, "polder-imapd-listen")),

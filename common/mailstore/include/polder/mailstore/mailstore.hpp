@@ -305,6 +305,24 @@ std::optional<std::uint32_t> claim_recent_own(pqxx::transaction_base& tx, std::i
 result<append_result> append(pqxx::work& tx, std::int64_t actor, std::string_view name, const prepared_message& msg,
                              const std::vector<std::string>& flags, std::int64_t internaldate,
                              std::optional<std::uint64_t> claim_if_modseq = {});
+// append_request - one APPEND of append's case, for a batch.
+struct append_request {
+    std::int64_t actor = 0;
+    std::string name;
+    const prepared_message* msg = nullptr;
+    std::vector<std::string> flags;
+    std::int64_t internaldate = 0;
+    std::optional<std::uint64_t> claim_if_modseq;
+};
+// append_batch_statement - ONE statement (mail.append_batch, schema 0116) for the
+// requests (one per position of a batch; null: not an APPEND) that are APPENDs to the
+// actor's own mailbox with valid flags; the other positions go into `left`. Nullopt, with
+// `left` untouched, when there is none. append_batch_results - its rows into out[i] (one
+// per position, as requests), as append's value; throws when a sent request has no row.
+std::optional<db::statement> append_batch_statement(std::span<const append_request* const> requests,
+                                                    std::vector<std::size_t>& left);
+void append_batch_results(const db::async_result& rows, std::span<const append_request* const> requests,
+                          std::span<std::optional<result<append_result>>* const> out);
 // check_append - would an APPEND of `size` octets to `name` be refused? The checks of
 // append() (mailbox exists for the actor with the insert right, selectable, the owner's
 // quota) without storing anything, so IMAP can answer NO before the client uploads the
@@ -429,21 +447,26 @@ result<std::vector<acl_entry>> get_acl(pqxx::transaction_base& tx, std::int64_t 
 // grouped_write - one write of a session in a batch of the mail store's writes
 // (mail_store::use_group_commit): a flag STORE the batch may do together with others'
 // (store, then stored: store_flags_own's value), or any function run in the batch's
-// transaction (run).
+// transaction (run) - for an APPEND with its request (append), which the batch's one
+// statement may do instead (then appended holds append's value and run did not run).
 struct grouped_write {
     const ops::store_request* store = nullptr;
     std::optional<store_result> stored;
     std::function<void(pqxx::work&)> run;
+    const ops::append_request* append = nullptr;
+    std::optional<result<append_result>> appended;
 };
 // run_grouped_writes - a batch of grouped_writes in one transaction: the functions in
 // arrival order, the STOREs with ops::store_flags_own_batch (the batch_commit's function).
 void run_grouped_writes(pqxx::work& tx, std::span<grouped_write* const> writes);
-// grouped_writes_statement / grouped_writes_stored - the batch_commit's one_statement: a
-// batch of STOREs only that store_batch_statement writes as one statement (sent outside a
-// transaction block: no BEGIN/COMMIT round trips), and its rows into each write's stored;
-// nullopt for any other batch.
-std::optional<db::statement> grouped_writes_statement(std::span<grouped_write* const> writes);
-void grouped_writes_stored(const db::async_result& rows, std::span<grouped_write* const> writes);
+// grouped_writes_statement / grouped_writes_applied - the batch_commit's one_statement,
+// sent outside a transaction block (no BEGIN/COMMIT round trips): a batch of STOREs only
+// that store_batch_statement writes as one statement, else the batch's APPENDs that
+// append_batch_statement takes (the other writes are `left` to the transaction); and its
+// rows into each write's stored or appended. Nullopt for a batch with neither.
+std::optional<db::statement> grouped_writes_statement(std::span<grouped_write* const> writes,
+                                                      std::vector<std::size_t>& left);
+void grouped_writes_applied(const db::async_result& rows, std::span<grouped_write* const> writes);
 using write_batches = db::batch_commit<grouped_write>;
 
 // mail_store - the awaitable API. Each call is one transaction on the pool.
