@@ -122,6 +122,17 @@ awaitable<result<T>> guarded_grouped(db::pool& pool, write_batches* gc, std::str
     co_return from_exception_ptr<T>(failure, op);
 }
 
+// transact_grouped - w through the batches; what that failed with, or null.
+awaitable<std::exception_ptr> transact_grouped(write_batches& gc, grouped_write& w) {
+    std::exception_ptr failure;
+    try {
+        co_await gc.transact(w);
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    co_return failure;
+}
+
 // guarded - the same in a transaction of its own.
 template <class T, class F>
 awaitable<result<T>> guarded(db::pool& pool, std::string_view op, F f) {
@@ -193,13 +204,7 @@ awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::str
     grouped_write w;
     w.run = [&value, &run](pqxx::work& tx) { value.emplace(run(tx)); };
     w.append = &request;
-    std::exception_ptr failure;
-    try {
-        co_await grouped_->transact(w);
-    } catch (const std::exception&) {
-        failure = std::current_exception();
-    }
-    if (failure) co_return from_exception_ptr<append_result>(failure, "append");
+    if (auto failure = co_await transact_grouped(*grouped_, w)) co_return from_exception_ptr<append_result>(failure, "append");
     if (w.appended) co_return std::move(*w.appended);
     co_return std::move(*value);
 }
@@ -285,15 +290,10 @@ awaitable<result<store_result>> mail_store::store_flags(std::int64_t actor, std:
         // The common case, in the batch of concurrent sessions' writes: with the batch's
         // other STOREs in one statement (run_grouped_writes).
         const ops::store_request request{actor, mailbox, uidvalidity, uids, mode, flags};
-        std::exception_ptr failure;
         grouped_write w;
         w.store = &request;
-        try {
-            co_await grouped_->transact(w);
-        } catch (const std::exception&) {
-            failure = std::current_exception();
-        }
-        if (failure) co_return from_exception_ptr<store_result>(failure, "store");
+        if (auto failure = co_await transact_grouped(*grouped_, w))
+            co_return from_exception_ptr<store_result>(failure, "store");
         if (w.stored) co_return std::move(*w.stored);
     } else if (!unchangedsince) {
         // The common case in one statement and one round trip (no BEGIN, no COMMIT: the

@@ -12,19 +12,12 @@
 # (OVERQUOTA), RFC 4314 (the insert right).
 
 import re
-import urllib.request
 
 from imap_helpers import message, ok
+from metrics import metric
 from parallel import run_parallel
 
 ROUNDS = 12
-
-
-def metric(imapd, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{imapd.admin_port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
-    return float(m.group(1)) if m else 0.0
 
 
 def appenduid(data):
@@ -48,8 +41,8 @@ def test_concurrent_appends_share_one_statement_and_each_gets_its_exact_answer(i
     sessions = [connect(u) for u in owners + [small, guest]]
     for c in sessions:
         assert c.select("INBOX")[0] == "OK"       # no pre-check at the literal: the batch decides
-    singles0 = metric(imapd, "polder_db_group_commit_single_statements_total")
-    batches0 = metric(imapd, "polder_db_group_commit_batch_size_count")
+    singles0 = metric(imapd.admin_port, "polder_db_group_commit_single_statements_total")
+    batches0 = metric(imapd.admin_port, "polder_db_group_commit_batch_size_count")
     sent = [dict() for _ in sessions]              # session -> {subject: octets}
     answers = [[] for _ in sessions]
 
@@ -111,5 +104,5 @@ def test_concurrent_appends_share_one_statement_and_each_gets_its_exact_answer(i
 
     # The batches shared statements: fewer batches than APPENDs, and one-statement ones.
     appends = sum(len(a) for a in answers)
-    assert metric(imapd, "polder_db_group_commit_single_statements_total") > singles0
-    assert metric(imapd, "polder_db_group_commit_batch_size_count") - batches0 < appends
+    assert metric(imapd.admin_port, "polder_db_group_commit_single_statements_total") > singles0
+    assert metric(imapd.admin_port, "polder_db_group_commit_batch_size_count") - batches0 < appends

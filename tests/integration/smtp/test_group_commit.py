@@ -5,29 +5,21 @@
 # SECURITY: durability of batched deliveries (250 only after the commit that holds them).
 # STANDARDS: RFC 5321 4.2.5 (250 after the message is safe), RFC 3501 2.3.1.1 (UIDs).
 
-import re
 import smtplib
 import threading
-import urllib.request
 
 from conftest import message, wait_for
+from metrics import metric
 from parallel import run_parallel
 
 SESSIONS = 12
 PER_SESSION = 10
 
 
-def metric(service, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{service.admin_port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
-    return float(m.group(1)) if m else 0.0
-
-
 def test_concurrent_deliveries_to_one_mailbox_commit_together_and_get_indexed(smtpd, world, inbox, sql):
     before = {row[0] for row in inbox(world.alice)}
-    batches0 = metric(smtpd, "polder_db_group_commit_batch_size_count")
-    messages0 = metric(smtpd, "polder_db_group_commit_batch_size_sum")
+    batches0 = metric(smtpd.admin_port, "polder_db_group_commit_batch_size_count")
+    messages0 = metric(smtpd.admin_port, "polder_db_group_commit_batch_size_sum")
     accepted = []
     lock = threading.Lock()
 
@@ -53,8 +45,8 @@ def test_concurrent_deliveries_to_one_mailbox_commit_together_and_get_indexed(sm
                    "WHERE a.address = %s AND m.subject LIKE 'batch %%'", (world.alice,))
     assert sorted(s[0] for s in subjects) == sorted(accepted)   # each exactly once
 
-    batches = metric(smtpd, "polder_db_group_commit_batch_size_count") - batches0
-    delivered = metric(smtpd, "polder_db_group_commit_batch_size_sum") - messages0
+    batches = metric(smtpd.admin_port, "polder_db_group_commit_batch_size_count") - batches0
+    delivered = metric(smtpd.admin_port, "polder_db_group_commit_batch_size_sum") - messages0
     assert delivered >= SESSIONS * PER_SESSION
     assert batches < delivered, "no two deliveries shared a transaction"
 

@@ -19,6 +19,7 @@ import re
 import threading
 import urllib.request
 
+from metrics import metric
 from parallel import run_parallel
 
 
@@ -321,14 +322,6 @@ def test_usage_follows_batched_inserts_overwrites_and_deletes(webdav, dav, dav_o
     # A folder's deletion removes its subtree (a cascade of DELETE statements).
     assert dav("DELETE", folder, user=dav_org.bob)[0] == 204
     assert usage_matches_nodes(pg, database) == []
-
-
-def metric(admin_port, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    m = re.search(rf"^{name}(?:\{{\}})? (\S+)$", text, re.M)
-    assert m, f"metric {name} missing"
-    return float(m.group(1))
 
 
 def run_cases(port, user, password, cases, rounds):

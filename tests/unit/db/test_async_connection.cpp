@@ -19,20 +19,6 @@
 
 using namespace polder;
 
-namespace {
-
-// run - drives `body` on a one-thread io_context to its end; rethrows what it threw.
-template <class Body>
-void run(Body body) {
-    asio::io_context io;
-    std::exception_ptr failure;
-    asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
-    io.run();
-    if (failure) std::rethrow_exception(failure);
-}
-
-}  // namespace
-
 TEST_CASE("async_connection runs statements with parameters and reports refusals") {
     db::test::temp_database tdb("async_conn");
     {
@@ -45,7 +31,6 @@ TEST_CASE("async_connection runs statements with parameters and reports refusals
     asio::io_context io;
     db::async_connection conn(io.get_executor(), pool);
     const auto io_thread = std::this_thread::get_id();
-    std::exception_ptr failure;
     auto body = [&]() -> awaitable<void> {
         const std::string evil = "x'); DROP TABLE t; --";
         const std::string insert = "INSERT INTO t (id, note) VALUES ($1::int, $2) RETURNING id, note";
@@ -108,9 +93,7 @@ TEST_CASE("async_connection runs statements with parameters and reports refusals
         CHECK(rows[0][0].as<int>() == 2);
         CHECK((co_await conn.exec({"SELECT pg_backend_pid()", {}}))[0][0].as<int>() != pid);
     };
-    asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
-    io.run();
-    if (failure) std::rethrow_exception(failure);
+    db::test::run_io(io, body());
 }
 
 TEST_CASE("async_connection reports an unreachable database as connect_error and waits before trying again") {
@@ -119,7 +102,8 @@ TEST_CASE("async_connection reports an unreachable database as connect_error and
     options.port = db::test::closed_port();
     options.connect_timeout_seconds = 2;
     db::pool pool(options, 1);
-    run([&]() -> awaitable<void> {
+    asio::io_context io;
+    db::test::run_io(io, [&]() -> awaitable<void> {
         db::async_connection conn(co_await asio::this_coro::executor, pool);
         for (int attempt = 0; attempt < 2; ++attempt) {
             bool refused = false;
@@ -132,5 +116,5 @@ TEST_CASE("async_connection reports an unreachable database as connect_error and
             CHECK(refused);
         }
         CHECK_FALSE(conn.connected());
-    });
+    }());
 }

@@ -7,8 +7,10 @@
 // STANDARDS: none.
 #pragma once
 
+#include "polder/asio/asio.hpp"
 #include "polder/db/connection.hpp"
 
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -55,5 +57,14 @@ private:
     int fd_ = -1;
     unsigned short port_ = 0;
 };
+
+// run_io - runs the coroutine to its end on io (one thread); rethrows what it threw.
+template <class Awaitable>
+void run_io(asio::io_context& io, Awaitable a) {
+    std::exception_ptr error;
+    asio::co_spawn(io, std::move(a), [&](std::exception_ptr e) { error = e; });
+    io.run();
+    if (error) std::rethrow_exception(error);
+}
 
 }  // namespace polder::db::test

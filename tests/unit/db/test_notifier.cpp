@@ -18,16 +18,9 @@
 
 using namespace polder;
 using namespace std::chrono_literals;
+using db::test::run_io;
 
 namespace {
-
-template <class Awaitable>
-void run_io(asio::io_context& io, Awaitable a) {
-    std::exception_ptr error;
-    asio::co_spawn(io, std::move(a), [&](std::exception_ptr e) { error = e; });
-    io.run();
-    if (error) std::rethrow_exception(error);
-}
 
 // wait_until - lets the io_context run (timers, posted callbacks) until
 // pred() holds or the time is up; returns pred().
