@@ -10,6 +10,12 @@
 #   webdav_bench.py propfind  --base URL --user U --password P --runs R --expect N
 #       R x PROPFIND Depth 1 (allprop) on URL over one keep-alive connection;
 #       checks the 207 lists N members (+ the folder); prints "median_ms <value>".
+#   webdav_bench.py get       --base URL --user U --password P
+#       GET URL (one file), reading the body into a 1 MiB buffer and dropping it;
+#       prints "<status> <bytes> <seconds>". curl -o /dev/null writes what it
+#       receives in 8 KiB pieces and was the limit of the big GET (2-3 GB/s against
+#       any of the three servers, where this client reads 3-4 GB/s from the same
+#       server); the same client for all three keeps the comparison fair.
 #   webdav_bench.py table RESULTS_FILE
 #       RESULTS_FILE has "server metric value" lines, one per round; prints the
 #       medians, the ratios of the medians and (several rounds) the ratios' ranges.
@@ -92,6 +98,26 @@ def put_many(a):
     print(f"files_per_s {a.files / took:.1f}")
 
 
+def get_big(a):
+    u = urllib.parse.urlsplit(a.base)
+    if u.scheme != "http" or u.hostname != "127.0.0.1":
+        sys.exit(f"webdav_bench.py: refusing non-loopback URL {a.base}")
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
+    buf = memoryview(bytearray(1 << 20))
+    got = 0
+    start = time.perf_counter()
+    conn.request("GET", u.path, headers=auth_header(a.user, a.password))
+    r = conn.getresponse()
+    while True:
+        n = r.readinto(buf)
+        if not n:
+            break
+        got += n
+    took = time.perf_counter() - start
+    conn.close()
+    print(f"{r.status} {got} {took:.6f}")
+
+
 def propfind(a):
     conn, folder = connect(a.base)
     h = dict(auth_header(a.user, a.password), Depth="1", **{"Content-Type": "application/xml"})
@@ -171,7 +197,7 @@ def table(a):
 def main():
     p = argparse.ArgumentParser(description="WebDAV benchmark helper (see webdav_bench.sh)")
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("put-many", "propfind"):
+    for name in ("put-many", "propfind", "get"):
         s = sub.add_parser(name)
         s.add_argument("--base", required=True)
         s.add_argument("--user", required=True)
@@ -187,7 +213,7 @@ def main():
     t.add_argument("results")
     a = p.parse_args()
     try:
-        {"put-many": put_many, "propfind": propfind, "table": table}[a.cmd](a)
+        {"put-many": put_many, "propfind": propfind, "get": get_big, "table": table}[a.cmd](a)
     except (OSError, http.client.HTTPException) as e:
         sys.exit(f"webdav_bench.py {a.cmd}: {e!r}")
 
