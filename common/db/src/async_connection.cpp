@@ -33,13 +33,18 @@ struct result_deleter {
 // open_blocking - on a database thread: a connection in non-blocking mode, or
 // connect_error (the message names the target, never the password).
 PGconn* open_blocking(const connection_options& options) {
-    const std::string conninfo = connection_string(options);
+    std::string conninfo;
+    try {
+        conninfo = connection_string(options);
+    } catch (const std::invalid_argument& e) {
+        throw connect_failure(options, e.what());
+    }
     PGconn* c = PQconnectdb(conninfo.c_str());
-    if (c == nullptr) throw connect_error("cannot connect to PostgreSQL at " + describe_target(options) + ": out of memory");
+    if (c == nullptr) throw connect_failure(options, "out of memory");
     if (PQstatus(c) != CONNECTION_OK || PQsetnonblocking(c, 1) != 0) {
-        std::string why = detail::one_line(PQerrorMessage(c));
+        connect_error failed = connect_failure(options, PQerrorMessage(c));
         PQfinish(c);
-        throw connect_error("cannot connect to PostgreSQL at " + describe_target(options) + ": " + why);
+        throw failed;
     }
     // Notices (e.g. from functions) are not errors; they go to the log, not stderr.
     PQsetNoticeProcessor(

@@ -80,20 +80,23 @@ std::string describe_target(const connection_options& o) {
     return s;
 }
 
+connect_error connect_failure(const connection_options& o, std::string_view reason) {
+    std::string why = detail::one_line(reason);
+    if (why.empty()) why = "unknown error";
+    return connect_error("cannot connect to PostgreSQL at " + describe_target(o) + ": " + why);
+}
+
 std::unique_ptr<pqxx::connection> connect(const connection_options& o) {
-    const std::string prefix = "cannot connect to PostgreSQL at " + describe_target(o) + ": ";
     std::string conninfo;
     try {
         conninfo = connection_string(o);
     } catch (const std::invalid_argument& e) {
-        throw connect_error(prefix + e.what());
+        throw connect_failure(o, e.what());
     }
     try {
         return std::make_unique<pqxx::connection>(conninfo);
     } catch (const std::exception& e) {
-        std::string reason = detail::one_line(e.what());
-        if (reason.empty()) reason = "unknown error";
-        throw connect_error(prefix + reason);
+        throw connect_failure(o, e.what());
     }
 }
 

@@ -54,11 +54,15 @@ group_metrics& global_metrics() {
     return m;
 }
 
+// fail_each - every entry fails with `error` (its outcome is unknown).
+void fail_each(batch_type& batch, const std::exception_ptr& error) {
+    for (auto& e : batch) e->fail(error);
+}
+
 // fail_all - called from the handler of `ex`: every entry fails with it (their outcome is
 // unknown); a lost connection is thrown again, so the pool replaces it.
 void fail_all(batch_type& batch, const std::exception& ex) {
-    const auto error = std::current_exception();
-    for (auto& e : batch) e->fail(error);
+    fail_each(batch, std::current_exception());
     if (is_connection_failure(ex)) throw;
 }
 
@@ -76,8 +80,8 @@ void rerun_alone(pqxx::connection& c, batch_type& batch, int max_attempts, const
 }
 
 // run_batch - on a database thread: the batch in one transaction (or alone, when it is
-// one entry), or each alone after a failure. Completes every entry; rethrows a connection failure afterwards so the pool
-// replaces the connection.
+// one entry), or each alone after a failure. Completes every entry; rethrows a
+// connection failure afterwards so the pool replaces the connection.
 void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& completed) {
     if (batch.size() == 1) {
         completed = true;
@@ -106,11 +110,6 @@ void run_batch(pqxx::connection& c, batch_type& batch, int max_attempts, bool& c
     }
     completed = true;
     for (auto& e : batch) e->complete_kept();
-}
-
-// fail_each - every entry fails with `error` (its outcome is unknown).
-void fail_each(batch_type& batch, const std::exception_ptr& error) {
-    for (auto& e : batch) e->fail(error);
 }
 
 // take_connection / give_back - a drain's async_connection for one-statement batches.

@@ -99,29 +99,6 @@ result<T> from_exception_ptr(std::exception_ptr p, std::string_view op) {
     }
 }
 
-// guarded_grouped - runs f(pqxx::work&) -> result<T> in one transaction, through the
-// batches gc when there is one (then possibly together with other callers');
-// exceptions become errors.
-template <class T, class F>
-awaitable<result<T>> guarded_grouped(db::pool& pool, write_batches* gc, std::string_view op, F f) {
-    std::exception_ptr failure;
-    try {
-        if (gc != nullptr) {
-            // The batch may run f more than once (rolled back, then alone): the value of
-            // the run that committed is the one left here.
-            std::optional<result<T>> value;
-            grouped_write w;
-            w.run = [&value, &f](pqxx::work& tx) { value.emplace(f(tx)); };
-            co_await gc->transact(w);
-            co_return std::move(*value);
-        }
-        co_return co_await pool.transact(std::move(f));
-    } catch (const std::exception&) {
-        failure = std::current_exception();
-    }
-    co_return from_exception_ptr<T>(failure, op);
-}
-
 // transact_grouped - w through the batches; what that failed with, or null.
 awaitable<std::exception_ptr> transact_grouped(write_batches& gc, grouped_write& w) {
     std::exception_ptr failure;
@@ -133,10 +110,17 @@ awaitable<std::exception_ptr> transact_grouped(write_batches& gc, grouped_write&
     co_return failure;
 }
 
-// guarded - the same in a transaction of its own.
+// guarded - runs f(pqxx::work&) -> result<T> in a transaction of its own; exceptions
+// become errors.
 template <class T, class F>
 awaitable<result<T>> guarded(db::pool& pool, std::string_view op, F f) {
-    co_return co_await guarded_grouped<T>(pool, nullptr, op, std::move(f));
+    std::exception_ptr failure;
+    try {
+        co_return co_await pool.transact(std::move(f));
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    co_return from_exception_ptr<T>(failure, op);
 }
 
 // autocommit - runs f(pqxx::transaction_base&) -> result<T> in autocommit mode
@@ -200,6 +184,8 @@ awaitable<result<append_result>> mail_store::append(std::int64_t actor, std::str
     // In the batch of concurrent sessions' writes: with the batch's other APPENDs in one
     // statement when it can (grouped_writes_statement), else in its transaction.
     const ops::append_request request{actor, name, &msg, flags, internaldate, claim_if_modseq};
+    // The batch may run `run` more than once (rolled back, then alone): the value of the
+    // run that committed is the one left in `value`.
     std::optional<result<append_result>> value;
     grouped_write w;
     w.run = [&value, &run](pqxx::work& tx) { value.emplace(run(tx)); };
@@ -339,9 +325,8 @@ bool store_requests_of(std::span<grouped_write* const> writes, std::vector<const
     }
     return true;
 }
-}  // namespace
 
-namespace {
+// append_requests_of - the batch's APPEND requests, one per write (null: not an APPEND).
 std::vector<const ops::append_request*> append_requests_of(std::span<grouped_write* const> writes) {
     std::vector<const ops::append_request*> appends;
     for (auto* w : writes) appends.push_back(w->append);

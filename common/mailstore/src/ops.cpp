@@ -1010,7 +1010,7 @@ std::optional<batchable_append> batchable_append_of(const append_request* r) {
 std::optional<db::statement> append_batch_statement(std::span<const append_request* const> requests,
                                                     std::vector<std::size_t>& left) {
     constexpr std::size_t fields = 20;   // message_params
-    std::vector<std::int64_t> items, accounts, raw_at, internaldates, claim_modseqs;
+    std::vector<std::int64_t> items, accounts, sizes, raw_at, internaldates, claim_modseqs;
     std::vector<std::string> names, flags, channels;
     std::string claims;   // a boolean[] literal's elements
     std::vector<std::vector<std::string>> columns(fields);
@@ -1027,6 +1027,7 @@ std::optional<db::statement> append_batch_statement(std::span<const append_reque
         for (std::size_t c = 0; c < fields; ++c) columns[c].push_back(std::move(params[c]));
         items.push_back(static_cast<std::int64_t>(i) + 1);
         accounts.push_back(r.actor);
+        sizes.push_back(static_cast<std::int64_t>(r.msg->size));
         names.push_back(std::move(b->name));
         if (r.msg->raw) {
             raw_at.push_back(static_cast<std::int64_t>(raw.size()));
@@ -1048,16 +1049,11 @@ std::optional<db::statement> append_batch_statement(std::span<const append_reque
              "FROM mail.append_batch($1::integer[], $2::bigint[], $3::text[]";
     st.params = {db::bigint_array(items), db::bigint_array(accounts), db::text_array(names)};
     int n = 4;
-    // $4..$23: the message's fields as insert_message_sql takes them (sizes as bigints).
+    // $4..$23: the message's fields in message_params' order (the size, its second, as
+    // bigints from the message itself).
     for (std::size_t c = 0; c < fields; ++c, ++n) {
         st.sql += ", $" + std::to_string(n) + (c == 1 ? "::bigint[]" : "::text[]");
-        if (c == 1) {
-            std::vector<std::int64_t> sizes;
-            for (const auto& v : columns[c]) sizes.push_back(std::stoll(v));
-            st.params.emplace_back(db::bigint_array(sizes));
-        } else {
-            st.params.emplace_back(db::text_array(columns[c]));
-        }
+        st.params.emplace_back(c == 1 ? db::bigint_array(sizes) : db::text_array(columns[c]));
     }
     st.sql += ", $24::bytea, $25::bigint[], $26::text[], $27::bigint[], $28::text[], $29::bigint[], "
               "$30::boolean[], $31::bigint)";
@@ -1480,11 +1476,20 @@ std::size_t collect_messages(pqxx::transaction_base& tx, std::size_t limit) {
     return static_cast<std::size_t>(n.as<std::int64_t>());
 }
 
-std::size_t prune_expunged(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit) {
-    const auto n = db::exec_cached1(tx, "SELECT mail.prune_expunged(now() - make_interval(secs => $1::bigint), $2::integer)",
-                                    static_cast<std::int64_t>(older_than.count()),
+namespace {
+// prune_older - one round of a mail.prune_* function (`sql` calls it with the cutoff
+// now() - $1 seconds and at most $2 rows): how many rows went.
+std::size_t prune_older(pqxx::transaction_base& tx, const std::string& sql, std::chrono::seconds older_than,
+                        std::size_t limit) {
+    const auto n = db::exec_cached1(tx, sql, static_cast<std::int64_t>(older_than.count()),
                                     static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
     return static_cast<std::size_t>(n.as<std::int64_t>());
+}
+}  // namespace
+
+std::size_t prune_expunged(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit) {
+    return prune_older(tx, "SELECT mail.prune_expunged(now() - make_interval(secs => $1::bigint), $2::integer)",
+                       older_than, limit);
 }
 
 namespace {
@@ -1612,10 +1617,8 @@ result<std::size_t> purge_recoverable(pqxx::work& tx, std::int64_t account, cons
 }
 
 std::size_t prune_recoverable(pqxx::transaction_base& tx, std::chrono::seconds older_than, std::size_t limit) {
-    const auto n = db::exec_cached1(tx, "SELECT mail.prune_recoverable(now() - make_interval(secs => $1::bigint), $2::integer)",
-                                    static_cast<std::int64_t>(older_than.count()),
-                                    static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000)))[0];
-    return static_cast<std::size_t>(n.as<std::int64_t>());
+    return prune_older(tx, "SELECT mail.prune_recoverable(now() - make_interval(secs => $1::bigint), $2::integer)",
+                       older_than, limit);
 }
 
 namespace {

@@ -74,6 +74,10 @@ struct connect_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// connect_failure - the connect_error for a failed attempt on this target, with libpq's
+// (or our) reason folded onto one line ("unknown error" when there is none).
+connect_error connect_failure(const connection_options&, std::string_view reason);
+
 // connect - opens a connection now (blocking, at most connect_timeout_seconds
 // per address libpq tries). Throws connect_error on any failure, including
 // invalid options. Never call this on an I/O thread: use db::pool there.
