@@ -99,23 +99,30 @@ def put_many(a):
 
 
 def get_big(a):
+    """a.times GETs of the file, one connection each; prints the first bad status (or
+    200), the fewest bytes any of them got, and the median time of one GET."""
     u = urllib.parse.urlsplit(a.base)
     if u.scheme != "http" or u.hostname != "127.0.0.1":
         sys.exit(f"webdav_bench.py: refusing non-loopback URL {a.base}")
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
     buf = memoryview(bytearray(1 << 20))
-    got = 0
-    start = time.perf_counter()
-    conn.request("GET", u.path, headers=auth_header(a.user, a.password))
-    r = conn.getresponse()
-    while True:
-        n = r.readinto(buf)
-        if not n:
-            break
-        got += n
-    took = time.perf_counter() - start
-    conn.close()
-    print(f"{r.status} {got} {took:.6f}")
+    status, fewest, times = 200, None, []
+    for _ in range(a.times):
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
+        got = 0
+        start = time.perf_counter()
+        conn.request("GET", u.path, headers=auth_header(a.user, a.password))
+        r = conn.getresponse()
+        while True:
+            n = r.readinto(buf)
+            if not n:
+                break
+            got += n
+        times.append(time.perf_counter() - start)
+        conn.close()
+        if r.status != 200 and status == 200:
+            status = r.status
+        fewest = got if fewest is None else min(fewest, got)
+    print(f"{status} {fewest} {statistics.median(times):.6f}")
 
 
 def propfind(a):
@@ -182,11 +189,26 @@ def table(a):
             row += f"{ratio_range(key, 'apache'):>12}{ratio_range(key, 'nginx'):>12}"
         print(row)
     local = median("local", "cat_big")
+    loopback = median("local", "loopback")
+    size = info.get("size", "?")
     if local is not None:
-        print(f"{'cat ' + info.get('size', '?') + ' > /dev/null (MB/s, local limit)':<46}{local:>10.1f}")
-        p = median("polder", "get_big")
-        if p is not None:
-            print(f"{'polder GET / local limit':<46}{p / local:>10.2f}")
+        print(f"{'cat ' + size + ' > /dev/null (MB/s, local limit)':<46}{local:>10.1f}")
+    if loopback is not None:
+        print(f"{'iperf3 -Z, 1 TCP stream, 3 s (MB/s, loopback)':<46}{loopback:>10.1f}")
+    write = median("local", "write_big")
+    if write is not None:
+        print(f"{'dd ' + size + ' with fsync (MB/s, local write)':<46}{write:>10.1f}")
+    for key, limit, name in (("get_big", local, "GET / local limit"), ("get_big", loopback, "GET / loopback TCP"),
+                             ("put_big", local, "PUT / local limit"), ("put_big", write, "PUT / local write")):
+        if limit is None:
+            continue
+        row = f"{name:<46}"
+        for s in servers:
+            v = median(s, key)
+            row += f"{v / limit:>10.2f}" if v is not None else f"{'-':>10}"
+        print(row)
+    if local is not None and loopback is not None:
+        print(f"{'loopback TCP / local limit':<46}{loopback / local:>10.2f}")
     print("Ratios are polder divided by the other; for MB/s and files/s higher is better, "
           "for PROPFIND ms lower is better.")
     if rounds > 1:
@@ -209,6 +231,7 @@ def main():
     pf = sub.choices["propfind"]
     pf.add_argument("--runs", type=int, default=20)
     pf.add_argument("--expect", type=int, required=True)
+    sub.choices["get"].add_argument("--times", type=int, default=3)
     t = sub.add_parser("table")
     t.add_argument("results")
     a = p.parse_args()

@@ -4,10 +4,15 @@
 # run, and a table of the figures with the ratios polder/apache and
 # polder/nginx:
 #   - PUT and GET of one big file (default 1 GiB; curl -T, and a Python client reading
-#     into a 1 MiB buffer: webdav_bench.py get), MB/s
+#     into a 1 MiB buffer: webdav_bench.py get, the median of 3 GETs), MB/s
 #   - PUT of many 4 KiB files (default 2,000) by 8 parallel keep-alive clients, files/s
 #   - PROPFIND Depth 1 (allprop) on that folder, median ms of 20 runs
 #   - cat of the big file to /dev/null: the local limit (page cache / disk)
+#   - dd of the big file into a new file on the servers' file system, with fsync: the
+#     local write limit, what a PUT that keeps its bytes can reach
+#   - iperf3 -Z for 3 seconds, one TCP stream over 127.0.0.1: what the loopback carries
+#     to one client on this machine without HTTP or a file system (a sendfile sender and
+#     a C receiver; it moved between 1.9 and 4.1 GB/s from run to run on the 2-CPU VM)
 # The whole workload runs --repeat times (default 3) against each server, in rounds
 # (polder, apache, nginx; polder, ...), each round on new names; the table shows the
 # median of each figure and the range of the per-round ratios (a single 1 GiB GET
@@ -26,7 +31,7 @@
 #   a Debug/sanitizer build such as build/dav works but measures that build.
 #   Quick try: tests/bench/webdav_bench.sh build/dav --size-mib 64 --files 200 --repeat 1
 #
-# Installs the Debian packages apache2, nginx and libnginx-mod-http-dav-ext
+# Installs the Debian packages apache2, nginx, libnginx-mod-http-dav-ext and iperf3
 # with apt-get when they are missing (root needed then), and starts a
 # throwaway PostgreSQL with tests/harness/pg.sh.
 #
@@ -84,7 +89,8 @@ if [[ -z ${POLDER_WEBDAV_BENCH_INNER:-} ]]; then
     [[ -x /usr/sbin/apache2 && -f /usr/lib/apache2/modules/mod_dav_fs.so ]] || missing+=(apache2)
     [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
     [[ -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ]] || missing+=(libnginx-mod-http-dav-ext)
-    bench_install "${missing[@]}"
+    [[ -x /usr/bin/iperf3 ]] || missing+=(iperf3)
+    bench_install --preseed "iperf3 iperf3/start_daemon boolean false" "${missing[@]}"
     exec "$ROOT/tests/harness/pg.sh" run -- \
         env POLDER_WEBDAV_BENCH_INNER=1 "$0" --build "$BUILD" --size-mib "$SIZE_MIB" --files "$FILES" \
         --runs "$RUNS" --clients "$CLIENTS" --repeat "$REPEAT"
@@ -274,7 +280,7 @@ run_workload() {   # NAME BASE_URL (ends in /) ROUND
     [[ $code = 201 || $code = 204 ]] || { echo "webdav_bench.sh: $name PUT big: HTTP $code" >&2; return 1; }
     echo "$name put_big $(mbps "$SIZE" "$took")" >>"$results"
     sync
-    say "$name: GET $LABEL"
+    say "$name: GET $LABEL x 3"
     out=$("$PY" "$HERE/webdav_bench.py" get --base "${base}big-$k.bin" --user "$USER_NAME" \
         --password "$PASSWORD")
     read -r code got took <<<"$out"
@@ -299,7 +305,32 @@ local_limit() {
     start=$(date +%s.%N)
     cat "$work/big.bin" >/dev/null
     end=$(date +%s.%N)
-    echo "local cat_big $("$PY" -c 'import sys; print(f"{int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2])) / 1e6:.1f}")' "$SIZE" "$start" "$end")" >>"$results"
+    echo "local cat_big $(mbps "$SIZE" "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.6f", e - s }')")" >>"$results"
+    say "local write limit: dd $LABEL with fsync"
+    sync
+    start=$(date +%s.%N)
+    dd if="$work/big.bin" of="$work/copy.bin" bs=1M conv=fsync status=none
+    end=$(date +%s.%N)
+    rm -f "$work/copy.bin"
+    echo "local write_big $(mbps "$SIZE" "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.6f", e - s }')")" >>"$results"
+}
+
+# loopback_limit - 3 seconds of one TCP stream from iperf3's sendfile sender (-Z) to its
+# receiver over 127.0.0.1: what the loopback carries to one client, with no HTTP, no
+# file system and no page cache in the way.
+loopback_limit() {
+    say "loopback: iperf3 -Z, one TCP stream for 3 s"
+    local port pid out
+    port=$(free_port)
+    "${RUN_AS[@]}" iperf3 --server --one-off --bind 127.0.0.1 --port "$port" >"$work/iperf3.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    # (A test connection would be the one-off server's one client: look at the listeners.)
+    bench_wait iperf3 "$pid" "$work/iperf3.log" "does not listen on port $port" \
+        grep -qi ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp
+    out=$(timeout 60 "${RUN_AS[@]}" iperf3 --client 127.0.0.1 --port "$port" --time 3 --zerocopy --json)
+    wait "$pid" 2>/dev/null || true
+    echo "local loopback $("$PY" -c 'import json, sys; print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6))' <<<"$out")" >>"$results"
 }
 
 for ((k = 0; k < REPEAT; k++)); do
@@ -307,6 +338,7 @@ for ((k = 0; k < REPEAT; k++)); do
     run_workload apache "http://127.0.0.1:$A_PORT/dav/" "$k"
     run_workload nginx "http://127.0.0.1:$N_PORT/dav/" "$k"
     local_limit
+    loopback_limit
 done
 
 kind=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
