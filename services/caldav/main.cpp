@@ -4,7 +4,8 @@
 // SECURITY: listeners: caldav.https (TLS) and caldav.http (plain; meant for loopback use
 // behind a TLS-terminating proxy or in development — credentials over it are refused
 // unless the peer is loopback and auth.allow_plaintext_on_loopback is set).
-// Background work: iMIP received by mail (src/itip_inbound.hpp).
+// Background work: iMIP received by mail (src/itip_inbound.hpp). Client autoconfiguration
+// from clients.* (src/autoconfig.hpp).
 // STANDARDS: RFC 4791, RFC 6352, RFC 6578, RFC 6764 (see src/service.hpp).
 #include "itip_inbound.hpp"
 #include "service.hpp"
@@ -14,6 +15,25 @@
 #include "polder/service/service.hpp"
 
 #include <memory>
+
+namespace {
+
+// client_endpoints - clients.* with its defaults applied; nullopt (autoconfiguration off)
+// without clients.imap_host.
+std::optional<polder::caldav::autoconfig::endpoints> client_endpoints(const polder::config::client_settings& c) {
+    using polder::caldav::autoconfig::security;
+    if (c.imap_host.empty()) return std::nullopt;
+    const auto sec = [](const std::string& s) { return s == "starttls" ? security::starttls : security::tls; };
+    return polder::caldav::autoconfig::endpoints{
+        .provider = c.provider_name,
+        .imap = {c.imap_host, c.imap_port, sec(c.imap_security)},
+        .submission = {c.submission_host.empty() ? c.imap_host : c.submission_host, c.submission_port,
+                       sec(c.submission_security)},
+        .dav_host = c.dav_host.empty() ? c.imap_host : c.dav_host,
+        .dav_port = c.dav_port};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace polder;
@@ -29,6 +49,7 @@ int main(int argc, char** argv) {
             authenticator = std::make_unique<auth::authenticator>(ctx.pool, ctx.settings.auth);
             const caldav::options dav_options{.max_resource_size = c.max_request_body,
                                               .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback,
+                                              .clients = client_endpoints(ctx.settings.clients),
                                               .blobs = &ctx.blobs};
             dav = std::make_unique<caldav::service>(ctx.pool, *authenticator, dav_options);
             http::server_options opts;

@@ -258,6 +258,18 @@ class loader {
             problem("smtp.hostname", "must be a host name (letters, digits, hyphens, dots), got " +
                                          detail::quote_for_message(s.smtp.hostname));
         }
+        for (const auto& [key, host] : {std::pair{"clients.imap_host", &s.clients.imap_host},
+                                        std::pair{"clients.submission_host", &s.clients.submission_host},
+                                        std::pair{"clients.dav_host", &s.clients.dav_host}}) {
+            if (!host->empty() && !is_host_name(*host))
+                problem(key, "must be a host name (letters, digits, hyphens, dots), got " +
+                                 detail::quote_for_message(*host));
+        }
+        if (s.clients.imap_host.empty() && (!s.clients.submission_host.empty() || !s.clients.dav_host.empty()))
+            problem("clients.imap_host", "must be set when clients.submission_host or clients.dav_host is");
+        if (std::any_of(s.clients.provider_name.begin(), s.clients.provider_name.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+            problem("clients.provider_name", "must not contain control characters");
         // smtp.routes: "domain=host:port" entries separated by commas.
         for (std::string_view rest = s.smtp.routes; !rest.empty();) {
             const auto comma = rest.find(',');

@@ -35,6 +35,7 @@ auto& at(settings& s) {
 constexpr std::array<std::string_view, 4> level_choices{"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> format_choices{"text", "json"};
 constexpr std::array<std::string_view, 3> inbound_auth_choices{"off", "mark", "enforce"};
+constexpr std::array<std::string_view, 2> security_choices{"tls", "starttls"};
 
 constexpr std::uint64_t u16_max = 65535;
 constexpr std::uint64_t path_max = 4096;   // PATH_MAX on Linux
@@ -266,6 +267,27 @@ std::vector<parameter> build_table() {
           "blobs written or reused within this many hours are never collected");
     b.listener<&S::webdav, &W::https>("webdav", "https", "WebDAV over HTTPS");
     b.listener<&S::webdav, &W::http>("webdav", "http", "WebDAV over plain HTTP (loopback only)");
+
+    // [clients]
+    using K = client_settings;
+    b.add("clients.provider_name", kind::string, 0, 200, &at<&S::clients, &K::provider_name>,
+          "name mail clients show for the account's provider; empty: the mail domain");
+    b.add("clients.imap_host", kind::string, 0, 253, &at<&S::clients, &K::imap_host>,
+          "public host name of IMAP for client autoconfiguration; empty: autoconfiguration off");
+    b.add("clients.imap_port", kind::integer, 1, u16_max, &at<&S::clients, &K::imap_port>,
+          "public IMAP port (993: implicit TLS, RFC 8314)");
+    b.add("clients.imap_security", kind::choice, 0, 0, &at<&S::clients, &K::imap_security>,
+          "tls (implicit TLS) or starttls on clients.imap_port", security_choices);
+    b.add("clients.submission_host", kind::string, 0, 253, &at<&S::clients, &K::submission_host>,
+          "public host name of mail submission; empty: clients.imap_host");
+    b.add("clients.submission_port", kind::integer, 1, u16_max, &at<&S::clients, &K::submission_port>,
+          "public submission port (465: implicit TLS, RFC 8314)");
+    b.add("clients.submission_security", kind::choice, 0, 0, &at<&S::clients, &K::submission_security>,
+          "tls (implicit TLS) or starttls on clients.submission_port", security_choices);
+    b.add("clients.dav_host", kind::string, 0, 253, &at<&S::clients, &K::dav_host>,
+          "public host name of CalDAV/CardDAV (HTTPS); empty: clients.imap_host");
+    b.add("clients.dav_port", kind::integer, 1, u16_max, &at<&S::clients, &K::dav_port>,
+          "public HTTPS port of CalDAV/CardDAV");
 
     return std::move(b.v);
 }

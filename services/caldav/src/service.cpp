@@ -38,6 +38,10 @@ http::router service::routes() {
     r.add("*", std::string(root_prefix), h, {.max_body = opts_.max_resource_size + 64 * 1024});
     r.add("*", "/.well-known/caldav", h, {.max_body = 64 * 1024});
     r.add("*", "/.well-known/carddav", h, {.max_body = 64 * 1024});
+    // Client autoconfiguration (cmd_autoconfig.cpp); the handler matches the exact paths.
+    for (const char* prefix : {"/mail", "/.well-known/autoconfig", "/autodiscover", "/Autodiscover",
+                               "/apple.mobileconfig"})
+        r.add("*", prefix, h, {.max_body = 64 * 1024});
     return r;
 }
 
@@ -79,6 +83,7 @@ awaitable<http::response> service::handle(http::request& req) {
         r.headers.set(field::location, std::string(root_prefix) + "/");
         co_return r;
     }
+    if (const auto kind = autoconfig_route(raw)) co_return co_await cmd_autoconfig(req, *kind);
     auto target = parse_path(raw);
     if (method == "OPTIONS") co_return cmd_options(target ? &*target : nullptr);
     http::response refusal;

@@ -21,6 +21,7 @@
 // (Basic), RFC 9110 (conditional requests).
 #pragma once
 
+#include "autoconfig.hpp"
 #include "paths.hpp"
 #include "query.hpp"
 #include "store.hpp"
@@ -50,6 +51,8 @@ struct options {
     std::size_t max_xml_bytes = 1 << 20;           // PROPFIND/PROPPATCH/REPORT/MKCALENDAR bodies
     std::size_t max_xml_depth = 64;
     bool allow_plaintext_on_loopback = false;
+    // Client autoconfiguration (autoconfig.hpp, cmd_autoconfig.cpp); nullopt: off (404).
+    std::optional<autoconfig::endpoints> clients;
     // iMIP (imip.hpp): where invitations to people outside the organisation are written
     // before they are queued for polder-smtpd; nullptr: they are not sent (SCHEDULE-STATUS 3.7).
     blob::store* blobs = nullptr;
@@ -91,6 +94,10 @@ public:
     awaitable<http::response> handle(http::request& req);
 
     // Commands (cmd_*.cpp).
+    enum class autoconfig_kind { thunderbird, outlook, apple };
+    // autoconfig_route - which autoconfiguration document a raw path asks for, if any.
+    static std::optional<autoconfig_kind> autoconfig_route(std::string_view raw_path);
+    awaitable<http::response> cmd_autoconfig(http::request& req, autoconfig_kind kind);
     http::response cmd_options(const dav_path* target);
     awaitable<http::response> cmd_get(ctx& c, bool head);
     awaitable<http::response> cmd_put(ctx& c);

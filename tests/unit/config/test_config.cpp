@@ -290,6 +290,14 @@ TEST_CASE("bad strings, choices and addresses are refused with the value shown")
     CHECK(one_problem("[smtp]\nhostname = \"mail_server\"\n") ==
           R"(smtp.hostname: must be a host name (letters, digits, hyphens, dots), got "mail_server")");
     CHECK(one_problem("[smtp]\nhostname = \"-bad.example\"\n").rfind("smtp.hostname: must be a host name", 0) == 0);
+    CHECK(one_problem("[clients]\nimap_host = \"mail.gemeente.example/x\"\n") ==
+          R"(clients.imap_host: must be a host name (letters, digits, hyphens, dots), got "mail.gemeente.example/x")");
+    CHECK(one_problem("[clients]\ndav_host = \"dav.gemeente.example\"\n") ==
+          "clients.imap_host: must be set when clients.submission_host or clients.dav_host is");
+    CHECK(one_problem("[clients]\nimap_host = \"m.example\"\nimap_security = \"ssl\"\n") ==
+          R"(clients.imap_security: must be one of tls, starttls, got "ssl")");
+    CHECK(one_problem("[clients]\nprovider_name = \"Gemeente\\u0007\"\n") ==
+          "clients.provider_name: must not contain control characters");
     // Control characters in an echoed value are escaped: a message stays one line.
     CHECK(one_problem("[log]\nformat = \"x\\ny\"\n") == R"(log.format: must be one of text, json, got "x\ny")");
 }

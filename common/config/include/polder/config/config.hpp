@@ -192,6 +192,24 @@ struct webdav_settings {
     unsigned gc_grace_hours = 24;
 };
 
+// client_settings - the names and ports mail, calendar and contacts clients should use,
+// as the users' devices reach them (the balancer's names, not the listeners' addresses).
+// polder-caldavd hands them out as client autoconfiguration: Thunderbird's
+// config-v1.1.xml, Outlook's autodiscover.xml and an Apple configuration profile.
+// imap_host empty: autoconfiguration is off (404). Empty submission_host / dav_host
+// mean imap_host. Security "tls" is implicit TLS (RFC 8314), "starttls" the upgrade.
+struct client_settings {
+    std::string provider_name;   // shown by clients; empty: the mail domain
+    std::string imap_host;
+    std::uint16_t imap_port = 993;
+    std::string imap_security = "tls";
+    std::string submission_host;
+    std::uint16_t submission_port = 465;
+    std::string submission_security = "tls";
+    std::string dav_host;          // CalDAV and CardDAV, always over TLS
+    std::uint16_t dav_port = 443;
+};
+
 struct settings {
     std::string source_path;   // absolute path of the file loaded; empty for load_string()
     database_settings database;
@@ -204,6 +222,7 @@ struct settings {
     imap_settings imap;
     caldav_settings caldav;
     webdav_settings webdav;
+    client_settings clients;
 };
 
 // load_error - every problem found, one line each, each naming the key (or the file).

@@ -1,0 +1,103 @@
+// cmd_autoconfig.cpp - client autoconfiguration over HTTP: Thunderbird's
+// config-v1.1.xml, Outlook's autodiscover.xml and the Apple configuration profile
+// (the documents: autoconfig.hpp). No credentials are asked for: the documents hold no
+// secret, only the public names and ports of clients.* in the configuration.
+//
+// SECURITY: only for mail domains this installation hosts (directory.domains); any other
+// domain is 404, whatever the Host header or the address says. Whether an account
+// exists is never looked up, so the answers reveal no more than DNS does. The Outlook
+// body is limited to 64 KiB; every bad input is a 400 with its reason.
+// STANDARDS: as autoconfig.hpp; RFC 9110 15.5.6 (405 with Allow).
+#include "autoconfig.hpp"
+#include "service.hpp"
+
+#include "polder/log/log.hpp"
+
+namespace polder::caldav {
+
+using http::field;
+using http::status;
+
+std::optional<service::autoconfig_kind> service::autoconfig_route(std::string_view raw_path) {
+    if (raw_path == "/mail/config-v1.1.xml" || raw_path == "/.well-known/autoconfig/mail/config-v1.1.xml")
+        return autoconfig_kind::thunderbird;
+    // Outlook writes the path in either case ("/Autodiscover/Autodiscover.xml").
+    constexpr std::string_view outlook = "/autodiscover/autodiscover.xml";
+    if (raw_path.size() == outlook.size() &&
+        std::equal(raw_path.begin(), raw_path.end(), outlook.begin(),
+                   [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b; }))
+        return autoconfig_kind::outlook;
+    if (raw_path == "/apple.mobileconfig") return autoconfig_kind::apple;
+    return std::nullopt;
+}
+
+awaitable<http::response> service::cmd_autoconfig(http::request& req, autoconfig_kind kind) {
+    const std::string method(req.method_string());
+    const bool post = kind == autoconfig_kind::outlook;
+    if (post ? method != "POST" : method != "GET" && method != "HEAD") {
+        auto r = plain(405, "method not allowed");
+        r.headers.set(field::allow, post ? "POST" : "GET, HEAD");
+        co_return r;
+    }
+    if (!opts_.clients) co_return plain(404, "client autoconfiguration is not configured here (clients.imap_host)");
+
+    // Who: the address asked for, or (Thunderbird without one) the domain of the Host.
+    std::string address, domain;
+    if (kind == autoconfig_kind::outlook) {
+        auto body = co_await req.read_body(64 * 1024);
+        if (!body) {
+            co_return body.error() == errc::limit_exceeded ? plain(413, "request body too large")
+                                                           : plain(400, "unreadable request body");
+        }
+        std::string reason;
+        auto a = autoconfig::outlook_request(*body, reason);
+        if (!a) co_return plain(400, reason);
+        address = std::move(*a);
+    } else {
+        auto q = autoconfig::query_value(req.query(), "emailaddress");
+        if (!q) co_return plain(400, "emailaddress: malformed percent-encoding");
+        if (*q) {
+            auto a = autoconfig::parse_address(**q);
+            if (!a) co_return plain(400, "emailaddress is not an address (name@domain)");
+            address = std::move(*a);
+        } else if (kind == autoconfig_kind::apple) {
+            co_return plain(400, "emailaddress=<address> is required");
+        }
+    }
+    if (!address.empty()) {
+        domain = autoconfig::domain_of(address);
+    } else {
+        auto d = autoconfig::host_domain(req.header(field::host));
+        if (!d) co_return plain(400, "emailaddress=<address> is required (the Host names no mail domain)");
+        domain = std::move(*d);
+    }
+
+    const bool hosted = co_await pool_.transact([&](pqxx::work& tx) {
+        return !tx.exec_params("SELECT 1 FROM directory.domains WHERE name = $1", domain).empty();
+    });
+    if (!hosted) co_return plain(404, "no mail domain of that name is hosted here");
+
+    const auto& e = *opts_.clients;
+    http::response r;
+    switch (kind) {
+    case autoconfig_kind::thunderbird:
+        r = http::text_response(status::ok, autoconfig::thunderbird(e, domain), "application/xml; charset=utf-8");
+        break;
+    case autoconfig_kind::outlook:
+        r = http::text_response(status::ok, autoconfig::outlook(e, address), "application/xml; charset=utf-8");
+        break;
+    case autoconfig_kind::apple:
+        r = http::text_response(status::ok, autoconfig::apple(e, address), "application/x-apple-aspen-config");
+        r.headers.set(field::content_disposition, "attachment; filename=\"" + domain + ".mobileconfig\"");
+        break;
+    }
+    r.headers.set(field::cache_control, "no-store");
+    log::info("caldav.autoconfig", {{"req", req.id()},
+                                    {"client", kind == autoconfig_kind::thunderbird ? "thunderbird"
+                                               : kind == autoconfig_kind::outlook   ? "outlook"
+                                                                                    : "apple"},
+                                    {"domain", domain}});
+    co_return r;
+}
+
+}  // namespace polder::caldav
