@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
             const caldav::options dav_options{.max_resource_size = c.max_request_body,
                                               .allow_plaintext_on_loopback = ctx.settings.auth.allow_plaintext_on_loopback,
                                               .clients = client_endpoints(ctx.settings.clients),
+                                              .profile_signer = ctx.tls,
                                               .blobs = &ctx.blobs};
             dav = std::make_unique<caldav::service>(ctx.pool, *authenticator, dav_options);
             http::server_options opts;

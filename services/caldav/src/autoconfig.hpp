@@ -79,8 +79,8 @@ result<std::string> outlook_request(std::string_view body, std::string& reason);
 // outlook - the POX answer with IMAP and SMTP settings for `address`.
 std::string outlook(const endpoints& e, std::string_view address);
 
-// apple - an unsigned configuration profile (an XML property list) with a mail account,
-// a CalDAV and a CardDAV account for `address`. Its identifiers and UUIDs follow from
+// apple - a configuration profile (an XML property list; the service signs it) with a
+// mail account, a CalDAV and a CardDAV account for `address`. Its identifiers and UUIDs follow from
 // the address, so opening a newer profile replaces the older one on the device.
 std::string apple(const endpoints& e, std::string_view address);
 

@@ -1,7 +1,8 @@
 // cmd_autoconfig.cpp - client autoconfiguration over HTTP: Thunderbird's
 // config-v1.1.xml, Outlook's autodiscover.xml and the Apple configuration profile
 // (the documents: autoconfig.hpp). No credentials are asked for: the documents hold no
-// secret, only the public names and ports of clients.* in the configuration.
+// secret, only the public names and ports of clients.* in the configuration. Apple
+// profiles are signed with the service's TLS certificate when it has one.
 //
 // SECURITY: only for mail domains this installation hosts (directory.domains); any other
 // domain is 404, whatever the Host header or the address says. Whether an account
@@ -13,10 +14,43 @@
 
 #include "polder/log/log.hpp"
 
+#include <openssl/err.h>
+#include <openssl/pkcs7.h>
+#include <openssl/ssl.h>
+
+#include <memory>
+
 namespace polder::caldav {
 
 using http::field;
 using http::status;
+
+namespace {
+
+// sign_profile - the profile as CMS/PKCS #7 SignedData with the content inside (DER),
+// signed by the TLS certificate's key and carrying its chain: what `openssl smime -sign
+// -nodetach -outform der` makes, and what Apple devices show as "Verified" when the
+// certificate chains to a CA they trust.
+std::optional<std::string> sign_profile(asio::ssl::context& tls, const std::string& profile) {
+    SSL_CTX* ctx = tls.native_handle();
+    X509* cert = SSL_CTX_get0_certificate(ctx);
+    EVP_PKEY* key = SSL_CTX_get0_privatekey(ctx);
+    STACK_OF(X509)* chain = nullptr;
+    if (!cert || !key || SSL_CTX_get0_chain_certs(ctx, &chain) != 1) return std::nullopt;
+    std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_mem_buf(profile.data(), static_cast<int>(profile.size())),
+                                                 BIO_free);
+    if (!in) return std::nullopt;
+    std::unique_ptr<PKCS7, decltype(&PKCS7_free)> p7(PKCS7_sign(cert, key, chain, in.get(), PKCS7_BINARY), PKCS7_free);
+    if (!p7) return std::nullopt;
+    unsigned char* der = nullptr;
+    const int n = i2d_PKCS7(p7.get(), &der);
+    if (n <= 0) return std::nullopt;
+    std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
+    OPENSSL_free(der);
+    return out;
+}
+
+}  // namespace
 
 std::optional<service::autoconfig_kind> service::autoconfig_route(std::string_view raw_path) {
     if (raw_path == "/mail/config-v1.1.xml" || raw_path == "/.well-known/autoconfig/mail/config-v1.1.xml")
@@ -86,10 +120,21 @@ awaitable<http::response> service::cmd_autoconfig(http::request& req, autoconfig
     case autoconfig_kind::outlook:
         r = http::text_response(status::ok, autoconfig::outlook(e, address), "application/xml; charset=utf-8");
         break;
-    case autoconfig_kind::apple:
-        r = http::text_response(status::ok, autoconfig::apple(e, address), "application/x-apple-aspen-config");
+    case autoconfig_kind::apple: {
+        auto profile = autoconfig::apple(e, address);
+        if (opts_.profile_signer) {
+            const auto ctx = opts_.profile_signer->current();
+            if (auto signed_profile = sign_profile(*ctx, profile)) {
+                profile = std::move(*signed_profile);
+            } else {
+                ERR_clear_error();
+                log::warn("caldav.profile_unsigned", {{"req", req.id()}, {"reason", "signing with the TLS key failed"}});
+            }
+        }
+        r = http::text_response(status::ok, std::move(profile), "application/x-apple-aspen-config");
         r.headers.set(field::content_disposition, "attachment; filename=\"" + domain + ".mobileconfig\"");
         break;
+    }
     }
     r.headers.set(field::cache_control, "no-store");
     log::info("caldav.autoconfig", {{"req", req.id()},

@@ -28,6 +28,7 @@
 
 #include "polder/asio/asio.hpp"
 #include "polder/blob/store.hpp"
+#include "polder/net/tls_context.hpp"
 #include "polder/service/http_login.hpp"
 #include "polder/auth/login.hpp"
 #include "polder/dav/body.hpp"
@@ -53,6 +54,9 @@ struct options {
     bool allow_plaintext_on_loopback = false;
     // Client autoconfiguration (autoconfig.hpp, cmd_autoconfig.cpp); nullopt: off (404).
     std::optional<autoconfig::endpoints> clients;
+    // The TLS certificate that signs Apple profiles (the current one after a reload);
+    // null: profiles go out unsigned.
+    std::shared_ptr<net::tls_context> profile_signer;
     // iMIP (imip.hpp): where invitations to people outside the organisation are written
     // before they are queued for polder-smtpd; nullptr: they are not sent (SCHEDULE-STATUS 3.7).
     blob::store* blobs = nullptr;

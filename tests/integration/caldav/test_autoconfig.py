@@ -17,6 +17,7 @@ import plistlib
 import smtplib
 import socket
 import ssl
+import subprocess
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -62,6 +63,16 @@ def fetch(caldav, tls, method, path, body=None, headers=None, host="localhost"):
     data = r.read()
     conn.close()
     return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+
+
+def verified(body, tls_files):
+    """The signed profile's property list, once openssl has checked the signature against
+    the test CA (the TLS certificate signs it; its extended key usage is serverAuth, as
+    with ACME certificates, hence -purpose any)."""
+    r = subprocess.run(["openssl", "smime", "-verify", "-inform", "DER", "-CAfile", str(tls_files.ca_cert),
+                        "-purpose", "any"], input=body, capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return plistlib.loads(r.stdout)
 
 
 def check_mail(cal_org, tls, imap_host, imap_port, imap_tls, smtp_host, smtp_port, smtp_tls, user, subject):
@@ -147,7 +158,12 @@ def test_apple_profile_sets_up_mail_calendar_and_contacts(servers, cal_org, tls,
     assert status == 200, body
     assert headers["content-type"] == "application/x-apple-aspen-config"
     assert headers["content-disposition"] == f'attachment; filename="{cal_org.domain}.mobileconfig"'
-    profile = plistlib.loads(body)
+    profile = verified(body, tls_files)
+    # A changed byte breaks the signature.
+    at = body.index(cal_org.alice.encode())
+    tampered = body[:at] + b"m" + body[at + 1:]
+    assert subprocess.run(["openssl", "smime", "-verify", "-inform", "DER", "-CAfile", str(tls_files.ca_cert),
+                           "-purpose", "any"], input=tampered, capture_output=True, timeout=30).returncode != 0
     assert profile["PayloadType"] == "Configuration" and profile["PayloadVersion"] == 1
     payloads = {p["PayloadType"]: p for p in profile["PayloadContent"]}
     assert set(payloads) == {"com.apple.mail.managed", "com.apple.caldav.account", "com.apple.carddav.account"}
@@ -168,9 +184,10 @@ def test_apple_profile_sets_up_mail_calendar_and_contacts(servers, cal_org, tls,
     card = payloads["com.apple.carddav.account"]
     assert card["CardDAVPrincipalURL"] == cal["CalDAVPrincipalURL"]
     # The same address gives the same identifiers (a newer profile replaces the older one).
-    assert plistlib.loads(fetch(caldav, tls, "GET", f"/apple.mobileconfig?{q}")[2])["PayloadUUID"] == profile["PayloadUUID"]
-    other = plistlib.loads(fetch(caldav, tls, "GET", "/apple.mobileconfig?" +
-                                 urllib.parse.urlencode({"emailaddress": cal_org.bob}))[2])
+    assert verified(fetch(caldav, tls, "GET", f"/apple.mobileconfig?{q}")[2], tls_files)["PayloadUUID"] == \
+        profile["PayloadUUID"]
+    other = verified(fetch(caldav, tls, "GET", "/apple.mobileconfig?" +
+                           urllib.parse.urlencode({"emailaddress": cal_org.bob}))[2], tls_files)
     assert other["PayloadUUID"] != profile["PayloadUUID"]
     assert other["PayloadIdentifier"] != profile["PayloadIdentifier"]
 
