@@ -1,5 +1,6 @@
 // fuzz_dav_path.cpp - libFuzzer target: polder-webdavd's request-path parser
-// (parse_dav_path) and Destination handling (parse_destination_path).
+// (parse_dav_path), Destination handling (parse_destination_path) and the trash's
+// URLs (parse_trash_path).
 //
 // Input: "<raw path or Destination value>\n<Host value>" (no newline: the
 // whole input is the path and the host is "h"). The whole input is also
@@ -121,6 +122,13 @@ bool same_authority(std::string_view a, std::string_view b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
+    // The own trash: an entry is a positive id and valid UTF-8 in NFC; /dav/trash/ paths
+    // are never also tree paths.
+    if (auto t = parse_trash_path(input)) {
+        check(is_trash_path(input));
+        check(t->root ? t->id == 0 && t->name.empty() : t->id > 0 && http::valid_utf8(t->name));
+        if (!t->root) check(nfc(t->name) == t->name && t->name.find('\0') == std::string::npos);
+    }
     path_error err;
     if (auto p = parse_dav_path(input, err)) {
         check_parsed(*p);

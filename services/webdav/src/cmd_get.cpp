@@ -105,6 +105,10 @@ std::string new_boundary() {
 
 }  // namespace
 
+std::unique_ptr<http::body_source> make_reader_source(blob::reader rd) {
+    return std::make_unique<reader_source>(std::move(rd));
+}
+
 awaitable<http::response> service::cmd_options(ctx& c) {
     http::response r;
     r.code = http::status::ok;

@@ -301,4 +301,30 @@ std::vector<std::string> ancestors(std::string_view path) {
     return out;
 }
 
+bool is_trash_path(std::string_view raw) { return raw == "/dav/trash" || raw.starts_with(trash_prefix); }
+
+std::optional<trash_ref> parse_trash_path(std::string_view raw) {
+    if (raw == "/dav/trash" || raw == trash_prefix) return trash_ref{};
+    if (!raw.starts_with(trash_prefix)) return std::nullopt;
+    auto rest = raw.substr(trash_prefix.size());
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (rest.empty() || rest.size() > 3 * max_name_bytes + 24 || rest.find('/') != std::string_view::npos)
+        return std::nullopt;
+    auto decoded = http::percent_decode(rest);
+    if (!decoded) return std::nullopt;
+    const auto dash = decoded->find('-');
+    if (dash == std::string::npos || dash == 0 || dash > 18) return std::nullopt;
+    trash_ref t{false, 0, {}};
+    for (std::size_t i = 0; i < dash; ++i) {
+        const char c = (*decoded)[i];
+        if (c < '0' || c > '9') return std::nullopt;
+        t.id = t.id * 10 + (c - '0');
+    }
+    if (t.id <= 0) return std::nullopt;
+    auto name = nfc(std::string_view(*decoded).substr(dash + 1));
+    if (!name) return std::nullopt;
+    t.name = std::move(*name);
+    return t;
+}
+
 }  // namespace polder::webdav

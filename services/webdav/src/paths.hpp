@@ -26,6 +26,7 @@
 
 #include "polder/core/error.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@ namespace polder::webdav {
 inline constexpr std::string_view files_prefix = "/dav/files/";
 inline constexpr std::string_view teams_prefix = "/dav/teams/";
 inline constexpr std::string_view shared_prefix = "/dav/shared/";
+inline constexpr std::string_view trash_prefix = "/dav/trash/";   // the own trash (cmd_trash.cpp)
 
 // area - which kind of tree a URL names.
 enum class area { files, teams, shared };
@@ -71,6 +73,21 @@ std::optional<dav_path> parse_dav_path(std::string_view raw, path_error& error);
 // (not a file URL of this server), and parse_dav_path's 400 / 414 with
 // their reasons. The result is checked exactly like a request URL.
 std::optional<dav_path> parse_destination_path(std::string_view header, std::string_view host, path_error& error);
+
+// is_trash_path - the raw path is /dav/trash or below it (the own trash, cmd_trash.cpp).
+bool is_trash_path(std::string_view raw);
+
+// trash_ref - what a URL below /dav/trash/ names: the trash itself, or one entry by its
+// id and the name written after it ("17-q3.odt": 17 and "q3.odt", NFC).
+struct trash_ref {
+    bool root = true;
+    std::int64_t id = 0;
+    std::string name;
+};
+// parse_trash_path - nullopt unless raw is /dav/trash, /dav/trash/ or /dav/trash/ and one
+// percent-encoded segment "<positive id>-<name>" (an optional trailing '/'), the name
+// valid UTF-8 without an encoded '/' or NUL.
+std::optional<trash_ref> parse_trash_path(std::string_view raw);
 
 // nfc - the NFC form of valid UTF-8; nullopt for invalid UTF-8.
 std::optional<std::string> nfc(std::string_view utf8);

@@ -43,6 +43,7 @@ http::router service::routes() {
     r.add("*", std::string(files_prefix), h, {.max_body = opts_.max_file_size});
     r.add("*", std::string(teams_prefix), h, {.max_body = opts_.max_file_size});
     r.add("*", std::string(shared_prefix), h, {.max_body = opts_.max_file_size});
+    r.add("*", std::string(trash_prefix), h, {.max_body = opts_.max_xml_bytes});
     return r;
 }
 
@@ -84,6 +85,7 @@ awaitable<http::response> service::handle(http::request& req) {
     auto who = co_await login_.check(req, refusal);
     if (!who) co_return refusal;
     req.set_user(who->address);
+    if (!target && is_trash_path(req.path())) co_return co_await cmd_trash(req, *who);
     if (!target) co_return plain(perr.status, perr.reason);
     if (target->listing) {
         ctx c{req, *who, *target, std::nullopt, {}};

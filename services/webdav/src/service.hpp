@@ -96,6 +96,10 @@ struct ctx {
 
 struct put_item;   // one PUT of a batch (cmd_put.cpp)
 
+// make_reader_source - a response body read from rd (cmd_get.cpp): sendfile(2) on plain
+// connections when the blob store keeps the bytes in a local file.
+std::unique_ptr<http::body_source> make_reader_source(blob::reader rd);
+
 class service {
 public:
     service(db::pool& pool, blob::store& blobs, auth::authenticator& auth, options opts);
@@ -117,6 +121,8 @@ public:
     awaitable<http::response> cmd_report(ctx& c);
     // cmd_listing.cpp - /dav/teams/, /dav/shared/ and /dav/shared/<owner>/.
     awaitable<http::response> cmd_listing(ctx& c);
+    // cmd_trash.cpp - /dav/trash/: the signed-in account's own trash.
+    awaitable<http::response> cmd_trash(http::request& req, const auth::principal& who);
 
     // resolve_space - the space a parsed URL names for the principal, or
     // nullopt (404: not theirs, or does not exist). Own homes cost no query.

@@ -603,6 +603,22 @@ std::vector<trash_entry> trash_of(pqxx::work& tx, std::int64_t home_id) {
     return out;
 }
 
+std::optional<trash_item> trash_item_of(pqxx::work& tx, std::int64_t home_id, std::int64_t id) {
+    // The manifest's entry with the relative path '' is the deleted node itself.
+    auto r = db::exec_cached(tx,
+        "SELECT t.original_path, t.is_collection, t.size, jsonb_array_length(t.manifest), coalesce(a.address, ''), "
+        "extract(epoch FROM t.deleted_at)::bigint, coalesce(m.e->>'blob', ''), coalesce(m.e->>'content_type', '') "
+        "FROM files.trash t LEFT JOIN directory.accounts a ON a.id = t.deleted_by "
+        "LEFT JOIN LATERAL (SELECT e FROM jsonb_array_elements(t.manifest) AS e WHERE e->>'path' = '' LIMIT 1) m ON true "
+        "WHERE t.id = $1 AND t.home_id = $2",
+        id, home_id);
+    if (r.empty()) return std::nullopt;
+    const auto& row = r[0];
+    return trash_item{{id, row[0].as<std::string>(), row[1].as<bool>(), row[2].as<std::int64_t>(),
+                       row[3].as<std::int64_t>(), row[4].as<std::string>(), row[5].as<std::int64_t>()},
+                      row[6].as<std::string>(), row[7].as<std::string>()};
+}
+
 std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id, const std::string& path_in) {
     auto entry = db::exec_cached(tx, "SELECT original_path FROM files.trash WHERE id = $1 AND home_id = $2 FOR UPDATE", id,
                                 home_id);

@@ -241,6 +241,14 @@ struct trash_entry {
     std::int64_t deleted = 0;    // unix seconds
 };
 std::vector<trash_entry> trash_of(pqxx::work& tx, std::int64_t home_id);
+// trash_item - one entry of the home, with the content of a deleted file (its blob id and
+// content type; '' for a folder); nullopt when the home has no such entry.
+struct trash_item {
+    trash_entry entry;
+    std::string blob_id;
+    std::string content_type;
+};
+std::optional<trash_item> trash_item_of(pqxx::work& tx, std::int64_t home_id, std::int64_t id);
 // restore_trash - recreate trash entry id at path (its original path when
 // empty), creating missing parent folders; file ids are kept when free.
 // Returns "" on success, else why not (no such entry, path taken).

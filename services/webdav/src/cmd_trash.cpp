@@ -1,0 +1,245 @@
+// cmd_trash.cpp - /dav/trash/: the signed-in account's own trash as a WebDAV collection,
+// so users restore what they deleted themselves, from any WebDAV client, as OneDrive's
+// recycle bin lets them:
+//   PROPFIND /dav/trash/ (Depth 0 or 1)   the entries, newest first, as members named
+//                                         "<id>-<name>", with their original path,
+//                                         deletion time and who deleted them
+//   GET /dav/trash/                       a small HTML list
+//   GET /dav/trash/<id>-<name>            a deleted file's content
+//   MOVE /dav/trash/<id>-<name>           restore (Destination: a path in the own home;
+//                                         missing folders are created; never replaces)
+//   DELETE /dav/trash/<id>-<name>         remove for good; DELETE /dav/trash/ empties it
+// Everything else is 403. Team folders' trash stays with administrators (polderctl).
+//
+// SECURITY: only the caller's own home (store::home_for_account), so nobody reaches
+// another account's trash; entries are found by id AND home. A restore lands only in
+// the caller's own home, under the same path rules as any write (parse_destination_path),
+// and is refused with 507 when it would exceed the quota. Names are escaped in XML and
+// HTML; content is read by the blob id stored with the entry, never by request text.
+// STANDARDS: RFC 4918 9.1 (PROPFIND), 9.6 (DELETE), 9.9 (MOVE), 10.3 (Destination),
+// 10.6 (Overwrite), 15 (properties); RFC 9110 9.3.1 (GET); RFC 4331 (507).
+#include "service.hpp"
+
+#include "polder/dav/xml.hpp"
+#include "polder/http/date.hpp"
+#include "polder/http/uri.hpp"
+#include "polder/log/log.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace polder::webdav {
+
+using http::field;
+
+namespace {
+
+const dav::qname trash_original_path{"urn:x-polder:files", "original-path"};
+const dav::qname trash_deleted_by{"urn:x-polder:files", "deleted-by"};
+const dav::qname trash_id{"urn:x-polder:files", "trash-id"};
+
+struct restore_refused {
+    std::string why;
+};
+
+std::string member_name(const store::trash_entry& e) { return std::to_string(e.id) + "-" + name_of(e.original_path); }
+
+std::string member_href(const store::trash_entry& e) {
+    return std::string(trash_prefix) + http::percent_encode_path(member_name(e)) + (e.collection ? "/" : "");
+}
+
+// Properties of the trash itself (entry == nullptr) or of one entry.
+std::vector<dav::propstat_group> trash_props(const store::trash_entry* e, const dav::propfind_request& request,
+                                             const std::string& principal_href) {
+    using dav::dav;
+    dav::propstat_group found{200, {}, std::nullopt};
+    dav::propstat_group missing{404, {}, std::nullopt};
+    auto value = [&](const dav::qname& q) -> std::optional<std::string> {
+        if (q == dav("resourcetype")) return !e || e->collection ? std::string("<D:collection/>") : std::string();
+        if (q == dav("displayname")) return dav::escape_text(e ? name_of(e->original_path) : std::string("Trash"));
+        if (q == dav("current-user-principal")) return dav::href_element(principal_href);
+        if (!e) return std::nullopt;
+        if (q == dav("getlastmodified")) return http::format_http_date(e->deleted);
+        if (q == dav("getcontentlength") && !e->collection) return std::to_string(e->size);
+        if (q == trash_original_path) return dav::escape_text("/" + e->original_path);
+        if (q == trash_deleted_by) return dav::escape_text(e->deleted_by);
+        if (q == trash_id) return std::to_string(e->id);
+        return std::nullopt;
+    };
+    std::vector<dav::qname> all{dav("resourcetype"), dav("displayname")};
+    if (e) {
+        all.push_back(dav("getlastmodified"));
+        if (!e->collection) all.push_back(dav("getcontentlength"));
+        all.insert(all.end(), {trash_original_path, trash_deleted_by, trash_id});
+    }
+    switch (request.kind) {
+    case dav::propfind_kind::prop:
+        for (const auto& q : request.props) {
+            if (auto v = value(q))
+                found.props.push_back({q, std::move(*v)});
+            else
+                missing.props.push_back({q, {}});
+        }
+        break;
+    case dav::propfind_kind::allprop:
+        for (const auto& q : all) found.props.push_back({q, *value(q)});
+        break;
+    case dav::propfind_kind::propname:
+        for (const auto& q : all) found.props.push_back({q, {}});
+        break;
+    }
+    std::vector<dav::propstat_group> out;
+    if (!found.props.empty()) out.push_back(std::move(found));
+    if (!missing.props.empty()) out.push_back(std::move(missing));
+    return out;
+}
+
+}  // namespace
+
+awaitable<http::response> service::cmd_trash(http::request& req, const auth::principal& who) {
+    const std::string method(req.method_string());
+    const bool get = method == "GET" || method == "HEAD";
+    if (!get && method != "PROPFIND" && method != "MOVE" && method != "DELETE")
+        co_return plain(403, "the trash is read-only: MOVE an entry out of it to restore it, DELETE it to remove it for good");
+    const auto target = parse_trash_path(req.path());
+    if (!target) co_return plain(404, "not found");
+    if (target->root && method == "MOVE") co_return plain(403, "MOVE one entry of the trash at a time");
+
+    // The entry (or all of them), in the caller's own home only.
+    struct loaded {
+        home h;
+        std::vector<store::trash_entry> entries;
+        std::optional<store::trash_item> item;
+    };
+    auto data = co_await pool_.transact([&](pqxx::work& tx) {
+        loaded l;
+        l.h = store::home_for_account(tx, who.account_id, who.org_id);
+        if (target->root) {
+            if (method != "DELETE") l.entries = store::trash_of(tx, l.h.id);
+            if (l.entries.size() > 10000) l.entries.resize(10000);
+        } else {
+            l.item = store::trash_item_of(tx, l.h.id, target->id);
+        }
+        return l;
+    });
+    // The name after the id must be the entry's: a URL names one entry, not any with its id.
+    if (!target->root && (!data.item || name_of(data.item->entry.original_path) != target->name))
+        co_return plain(404, "not found");
+    const std::string principal_href = href(who.address, "", true);
+
+    if (method == "DELETE") {
+        const auto removed = co_await pool_.transact([&](pqxx::work& tx) {
+            return store::purge_trash(tx, data.h.id, target->root ? 0 : target->id);
+        });
+        log::info("webdav.trash_purged", {{"req", req.id()}, {"user", who.address}, {"entries", removed}});
+        http::response r;
+        r.code = http::status::no_content;
+        co_return r;
+    }
+
+    if (method == "MOVE") {
+        const auto& item = *data.item;
+        path_error perr;
+        auto to = parse_destination_path(req.header("Destination"), req.header(field::host), perr);
+        if (!to) co_return plain(perr.status, perr.reason);
+        std::string own = who.address;
+        std::transform(own.begin(), own.end(), own.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        if (to->where != area::files || to->listing || to->address != own)
+            co_return plain(403, "a deleted item is restored into your own files (/dav/files/<your address>/...)");
+        if (to->path.empty()) co_return plain(403, "cannot restore onto the root of your files");
+        if (const auto overwrite = req.header("Overwrite"); !overwrite.empty() && !dav::parse_overwrite(overwrite))
+            co_return plain(400, "Overwrite must be T or F");
+        enum class outcome { restored, taken, full };
+        outcome result;
+        try {
+            result = co_await pool_.transact([&](pqxx::work& tx) {
+                const home h = store::home_for_account(tx, who.account_id, who.org_id);
+                if (h.quota_bytes && h.used_bytes + item.entry.size > *h.quota_bytes) return outcome::full;
+                if (store::find(tx, h.id, to->path)) return outcome::taken;
+                // A refusal may come after folders of the path were made: undo them.
+                if (auto why = store::restore_trash(tx, h.id, item.entry.id, to->path); !why.empty())
+                    throw restore_refused{std::move(why)};
+                return outcome::restored;
+            });
+        } catch (const restore_refused& e) {
+            // Gone meanwhile (restored or purged by another request): 404; a file where
+            // a folder of the path should be: 409.
+            co_return e.why.starts_with("no trash entry") ? plain(404, "not found") : plain(409, e.why);
+        }
+        switch (result) {
+        case outcome::restored: break;
+        case outcome::taken:
+            // Never replaces: what is there now may be newer than what was deleted.
+            co_return plain(412, "the destination exists; restore under another name");
+        case outcome::full: co_return dav_error(507, dav::dav("quota-not-exceeded"));
+        }
+        log::info("webdav.trash_restored",
+                  {{"req", req.id()}, {"user", who.address}, {"id", item.entry.id}, {"to", to->path}});
+        http::response r;
+        r.code = http::status::created;
+        r.headers.set(field::location, href(who.address, to->path, item.entry.collection));
+        co_return r;
+    }
+
+    if (get) {
+        if (target->root) {
+            std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Trash</title></head><body>"
+                               "<table>\n<tr><th>Name</th><th>Was at</th><th>Deleted</th><th>Size</th></tr>\n";
+            for (const auto& e : data.entries)
+                html += "<tr><td><a href=\"" + dav::escape_attribute(member_href(e)) + "\">" +
+                        dav::escape_text(name_of(e.original_path)) + (e.collection ? "/" : "") + "</a></td><td>" +
+                        dav::escape_text("/" + e.original_path) + "</td><td>" + http::format_http_date(e.deleted) +
+                        "</td><td>" + std::to_string(e.size) + "</td></tr>\n";
+            html += "</table></body></html>\n";
+            co_return http::text_response(http::status::ok, std::move(html), "text/html; charset=utf-8");
+        }
+        const auto& item = *data.item;
+        if (item.entry.collection)
+            co_return plain(403, "a deleted folder: restore it with MOVE to read what it held");
+        http::response r;
+        r.code = http::status::ok;
+        r.headers.set(field::content_type, item.content_type.empty() ? "application/octet-stream" : item.content_type);
+        r.headers.set(field::last_modified, http::format_http_date(item.entry.deleted));
+        const auto size = static_cast<std::uint64_t>(item.entry.size);
+        r.content_length = size;
+        if (method == "HEAD" || size == 0) co_return r;
+        auto id = blob::blob_id::from_hex(item.blob_id);
+        if (!id) co_return plain(500, "internal error");
+        std::shared_ptr<const std::string> held;
+        if (size <= store::inline_limit) {
+            auto bytes = co_await pool_.transact([&](pqxx::work& tx) { return store::inline_content(tx, item.blob_id); });
+            if (bytes) held = std::make_shared<const std::string>(std::move(*bytes));
+        }
+        auto reader = held ? blob::memory_reader(held, 0, size) : blobs_.open(*id, 0, size);
+        if (!reader) co_return plain(500, "internal error");
+        r.source = make_reader_source(std::move(*reader));
+        co_return r;
+    }
+
+    // PROPFIND.
+    const auto depth_value = req.header("Depth");
+    auto depth = depth_value.empty() ? std::optional(dav::depth::infinity) : dav::parse_depth(depth_value);
+    if (!depth) co_return plain(400, "Depth must be 0, 1 or infinity");
+    if (*depth == dav::depth::infinity && target->root) co_return dav_error(403, dav::dav("propfind-finite-depth"));
+    dav::propfind_request request;
+    auto body = co_await dav::read_xml_body(req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
+    if (body.error) co_return std::move(*body.error);
+    if (body.root) {
+        std::string reason;
+        auto parsed = dav::parse_propfind(*body.root, reason);
+        if (!parsed) co_return plain(400, reason);
+        request = std::move(*parsed);
+    }
+    dav::multistatus ms;
+    if (target->root) {
+        ms.add_propstat(trash_prefix, trash_props(nullptr, request, principal_href));
+        if (*depth == dav::depth::one)
+            for (const auto& e : data.entries) ms.add_propstat(member_href(e), trash_props(&e, request, principal_href));
+    } else {
+        // A deleted folder is shown as an empty collection: its contents come back with it.
+        ms.add_propstat(member_href(data.item->entry), trash_props(&data.item->entry, request, principal_href));
+    }
+    co_return xml_response(207, ms.finish());
+}
+
+}  // namespace polder::webdav
