@@ -9,6 +9,7 @@
 // principal open (membership / sharee checks in the same SQL), nothing of
 // other accounts or organisations; names are escaped in XML and HTML.
 // STANDARDS: RFC 4918 9.1 (PROPFIND, 207), 15.9 (resourcetype).
+#include "props.hpp"
 #include "service.hpp"
 
 #include "polder/dav/xml.hpp"
@@ -26,39 +27,16 @@ struct entry {
 std::vector<dav::propstat_group> listing_props(const std::string& name, const dav::propfind_request& request,
                                                const std::string& principal_href) {
     using dav::dav;
-    dav::propstat_group found{200, {}, std::nullopt};
-    dav::propstat_group missing{404, {}, std::nullopt};
-    auto value = [&](const dav::qname& q) -> std::optional<std::string> {
-        if (q == dav("resourcetype")) return std::string("<D:collection/>");
-        if (q == dav("displayname")) return dav::escape_text(name);
-        if (q == dav("current-user-principal")) return dav::href_element(principal_href);
-        if (q == dav("supportedlock")) return std::string();
-        if (q == dav("lockdiscovery")) return std::string();
-        return std::nullopt;
-    };
-    const std::vector<dav::qname> all{dav("resourcetype"), dav("displayname"), dav("supportedlock"), dav("lockdiscovery")};
-    switch (request.kind) {
-    case dav::propfind_kind::prop:
-        for (const auto& q : request.props) {
-            if (auto v = value(q))
-                found.props.push_back({q, std::move(*v)});
-            else
-                missing.props.push_back({q, {}});
-        }
-        break;
-    case dav::propfind_kind::allprop:
-        for (const auto& q : all) found.props.push_back({q, *value(q)});
-        for (const auto& q : request.include)
-            if (auto v = value(q); v && std::find(all.begin(), all.end(), q) == all.end()) found.props.push_back({q, *v});
-        break;
-    case dav::propfind_kind::propname:
-        for (const auto& q : all) found.props.push_back({q, {}});
-        break;
-    }
-    std::vector<dav::propstat_group> out;
-    if (!found.props.empty()) out.push_back(std::move(found));
-    if (!missing.props.empty()) out.push_back(std::move(missing));
-    return out;
+    return virtual_propstats(
+        request, {dav("resourcetype"), dav("displayname"), dav("supportedlock"), dav("lockdiscovery")},
+        [&](const dav::qname& q) -> std::optional<std::string> {
+            if (q == dav("resourcetype")) return std::string("<D:collection/>");
+            if (q == dav("displayname")) return dav::escape_text(name);
+            if (q == dav("current-user-principal")) return dav::href_element(principal_href);
+            if (q == dav("supportedlock")) return std::string();
+            if (q == dav("lockdiscovery")) return std::string();
+            return std::nullopt;
+        });
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 // HTML; content is read by the blob id stored with the entry, never by request text.
 // STANDARDS: RFC 4918 9.1 (PROPFIND), 9.6 (DELETE), 9.9 (MOVE), 10.3 (Destination),
 // 10.6 (Overwrite), 15 (properties); RFC 9110 9.3.1 (GET); RFC 4331 (507).
+#include "props.hpp"
 #include "service.hpp"
 
 #include "polder/dav/xml.hpp"
@@ -52,9 +53,13 @@ std::string member_href(const store::trash_entry& e) {
 std::vector<dav::propstat_group> trash_props(const store::trash_entry* e, const dav::propfind_request& request,
                                              const std::string& principal_href) {
     using dav::dav;
-    dav::propstat_group found{200, {}, std::nullopt};
-    dav::propstat_group missing{404, {}, std::nullopt};
-    auto value = [&](const dav::qname& q) -> std::optional<std::string> {
+    std::vector<dav::qname> all{dav("resourcetype"), dav("displayname")};
+    if (e) {
+        all.push_back(dav("getlastmodified"));
+        if (!e->collection) all.push_back(dav("getcontentlength"));
+        all.insert(all.end(), {trash_original_path, trash_deleted_by, trash_id});
+    }
+    return virtual_propstats(request, all, [&](const dav::qname& q) -> std::optional<std::string> {
         if (q == dav("resourcetype")) return !e || e->collection ? std::string("<D:collection/>") : std::string();
         if (q == dav("displayname")) return dav::escape_text(e ? name_of(e->original_path) : std::string("Trash"));
         if (q == dav("current-user-principal")) return dav::href_element(principal_href);
@@ -65,33 +70,7 @@ std::vector<dav::propstat_group> trash_props(const store::trash_entry* e, const 
         if (q == trash_deleted_by) return dav::escape_text(e->deleted_by);
         if (q == trash_id) return std::to_string(e->id);
         return std::nullopt;
-    };
-    std::vector<dav::qname> all{dav("resourcetype"), dav("displayname")};
-    if (e) {
-        all.push_back(dav("getlastmodified"));
-        if (!e->collection) all.push_back(dav("getcontentlength"));
-        all.insert(all.end(), {trash_original_path, trash_deleted_by, trash_id});
-    }
-    switch (request.kind) {
-    case dav::propfind_kind::prop:
-        for (const auto& q : request.props) {
-            if (auto v = value(q))
-                found.props.push_back({q, std::move(*v)});
-            else
-                missing.props.push_back({q, {}});
-        }
-        break;
-    case dav::propfind_kind::allprop:
-        for (const auto& q : all) found.props.push_back({q, *value(q)});
-        break;
-    case dav::propfind_kind::propname:
-        for (const auto& q : all) found.props.push_back({q, {}});
-        break;
-    }
-    std::vector<dav::propstat_group> out;
-    if (!found.props.empty()) out.push_back(std::move(found));
-    if (!missing.props.empty()) out.push_back(std::move(missing));
-    return out;
+    });
 }
 
 }  // namespace

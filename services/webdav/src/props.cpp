@@ -143,4 +143,33 @@ std::optional<std::int64_t> parse_sync_token(std::string_view token, std::int64_
     return v;
 }
 
+std::vector<dav::propstat_group> virtual_propstats(
+    const dav::propfind_request& request, const std::vector<dav::qname>& all,
+    const std::function<std::optional<std::string>(const dav::qname&)>& value) {
+    dav::propstat_group found{200, {}, std::nullopt};
+    dav::propstat_group missing{404, {}, std::nullopt};
+    switch (request.kind) {
+    case dav::propfind_kind::prop:
+        for (const auto& q : request.props) {
+            if (auto v = value(q))
+                found.props.push_back({q, std::move(*v)});
+            else
+                missing.props.push_back({q, {}});
+        }
+        break;
+    case dav::propfind_kind::allprop:
+        for (const auto& q : all) found.props.push_back({q, *value(q)});
+        for (const auto& q : request.include)
+            if (auto v = value(q); v && std::find(all.begin(), all.end(), q) == all.end()) found.props.push_back({q, *v});
+        break;
+    case dav::propfind_kind::propname:
+        for (const auto& q : all) found.props.push_back({q, {}});
+        break;
+    }
+    std::vector<dav::propstat_group> out;
+    if (!found.props.empty()) out.push_back(std::move(found));
+    if (!missing.props.empty()) out.push_back(std::move(missing));
+    return out;
+}
+
 }  // namespace polder::webdav

@@ -11,6 +11,9 @@
 
 #include "service.hpp"
 
+#include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace polder::webdav {
@@ -29,6 +32,13 @@ bool is_protected(const dav::qname& name);
 // node_propstats - the propstat groups (200 and 404) of n for the request.
 std::vector<dav::propstat_group> node_propstats(const node& n, const dav::propfind_request& request,
                                                 const std::vector<dead_property>& dead, const prop_context& pc);
+
+// virtual_propstats - the propstat groups (200 and 404) of a virtual resource (a listing,
+// the trash) whose properties are `all` (allprop, propname) with values from value(q),
+// nullopt when q has none there.
+std::vector<dav::propstat_group> virtual_propstats(
+    const dav::propfind_request& request, const std::vector<dav::qname>& all,
+    const std::function<std::optional<std::string>(const dav::qname&)>& value);
 
 // sync_token_for - the RFC 6578 token of a home at a modseq.
 std::string sync_token_for(std::int64_t home_id, std::int64_t modseq);
