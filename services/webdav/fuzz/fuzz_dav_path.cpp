@@ -128,6 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(is_trash_path(input));
         check(t->root ? t->id == 0 && t->name.empty() : t->id > 0 && http::valid_utf8(t->name));
         if (!t->root) check(nfc(t->name) == t->name && t->name.find('\0') == std::string::npos);
+        if (!t->team.empty()) check_name(t->team);
     }
     path_error err;
     if (auto p = parse_dav_path(input, err)) {

@@ -1,21 +1,25 @@
 // cmd_trash.cpp - /dav/trash/: the signed-in account's own trash as a WebDAV collection,
+// and /dav/trash/teams/<team>/ the trash of a team folder for the members of its group,
 // so users restore what they deleted themselves, from any WebDAV client, as OneDrive's
-// recycle bin lets them:
-//   PROPFIND /dav/trash/ (Depth 0 or 1)   the entries, newest first, as members named
-//                                         "<id>-<name>", with their original path,
-//                                         deletion time and who deleted them
-//   GET /dav/trash/                       a small HTML list
-//   GET /dav/trash/<id>-<name>            a deleted file's content
-//   MOVE /dav/trash/<id>-<name>           restore (Destination: a path in the own home;
-//                                         missing folders are created; never replaces)
-//   DELETE /dav/trash/<id>-<name>         remove for good; DELETE /dav/trash/ empties it
-// Everything else is 403. Team folders' trash stays with administrators (polderctl).
+// and SharePoint's recycle bins let them:
+//   PROPFIND <trash>/ (Depth 0 or 1)   the entries, newest first, as members named
+//                                      "<id>-<name>", with their original path,
+//                                      deletion time and who deleted them
+//   GET <trash>/                       a small HTML list
+//   GET <trash>/<id>-<name>            a deleted file's content
+//   MOVE <trash>/<id>-<name>           restore (Destination: a path in the same home or
+//                                      team folder; missing folders are created; never
+//                                      replaces)
+//   DELETE <trash>/<id>-<name>         remove for good; DELETE <trash>/ empties it
+// Everything else is 403.
 //
-// SECURITY: only the caller's own home (store::home_for_account), so nobody reaches
-// another account's trash; entries are found by id AND home. A restore lands only in
-// the caller's own home, under the same path rules as any write (parse_destination_path),
-// and is refused with 507 when it would exceed the quota. Names are escaped in XML and
-// HTML; content is read by the blob id stored with the entry, never by request text.
+// SECURITY: the trash's home is resolved like any URL (resolve_space): the caller's own
+// home, or a team folder only for a member of its group; anything else is 404, so nobody
+// reaches or probes another account's or team's trash. Entries are found by id AND home.
+// A restore lands only in the same home or team folder, under the same path rules as any
+// write (parse_destination_path), and is refused with 507 when it would exceed the quota.
+// Names are escaped in XML and HTML; content is read by the blob id stored with the entry,
+// never by request text.
 // STANDARDS: RFC 4918 9.1 (PROPFIND), 9.6 (DELETE), 9.9 (MOVE), 10.3 (Destination),
 // 10.6 (Overwrite), 15 (properties); RFC 9110 9.3.1 (GET); RFC 4331 (507).
 #include "props.hpp"
@@ -45,13 +49,14 @@ struct restore_refused {
 
 std::string member_name(const store::trash_entry& e) { return std::to_string(e.id) + "-" + name_of(e.original_path); }
 
-std::string member_href(const store::trash_entry& e) {
-    return std::string(trash_prefix) + http::percent_encode_path(member_name(e)) + (e.collection ? "/" : "");
+// base: the trash's URL, ending in '/'.
+std::string member_href(const std::string& base, const store::trash_entry& e) {
+    return base + http::percent_encode_path(member_name(e)) + (e.collection ? "/" : "");
 }
 
 // Properties of the trash itself (entry == nullptr) or of one entry.
-std::vector<dav::propstat_group> trash_props(const store::trash_entry* e, const dav::propfind_request& request,
-                                             const std::string& principal_href) {
+std::vector<dav::propstat_group> trash_props(const store::trash_entry* e, const std::string& display,
+                                             const dav::propfind_request& request, const std::string& principal_href) {
     using dav::dav;
     std::vector<dav::qname> all{dav("resourcetype"), dav("displayname")};
     if (e) {
@@ -61,7 +66,7 @@ std::vector<dav::propstat_group> trash_props(const store::trash_entry* e, const 
     }
     return virtual_propstats(request, all, [&](const dav::qname& q) -> std::optional<std::string> {
         if (q == dav("resourcetype")) return !e || e->collection ? std::string("<D:collection/>") : std::string();
-        if (q == dav("displayname")) return dav::escape_text(e ? name_of(e->original_path) : std::string("Trash"));
+        if (q == dav("displayname")) return dav::escape_text(e ? name_of(e->original_path) : display);
         if (q == dav("current-user-principal")) return dav::href_element(principal_href);
         if (!e) return std::nullopt;
         if (q == dav("getlastmodified")) return http::format_http_date(e->deleted);
@@ -84,7 +89,20 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
     if (!target) co_return plain(404, "not found");
     if (target->root && method == "MOVE") co_return plain(403, "MOVE one entry of the trash at a time");
 
-    // The entry (or all of them), in the caller's own home only.
+    // Whose trash: the own home's, or a team folder's for a member of its group.
+    std::string own = who.address;
+    std::transform(own.begin(), own.end(), own.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    dav_path owner_path;
+    owner_path.where = target->team.empty() ? area::files : area::teams;
+    owner_path.address = target->team.empty() ? own : target->team;
+    auto found_space = co_await resolve_space(who, owner_path);
+    if (!found_space) co_return plain(404, "not found");
+    space& sp = *found_space;
+    const std::string base = target->team.empty()
+                                 ? std::string(trash_prefix)
+                                 : std::string(trash_prefix) + "teams/" + http::percent_encode_path(target->team) + "/";
+    const std::string display = target->team.empty() ? std::string("Trash") : "Trash of " + target->team;
+
     struct loaded {
         home h;
         std::vector<store::trash_entry> entries;
@@ -92,7 +110,7 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
     };
     auto data = co_await pool_.transact([&](pqxx::work& tx) {
         loaded l;
-        l.h = store::home_for_account(tx, who.account_id, who.org_id);
+        l.h = open_home(tx, who, sp);
         if (target->root) {
             if (method != "DELETE") l.entries = store::trash_of(tx, l.h.id);
             if (l.entries.size() > 10000) l.entries.resize(10000);
@@ -110,7 +128,8 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
         const auto removed = co_await pool_.transact([&](pqxx::work& tx) {
             return store::purge_trash(tx, data.h.id, target->root ? 0 : target->id);
         });
-        log::info("webdav.trash_purged", {{"req", req.id()}, {"user", who.address}, {"entries", removed}});
+        log::info("webdav.trash_purged",
+                  {{"req", req.id()}, {"user", who.address}, {"space", sp.display}, {"entries", removed}});
         http::response r;
         r.code = http::status::no_content;
         co_return r;
@@ -121,18 +140,18 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
         path_error perr;
         auto to = parse_destination_path(req.header("Destination"), req.header(field::host), perr);
         if (!to) co_return plain(perr.status, perr.reason);
-        std::string own = who.address;
-        std::transform(own.begin(), own.end(), own.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-        if (to->where != area::files || to->listing || to->address != own)
-            co_return plain(403, "a deleted item is restored into your own files (/dav/files/<your address>/...)");
-        if (to->path.empty()) co_return plain(403, "cannot restore onto the root of your files");
+        std::optional<space> dsp;
+        if (!to->listing) dsp = co_await resolve_space(who, *to);
+        if (!dsp || dsp->url_root != sp.url_root)
+            co_return plain(403, "a deleted item is restored into the folder it was deleted from (" + sp.url_root + "...)");
+        if (to->path.empty()) co_return plain(403, "cannot restore onto the root");
         if (const auto overwrite = req.header("Overwrite"); !overwrite.empty() && !dav::parse_overwrite(overwrite))
             co_return plain(400, "Overwrite must be T or F");
         enum class outcome { restored, taken, full };
         outcome result;
         try {
             result = co_await pool_.transact([&](pqxx::work& tx) {
-                const home h = store::home_for_account(tx, who.account_id, who.org_id);
+                const home h = open_home(tx, who, sp);
                 if (h.quota_bytes && h.used_bytes + item.entry.size > *h.quota_bytes) return outcome::full;
                 if (store::find(tx, h.id, to->path)) return outcome::taken;
                 // A refusal may come after folders of the path were made: undo them.
@@ -153,19 +172,19 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
         case outcome::full: co_return dav_error(507, dav::dav("quota-not-exceeded"));
         }
         log::info("webdav.trash_restored",
-                  {{"req", req.id()}, {"user", who.address}, {"id", item.entry.id}, {"to", to->path}});
+                  {{"req", req.id()}, {"user", who.address}, {"space", sp.display}, {"id", item.entry.id}, {"to", to->path}});
         http::response r;
         r.code = http::status::created;
-        r.headers.set(field::location, href(who.address, to->path, item.entry.collection));
+        r.headers.set(field::location, sp.href(to->path, item.entry.collection));
         co_return r;
     }
 
     if (get) {
         if (target->root) {
-            std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Trash</title></head><body>"
+            std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + dav::escape_text(display) + "</title></head><body>"
                                "<table>\n<tr><th>Name</th><th>Was at</th><th>Deleted</th><th>Size</th></tr>\n";
             for (const auto& e : data.entries)
-                html += "<tr><td><a href=\"" + dav::escape_attribute(member_href(e)) + "\">" +
+                html += "<tr><td><a href=\"" + dav::escape_attribute(member_href(base, e)) + "\">" +
                         dav::escape_text(name_of(e.original_path)) + (e.collection ? "/" : "") + "</a></td><td>" +
                         dav::escape_text("/" + e.original_path) + "</td><td>" + http::format_http_date(e.deleted) +
                         "</td><td>" + std::to_string(e.size) + "</td></tr>\n";
@@ -211,12 +230,14 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
     }
     dav::multistatus ms;
     if (target->root) {
-        ms.add_propstat(trash_prefix, trash_props(nullptr, request, principal_href));
+        ms.add_propstat(base, trash_props(nullptr, display, request, principal_href));
         if (*depth == dav::depth::one)
-            for (const auto& e : data.entries) ms.add_propstat(member_href(e), trash_props(&e, request, principal_href));
+            for (const auto& e : data.entries)
+                ms.add_propstat(member_href(base, e), trash_props(&e, display, request, principal_href));
     } else {
         // A deleted folder is shown as an empty collection: its contents come back with it.
-        ms.add_propstat(member_href(data.item->entry), trash_props(&data.item->entry, request, principal_href));
+        ms.add_propstat(member_href(base, data.item->entry),
+                        trash_props(&data.item->entry, display, request, principal_href));
     }
     co_return xml_response(207, ms.finish());
 }

@@ -304,17 +304,29 @@ std::vector<std::string> ancestors(std::string_view path) {
 bool is_trash_path(std::string_view raw) { return raw == "/dav/trash" || raw.starts_with(trash_prefix); }
 
 std::optional<trash_ref> parse_trash_path(std::string_view raw) {
-    if (raw == "/dav/trash" || raw == trash_prefix) return trash_ref{};
+    if (raw == "/dav/trash") return trash_ref{};
     if (!raw.starts_with(trash_prefix)) return std::nullopt;
     auto rest = raw.substr(trash_prefix.size());
+    trash_ref t;
+    if (rest.starts_with("teams/")) {
+        rest.remove_prefix(6);
+        const auto slash = rest.find('/');
+        auto team = http::percent_decode(rest.substr(0, slash));
+        if (!team) return std::nullopt;
+        auto name = nfc(*team);
+        std::string reason;
+        if (!name || !valid_name(*name, reason)) return std::nullopt;
+        t.team = std::move(*name);
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    }
     if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-    if (rest.empty() || rest.size() > 3 * max_name_bytes + 24 || rest.find('/') != std::string_view::npos)
-        return std::nullopt;
+    if (rest.empty()) return t;
+    if (rest.size() > 3 * max_name_bytes + 24 || rest.find('/') != std::string_view::npos) return std::nullopt;
     auto decoded = http::percent_decode(rest);
     if (!decoded) return std::nullopt;
     const auto dash = decoded->find('-');
     if (dash == std::string::npos || dash == 0 || dash > 18) return std::nullopt;
-    trash_ref t{false, 0, {}};
+    t.root = false;
     for (std::size_t i = 0; i < dash; ++i) {
         const char c = (*decoded)[i];
         if (c < '0' || c > '9') return std::nullopt;

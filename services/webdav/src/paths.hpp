@@ -77,16 +77,19 @@ std::optional<dav_path> parse_destination_path(std::string_view header, std::str
 // is_trash_path - the raw path is /dav/trash or below it (the own trash, cmd_trash.cpp).
 bool is_trash_path(std::string_view raw);
 
-// trash_ref - what a URL below /dav/trash/ names: the trash itself, or one entry by its
-// id and the name written after it ("17-q3.odt": 17 and "q3.odt", NFC).
+// trash_ref - what a URL below /dav/trash/ names: the own trash or a team folder's
+// (/dav/trash/teams/<team>/), itself or one entry by its id and the name written after
+// it ("17-q3.odt": 17 and "q3.odt", NFC).
 struct trash_ref {
+    std::string team;   // NFC team folder name; '' for the own home
     bool root = true;
     std::int64_t id = 0;
     std::string name;
 };
-// parse_trash_path - nullopt unless raw is /dav/trash, /dav/trash/ or /dav/trash/ and one
-// percent-encoded segment "<positive id>-<name>" (an optional trailing '/'), the name
-// valid UTF-8 without an encoded '/' or NUL.
+// parse_trash_path - nullopt unless raw is /dav/trash, /dav/trash/ or
+// /dav/trash/teams/<team>/ (the team a valid_name), then nothing or one percent-encoded
+// segment "<positive id>-<name>" (an optional trailing '/'), the name valid UTF-8 without
+// an encoded '/' or NUL.
 std::optional<trash_ref> parse_trash_path(std::string_view raw);
 
 // nfc - the NFC form of valid UTF-8; nullopt for invalid UTF-8.

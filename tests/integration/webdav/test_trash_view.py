@@ -5,7 +5,9 @@
 # (into a new path and into the original one, folders with their contents, file ids
 # kept), purged by DELETE. Refused: a restore onto an existing file (412), into another
 # account's files or a listing (403), over the quota (507), every other method (403).
-# Another account never sees or touches the entries.
+# Another account never sees or touches the entries. A team folder's trash
+# (/dav/trash/teams/<team>/) serves every member of its group and nobody else, and
+# restores only into that team folder.
 #
 # SECURITY: loopback only; each account reaches only its own home's trash.
 # STANDARDS: RFC 4918 9.1 (PROPFIND), 9.6 (DELETE), 9.9 (MOVE), 10.3 (Destination).
@@ -165,3 +167,40 @@ def test_rclone_lists_and_copies_from_the_trash(webdav, dav, dav_org, tmp_path):
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "terug.odt").read_bytes() == large("rapport").encode()
+
+
+def test_team_members_restore_from_the_team_folders_trash(webdav, dav, dav_org, polderctl, unique):
+    """A team folder's trash is at /dav/trash/teams/<team>/ for every member of its group:
+    what one member deleted, another restores into the team folder; a non-member gets 404."""
+    team, group, outsider = unique("Afdeling"), unique("afd-groep"), f"eve@{dav_org.domain}"
+    polderctl.ok("user", "add", outsider, "--password-stdin", input=dav_org.password + "\n")
+    polderctl.ok("group", "add", group, "--org", dav_org.name)
+    for user in (dav_org.alice, dav_org.bob):
+        polderctl.ok("group", "member", "add", group, user)
+    polderctl.ok("folder", "add", team, "--group", group, "--org", dav_org.name)
+    folder = f"/dav/teams/{urllib.parse.quote(team)}/"
+    trash = f"/dav/trash/teams/{urllib.parse.quote(team)}/"
+
+    assert dav("PUT", folder + "begroting.ods", body=large("begroting"), user=dav_org.bob)[0] == 201
+    assert dav("DELETE", folder + "begroting.ods", user=dav_org.bob)[0] == 204
+    status, _, body = dav("PROPFIND", trash, headers={"Depth": "1"})
+    assert status == 207, body
+    found = {r.find(f"{D}propstat/{D}prop").findtext(f"{P}original-path"): r.findtext(f"{D}href")
+             for r in ET.fromstring(body).findall(f"{D}response")}
+    href = found["/begroting.ods"]
+    assert href.startswith(trash)
+    assert ET.fromstring(body).find(f".//{P}deleted-by").text == dav_org.bob
+    assert "/begroting.ods" not in entries(dav)                 # not in alice's own trash
+    assert dav("GET", href)[2] == large("begroting").encode()
+
+    # Someone outside the group: nothing there.
+    for method in ("PROPFIND", "GET", "DELETE"):
+        assert dav(method, href, user=outsider, headers={"Depth": "0"})[0] == 404, method
+    assert dav("PROPFIND", trash, user=outsider, headers={"Depth": "1"})[0] == 404
+
+    # Back into the team folder only.
+    assert dav("MOVE", href, headers={"Destination": webdav.url("http", dav_org.home() + "mijn.ods")})[0] == 403
+    status, headers, body = dav("MOVE", href, headers={"Destination": webdav.url("http", folder + "Terug/begroting.ods")})
+    assert status == 201, body
+    assert headers["location"] == folder + "Terug/begroting.ods"
+    assert dav("GET", folder + "Terug/begroting.ods", user=dav_org.bob)[2] == large("begroting").encode()
