@@ -46,21 +46,13 @@ awaitable<http::response> service::cmd_listing(ctx& c) {
     const bool get = method == "GET" || method == "HEAD";
     if (!get && method != "PROPFIND") co_return plain(403, "this listing is read-only; open a folder inside it");
 
-    std::optional<dav::depth> depth = dav::depth::zero;
+    dav::depth depth = dav::depth::zero;
     dav::propfind_request request;
     if (!get) {
-        const auto depth_value = c.req.header("Depth");
-        depth = depth_value.empty() ? std::optional(dav::depth::infinity) : dav::parse_depth(depth_value);
-        if (!depth) co_return plain(400, "Depth must be 0, 1 or infinity");
-        if (*depth == dav::depth::infinity) co_return dav_error(403, dav::dav("propfind-finite-depth"));
-        auto body = co_await read_xml(c);
-        if (body.error) co_return std::move(*body.error);
-        if (body.root) {
-            std::string reason;
-            auto parsed = dav::parse_propfind(*body.root, reason);
-            if (!parsed) co_return plain(400, reason);
-            request = std::move(*parsed);
-        }
+        auto in = co_await read_propfind(c.req, true);
+        if (in.error) co_return std::move(*in.error);
+        depth = in.depth;
+        request = std::move(in.request);
     }
 
     std::string self_href;
@@ -106,7 +98,7 @@ awaitable<http::response> service::cmd_listing(ctx& c) {
     }
     dav::multistatus ms;
     ms.add_propstat(self_href, listing_props(self_name, request, principal_href));
-    if (*depth == dav::depth::one)
+    if (depth == dav::depth::one)
         for (const auto& e : entries) ms.add_propstat(e.href, listing_props(e.name, request, principal_href));
     co_return xml_response(207, ms.finish());
 }

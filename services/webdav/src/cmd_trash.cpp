@@ -215,23 +215,13 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
     }
 
     // PROPFIND.
-    const auto depth_value = req.header("Depth");
-    auto depth = depth_value.empty() ? std::optional(dav::depth::infinity) : dav::parse_depth(depth_value);
-    if (!depth) co_return plain(400, "Depth must be 0, 1 or infinity");
-    if (*depth == dav::depth::infinity && target->root) co_return dav_error(403, dav::dav("propfind-finite-depth"));
-    dav::propfind_request request;
-    auto body = co_await dav::read_xml_body(req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
-    if (body.error) co_return std::move(*body.error);
-    if (body.root) {
-        std::string reason;
-        auto parsed = dav::parse_propfind(*body.root, reason);
-        if (!parsed) co_return plain(400, reason);
-        request = std::move(*parsed);
-    }
+    auto in = co_await read_propfind(req, target->root);
+    if (in.error) co_return std::move(*in.error);
+    const auto& request = in.request;
     dav::multistatus ms;
     if (target->root) {
         ms.add_propstat(base, trash_props(nullptr, display, request, principal_href));
-        if (*depth == dav::depth::one)
+        if (in.depth == dav::depth::one)
             for (const auto& e : data.entries)
                 ms.add_propstat(member_href(base, e), trash_props(&e, display, request, principal_href));
     } else {

@@ -145,6 +145,36 @@ awaitable<service::xml_body> service::read_xml(ctx& c) {
     co_return co_await dav::read_xml_body(c.req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
 }
 
+awaitable<service::propfind_input> service::read_propfind(http::request& req, bool finite_only) {
+    propfind_input in;
+    const auto depth_value = req.header("Depth");
+    auto depth = depth_value.empty() ? std::optional(dav::depth::infinity) : dav::parse_depth(depth_value);
+    if (!depth) {
+        in.error = plain(400, "Depth must be 0, 1 or infinity");
+        co_return in;
+    }
+    in.depth = *depth;
+    if (finite_only && *depth == dav::depth::infinity) {
+        in.error = dav_error(403, dav::dav("propfind-finite-depth"));
+        co_return in;
+    }
+    auto body = co_await dav::read_xml_body(req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
+    if (body.error) {
+        in.error = std::move(*body.error);
+        co_return in;
+    }
+    if (body.root) {
+        std::string reason;
+        auto parsed = dav::parse_propfind(*body.root, reason);
+        if (!parsed) {
+            in.error = plain(400, reason);
+            co_return in;
+        }
+        in.request = std::move(*parsed);
+    }
+    co_return in;
+}
+
 namespace {
 
 // resolve_tag - the home path a resource tag of an If header names, if it is

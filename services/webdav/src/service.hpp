@@ -121,6 +121,15 @@ public:
     awaitable<http::response> cmd_report(ctx& c);
     // cmd_listing.cpp - /dav/teams/, /dav/shared/ and /dav/shared/<owner>/.
     awaitable<http::response> cmd_listing(ctx& c);
+    // propfind_input - a PROPFIND's Depth and body, or the 4xx to answer instead.
+    struct propfind_input {
+        dav::depth depth = dav::depth::infinity;
+        dav::propfind_request request;
+        std::optional<http::response> error;
+    };
+    // read_propfind - Depth (absent: infinity; refused with 403 propfind-finite-depth when
+    // finite_only) and the body (empty: allprop).
+    awaitable<propfind_input> read_propfind(http::request& req, bool finite_only);
     // cmd_trash.cpp - /dav/trash/: the signed-in account's own trash.
     awaitable<http::response> cmd_trash(http::request& req, const auth::principal& who);
 
