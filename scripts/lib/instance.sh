@@ -277,6 +277,14 @@ EOF
                     printf '\n[%s.%s]\naddress = "127.0.0.1"\nport = %s\n' "$svc" "$key" "${PORT[$svc.$key]}"
                 done
             done
+            # Client autoconfiguration (docs/operations.md) names this instance's own
+            # TLS ports, so Thunderbird, Outlook or an Apple profile can be tried here:
+            # https://localhost:<caldav https>/mail/config-v1.1.xml?emailaddress=...
+            if [[ -n ${PORT[imap.imaps]:-} && -n ${PORT[smtp.submissions]:-} && -n ${PORT[caldav.https]:-} ]]; then
+                printf '\n[clients]\nprovider_name = "Polder (development)"\nimap_host = "localhost"\n'
+                printf 'imap_port = %s\nsubmission_port = %s\ndav_port = %s\n' \
+                    "${PORT[imap.imaps]}" "${PORT[smtp.submissions]}" "${PORT[caldav.https]}"
+            fi
         } >"$tmp"
     )
     polder_own "$tmp"

@@ -5,7 +5,8 @@
 # What it shows: `up --detach` creates the instance (PostgreSQL cluster,
 # schema, certificates, demo organisation and user) and returns once every
 # built service is healthy; var/dev.env has every key tools rely on; psql and
-# polderctl see the demo user; PostgreSQL and the services run as the system
+# polderctl see the demo user; client autoconfiguration names the instance and
+# imaplib logs in with what it says; PostgreSQL and the services run as the system
 # user; `down` leaves no process and no port behind; a second `up` keeps what
 # was added in between and does not initialise again; a foreground `up` stops
 # everything on Ctrl-C.
@@ -254,6 +255,30 @@ def test_every_built_service_is_healthy_and_runs_as_polder(instance, expected_ui
         url = e[f"POLDER_{svc.upper()}_ADMIN_URL"] + "healthz"
         with urllib.request.urlopen(url, timeout=5) as response:
             assert response.status == 200, url
+
+
+def test_client_autoconfiguration_names_the_instance_and_imaplib_logs_in_with_it(instance):
+    """The development configuration's [clients] names its own TLS ports: Thunderbird's
+    document from the running caldavd sets up an IMAP login of the demo user."""
+    if not {"imap", "smtp", "caldav"} <= set(instance.present):
+        pytest.skip("needs polder-imapd, polder-smtpd and polder-caldavd")
+    import imaplib
+    import ssl
+    import xml.etree.ElementTree as ET
+    e = instance.dotenv()
+    tls = ssl.create_default_context(cafile=e["POLDER_CA_CERT"])
+    url = e["POLDER_CALDAVS_URL"] + "mail/config-v1.1.xml?emailaddress=demo%40example.test"
+    with urllib.request.urlopen(url, timeout=10, context=tls) as response:
+        config = ET.fromstring(response.read())
+    imap = config.find("emailProvider/incomingServer[@type='imap']")
+    smtp = config.find("emailProvider/outgoingServer[@type='smtp']")
+    assert imap.findtext("port") == e["POLDER_IMAPS_PORT"] and imap.findtext("socketType") == "SSL"
+    assert smtp.findtext("port") == e["POLDER_SUBMISSIONS_PORT"]
+    c = imaplib.IMAP4_SSL(imap.findtext("hostname"), int(imap.findtext("port")), ssl_context=tls, timeout=30)
+    try:
+        assert c.login(e["POLDER_DEMO_USER"], e["POLDER_DEMO_PASS"])[0] == "OK"
+    finally:
+        c.logout()
 
 
 def test_status_reports_a_healthy_instance(instance):
