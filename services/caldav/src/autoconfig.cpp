@@ -6,6 +6,8 @@
 // STANDARDS: as autoconfig.hpp.
 #include "autoconfig.hpp"
 
+#include "polder/auth/address.hpp"
+#include "polder/auth/names.hpp"
 #include "polder/blob/sha256.hpp"
 #include "polder/dav/xml.hpp"
 #include "polder/http/uri.hpp"
@@ -20,52 +22,6 @@ namespace {
 constexpr std::string_view request_ns = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006";
 constexpr std::string_view response_ns = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006";
 constexpr std::string_view outlook_ns = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a";
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowered(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), lower);
-    return out;
-}
-
-// RFC 5322 3.2.3 atext.
-bool atext(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-bool dot_atom(std::string_view s) {
-    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-    char prev = 0;
-    for (char c : s) {
-        if (c == '.' ? prev == '.' : !atext(c)) return false;
-        prev = c;
-    }
-    return true;
-}
-
-// RFC 1123 2.1 host name of at least two labels (lower case already), the top one not all
-// digits (as directory.domains: "10.0.0.1" is an address, not a domain).
-bool mail_domain(std::string_view s) {
-    if (s.empty() || s.size() > 253) return false;
-    if (const auto top = s.substr(s.rfind('.') + 1);
-        std::all_of(top.begin(), top.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return false;
-    std::size_t labels = 0;
-    for (std::size_t start = 0;;) {
-        const auto dot = s.find('.', start);
-        const auto label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-        for (char c : label) {
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-        }
-        ++labels;
-        if (dot == std::string_view::npos) break;
-        start = dot + 1;
-    }
-    return labels >= 2;
-}
 
 std::string esc(std::string_view s) { return dav::escape_text(s); }
 
@@ -158,13 +114,9 @@ void key_bool(std::string& o, std::string_view indent, std::string_view key, boo
 }  // namespace
 
 std::optional<std::string> parse_address(std::string_view text) {
-    if (text.size() > 254) return std::nullopt;
-    const auto at = text.rfind('@');
-    if (at == std::string_view::npos || at == 0 || at > 64) return std::nullopt;
-    const auto local = text.substr(0, at);
-    const auto domain = lowered(text.substr(at + 1));
-    if (!dot_atom(local) || !mail_domain(domain)) return std::nullopt;
-    return lowered(local) + "@" + domain;
+    auto a = auth::parse_address(text);
+    if (!a) return std::nullopt;
+    return a->str();
 }
 
 std::string_view domain_of(std::string_view address) {
@@ -199,15 +151,16 @@ std::optional<std::string> host_domain(std::string_view host) {
         host = host.substr(0, colon);
     }
     if (!host.empty() && host.back() == '.') host.remove_suffix(1);   // "gemeente.example." is the same name
-    auto d = lowered(host);
-    if (!mail_domain(d)) return std::nullopt;
+    auto d = auth::normalize_domain(host);
+    if (!d) return std::nullopt;
+    std::string domain = std::move(d).value();
     for (std::string_view prefix : {"autoconfig.", "autodiscover."}) {
-        if (d.starts_with(prefix) && mail_domain(std::string_view(d).substr(prefix.size()))) {
-            d.erase(0, prefix.size());
+        if (domain.starts_with(prefix)) {
+            if (auto rest = auth::normalize_domain(std::string_view(domain).substr(prefix.size()))) return std::move(rest).value();
             break;
         }
     }
-    return d;
+    return domain;
 }
 
 std::string thunderbird(const endpoints& e, std::string_view domain) {
@@ -309,7 +262,7 @@ std::string apple(const endpoints& e, std::string_view address) {
 
     for (std::string_view kind : {"CalDAV", "CardDAV"}) {
         const std::string k(kind);
-        const std::string lower_kind = lowered(kind);
+        const std::string lower_kind = auth::to_lower_ascii(kind);
         o += "\t\t<dict>\n";
         key_string(o, in, k + "AccountDescription", name);
         key_string(o, in, k + "HostName", e.dav_host);

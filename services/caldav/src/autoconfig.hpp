@@ -10,10 +10,10 @@
 // Pure functions: no sockets, no database (the service checks that the domain is one it
 // hosts); fuzzed by fuzz_autoconfig.
 //
-// SECURITY: every input is untrusted. An address is accepted only as a plain addr-spec of
-// printable ASCII (dot-atom local part, LDH domain), and every value written into a
-// document is XML-escaped as well. No document holds a secret: clients ask the user for
-// the password. The Outlook request is parsed with polder::dav's parser (size, depth and
+// SECURITY: every input is untrusted. An address is accepted only as polder::auth accepts
+// the addresses of the directory (a dot-string local part, an LDH or IDNA domain), and
+// every value written into a document is XML-escaped as well. No document holds a
+// secret: clients ask the user for the password. The Outlook request is parsed with polder::dav's parser (size, depth and
 // element limits; no DTD, so no entity expansion).
 // STANDARDS: Mozilla's autoconfig file format (clientConfig 1.1); Microsoft's
 // [MS-OXDSCLI] Autodiscover Publishing and Lookup Protocol (POX); Apple's Configuration
@@ -48,10 +48,11 @@ struct endpoints {
     std::uint16_t dav_port = 443;
 };
 
-// parse_address - the address lower-cased, when text is a plain addr-spec: a dot-atom
-// local part (RFC 5322 atext) of at most 64 octets and a domain of at least two LDH labels
-// (RFC 1123), at most 254 octets in all. Quoted local parts, comments, IP literals and
-// non-ASCII are refused (nullopt): Polder's addresses have none of them.
+// parse_address - the address in the directory's canonical spelling, by
+// polder::auth::parse_address (a dot-string ASCII local part of at most 64 octets, a
+// domain of at least two LDH labels, the last not all digits, U-labels turned into
+// A-labels; at most 254 octets; lower case). Quoted local parts, IP literals and anything
+// else it refuses: nullopt.
 std::optional<std::string> parse_address(std::string_view text);
 
 // domain_of - the part after the '@' of an address parse_address() accepted.
@@ -62,8 +63,9 @@ std::string_view domain_of(std::string_view address);
 // Errors: errc::invalid_argument - a malformed escape or an encoded NUL in that value.
 result<std::optional<std::string>> query_value(std::string_view query, std::string_view name);
 
-// host_domain - the mail domain a Host header names: the port cut off, lower-cased, and
-// a leading "autoconfig." or "autodiscover." removed. nullopt when it is no host name.
+// host_domain - the mail domain a Host header names: the port and a final dot cut off,
+// normalised as auth::normalize_domain does, and a leading "autoconfig." or
+// "autodiscover." removed. nullopt when it is no mail domain.
 std::optional<std::string> host_domain(std::string_view host);
 
 // thunderbird - clientConfig 1.1 for `domain`; the user name is %EMAILADDRESS%, which the

@@ -12,6 +12,7 @@
 #include "autoconfig.hpp"
 #include "service.hpp"
 
+#include "polder/auth/names.hpp"
 #include "polder/log/log.hpp"
 
 #include <openssl/err.h>
@@ -56,11 +57,9 @@ std::optional<service::autoconfig_kind> service::autoconfig_route(std::string_vi
     if (raw_path == "/mail/config-v1.1.xml" || raw_path == "/.well-known/autoconfig/mail/config-v1.1.xml")
         return autoconfig_kind::thunderbird;
     // Outlook writes the path in either case ("/Autodiscover/Autodiscover.xml").
+    // (Every request passes here: only a path of that length is lower-cased.)
     constexpr std::string_view outlook = "/autodiscover/autodiscover.xml";
-    if (raw_path.size() == outlook.size() &&
-        std::equal(raw_path.begin(), raw_path.end(), outlook.begin(),
-                   [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b; }))
-        return autoconfig_kind::outlook;
+    if (raw_path.size() == outlook.size() && auth::to_lower_ascii(raw_path) == outlook) return autoconfig_kind::outlook;
     if (raw_path == "/apple.mobileconfig") return autoconfig_kind::apple;
     return std::nullopt;
 }

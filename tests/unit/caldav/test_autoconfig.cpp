@@ -33,6 +33,9 @@ dav::xml_element parsed(std::string doc) {
 TEST_CASE("addresses: plain addr-specs only, lower-cased") {
     CHECK(parse_address("Alice.de-Vries+werk@Gemeente.Example") == "alice.de-vries+werk@gemeente.example");
     CHECK(parse_address("o'brien@sub.gemeente.example") == "o'brien@sub.gemeente.example");
+    // The directory's spelling: U-labels become A-labels (polder::auth::parse_address).
+    CHECK(parse_address("Alice@Bücher.Example") == "alice@xn--bcher-kva.example");
+    CHECK(host_domain("autoconfig.bücher.example") == "xn--bcher-kva.example");
     for (std::string_view bad : {"", "alice", "@gemeente.example", "alice@", "alice@localhost", "a..b@x.example",
                                  ".a@x.example", "a.@x.example", "\"a b\"@x.example", "a<b>@x.example",
                                  "a@x.example.", "a@-x.example", "a@x_y.example", "a@10.0.0.1", "a@[10.0.0.1]",
