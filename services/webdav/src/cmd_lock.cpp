@@ -39,7 +39,7 @@ awaitable<http::response> service::cmd_lock(ctx& c) {
         seconds = t->infinite ? opts_.max_lock_seconds
                               : std::clamp<std::int64_t>(static_cast<std::int64_t>(t->seconds), 1, opts_.max_lock_seconds);
 
-    auto body = co_await read_xml(c);
+    auto body = co_await read_xml(c.req);
     if (body.error) co_return std::move(*body.error);
 
     struct outcome {

@@ -13,27 +13,17 @@
 namespace polder::webdav {
 
 awaitable<http::response> service::cmd_propfind(ctx& c) {
-    const auto depth_value = c.req.header("Depth");
-    auto depth = depth_value.empty() ? std::optional(dav::depth::infinity) : dav::parse_depth(depth_value);
-    if (!depth) co_return plain(400, "Depth must be 0, 1 or infinity");
-    if (*depth == dav::depth::infinity) co_return dav_error(403, dav::dav("propfind-finite-depth"));
-
-    auto body = co_await read_xml(c);
-    if (body.error) co_return std::move(*body.error);
-    dav::propfind_request request;   // empty body: allprop
-    if (body.root) {
-        std::string reason;
-        auto parsed = dav::parse_propfind(*body.root, reason);
-        if (!parsed) co_return plain(400, reason);
-        request = std::move(*parsed);
-    }
+    auto in = co_await read_propfind(c.req, true);
+    if (in.error) co_return std::move(*in.error);
+    const auto depth = in.depth;
+    const auto& request = in.request;   // empty body: allprop
 
     auto out = co_await pool_.transact([&](pqxx::work& tx) -> std::optional<std::string> {
         const home h = open_home(tx, c.who, c.sp);
         auto n = store::find(tx, h.id, c.target.path);
         if (!n) return std::nullopt;
         std::vector<node> nodes{*n};
-        if (n->collection && *depth == dav::depth::one) {
+        if (n->collection && depth == dav::depth::one) {
             auto kids = store::children(tx, n->id);
             nodes.insert(nodes.end(), kids.begin(), kids.end());
         }

@@ -14,7 +14,7 @@
 namespace polder::webdav {
 
 awaitable<http::response> service::cmd_proppatch(ctx& c) {
-    auto body = co_await read_xml(c);
+    auto body = co_await read_xml(c.req);
     if (body.error) co_return std::move(*body.error);
     if (!body.root) co_return plain(400, "PROPPATCH needs a DAV:propertyupdate body");
     std::string reason;

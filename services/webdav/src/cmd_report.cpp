@@ -20,7 +20,7 @@
 namespace polder::webdav {
 
 awaitable<http::response> service::cmd_report(ctx& c) {
-    auto body = co_await read_xml(c);
+    auto body = co_await read_xml(c.req);
     if (body.error) co_return std::move(*body.error);
     if (!body.root) co_return plain(400, "REPORT needs a body");
     if (!body.root->is(dav::dav_ns, "sync-collection")) co_return dav_error(403, dav::dav("supported-report"));

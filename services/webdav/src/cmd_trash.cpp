@@ -25,13 +25,12 @@
 #include "props.hpp"
 #include "service.hpp"
 
+#include "polder/auth/names.hpp"
 #include "polder/dav/xml.hpp"
 #include "polder/http/date.hpp"
 #include "polder/http/uri.hpp"
 #include "polder/log/log.hpp"
 
-#include <algorithm>
-#include <cctype>
 
 namespace polder::webdav {
 
@@ -90,11 +89,9 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
     if (target->root && method == "MOVE") co_return plain(403, "MOVE one entry of the trash at a time");
 
     // Whose trash: the own home's, or a team folder's for a member of its group.
-    std::string own = who.address;
-    std::transform(own.begin(), own.end(), own.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     dav_path owner_path;
     owner_path.where = target->team.empty() ? area::files : area::teams;
-    owner_path.address = target->team.empty() ? own : target->team;
+    owner_path.address = target->team.empty() ? auth::to_lower_ascii(who.address) : target->team;
     auto found_space = co_await resolve_space(who, owner_path);
     if (!found_space) co_return plain(404, "not found");
     space& sp = *found_space;
@@ -107,6 +104,7 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
         home h;
         std::vector<store::trash_entry> entries;
         std::optional<store::trash_item> item;
+        std::shared_ptr<const std::string> held;   // a small file's bytes kept in PostgreSQL (schema 0302)
     };
     auto data = co_await pool_.transact([&](pqxx::work& tx) {
         loaded l;
@@ -116,6 +114,12 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
             if (l.entries.size() > 10000) l.entries.resize(10000);
         } else {
             l.item = store::trash_item_of(tx, l.h.id, target->id);
+            // A GET of a small file reads its bytes here, as cmd_get does, when they are
+            // kept in PostgreSQL (whatever webdav.inline_max_bytes was when written).
+            if (l.item && !l.item->entry.collection && method == "GET" &&
+                static_cast<std::uint64_t>(l.item->entry.size) <= store::inline_limit)
+                if (auto bytes = store::inline_content(tx, l.item->blob_id))
+                    l.held = std::make_shared<const std::string>(std::move(*bytes));
         }
         return l;
     });
@@ -203,12 +207,7 @@ awaitable<http::response> service::cmd_trash(http::request& req, const auth::pri
         if (method == "HEAD" || size == 0) co_return r;
         auto id = blob::blob_id::from_hex(item.blob_id);
         if (!id) co_return plain(500, "internal error");
-        std::shared_ptr<const std::string> held;
-        if (size <= store::inline_limit) {
-            auto bytes = co_await pool_.transact([&](pqxx::work& tx) { return store::inline_content(tx, item.blob_id); });
-            if (bytes) held = std::make_shared<const std::string>(std::move(*bytes));
-        }
-        auto reader = held ? blob::memory_reader(held, 0, size) : blobs_.open(*id, 0, size);
+        auto reader = data.held ? blob::memory_reader(data.held, 0, size) : blobs_.open(*id, 0, size);
         if (!reader) co_return plain(500, "internal error");
         r.source = make_reader_source(std::move(*reader));
         co_return r;

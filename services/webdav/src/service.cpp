@@ -141,8 +141,8 @@ awaitable<void> service::blocking(std::function<void()>& f) {
     co_await asio::co_spawn(file_io_.get_executor(), run_blocking(&f), use_awaitable);
 }
 
-awaitable<service::xml_body> service::read_xml(ctx& c) {
-    co_return co_await dav::read_xml_body(c.req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
+awaitable<service::xml_body> service::read_xml(http::request& req) {
+    co_return co_await dav::read_xml_body(req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
 }
 
 awaitable<service::propfind_input> service::read_propfind(http::request& req, bool finite_only) {
@@ -158,7 +158,7 @@ awaitable<service::propfind_input> service::read_propfind(http::request& req, bo
         in.error = dav_error(403, dav::dav("propfind-finite-depth"));
         co_return in;
     }
-    auto body = co_await dav::read_xml_body(req, {.max_bytes = opts_.max_xml_bytes, .max_depth = opts_.max_xml_depth});
+    auto body = co_await read_xml(req);
     if (body.error) {
         in.error = std::move(*body.error);
         co_return in;

@@ -142,7 +142,7 @@ public:
 
     // Shared helpers (service.cpp).
     using xml_body = dav::xml_body;   // root (nullopt: empty body) or the 400/413 to send
-    awaitable<xml_body> read_xml(ctx& c);
+    awaitable<xml_body> read_xml(http::request& req);
 
     struct failure {
         unsigned status = 0;

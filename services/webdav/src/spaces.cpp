@@ -15,6 +15,7 @@
 // STANDARDS: RFC 4918 8.3 (URLs), RFC 3986.
 #include "service.hpp"
 
+#include "polder/auth/names.hpp"
 #include "polder/http/uri.hpp"
 
 #include <algorithm>
@@ -38,9 +39,7 @@ awaitable<std::optional<space>> service::resolve_space(const auth::principal& wh
     space sp;
     sp.where = p.where;
     if (p.where == area::files) {
-        std::string own = who.address;
-        std::transform(own.begin(), own.end(), own.begin(),
-                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        const std::string own = auth::to_lower_ascii(who.address);
         if (p.address != own) co_return std::nullopt;
         sp.url_root = std::string(files_prefix) + http::percent_encode_path(own) + "/";
         sp.display = own;
