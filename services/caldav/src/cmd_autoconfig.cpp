@@ -12,6 +12,7 @@
 #include "autoconfig.hpp"
 #include "service.hpp"
 
+#include "polder/auth/directory.hpp"
 #include "polder/auth/names.hpp"
 #include "polder/log/log.hpp"
 
@@ -106,7 +107,7 @@ awaitable<http::response> service::cmd_autoconfig(http::request& req, autoconfig
     }
 
     const bool hosted = co_await pool_.transact([&](pqxx::work& tx) {
-        return !tx.exec_params("SELECT 1 FROM directory.domains WHERE name = $1", domain).empty();
+        return auth::find_domain(tx, domain).has_value();
     });
     if (!hosted) co_return plain(404, "no mail domain of that name is hosted here");
 
