@@ -591,32 +591,38 @@ bool restore_version(pqxx::work& tx, std::int64_t home_id, const node& n, std::i
     return true;
 }
 
+namespace {
+
+// What a trash_entry is read from (columns 0-6, trash_entry's order), and the joins they need.
+const std::string trash_select =
+    "SELECT t.id, t.original_path, t.is_collection, t.size, jsonb_array_length(t.manifest), coalesce(a.address, ''), "
+    "extract(epoch FROM t.deleted_at)::bigint";
+const std::string trash_from = " FROM files.trash t LEFT JOIN directory.accounts a ON a.id = t.deleted_by ";
+
+trash_entry read_trash_entry(const pqxx::row& r) {
+    return {r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<bool>(), r[3].as<std::int64_t>(),
+            r[4].as<std::int64_t>(), r[5].as<std::string>(), r[6].as<std::int64_t>()};
+}
+
+}  // namespace
+
 std::vector<trash_entry> trash_of(pqxx::work& tx, std::int64_t home_id) {
     std::vector<trash_entry> out;
-    for (const auto& r : db::exec_cached(tx,
-             "SELECT t.id, t.original_path, t.is_collection, t.size, jsonb_array_length(t.manifest), coalesce(a.address, ''), "
-             "extract(epoch FROM t.deleted_at)::bigint FROM files.trash t "
-             "LEFT JOIN directory.accounts a ON a.id = t.deleted_by WHERE t.home_id = $1 ORDER BY t.deleted_at DESC, t.id DESC",
-             home_id))
-        out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<bool>(), r[3].as<std::int64_t>(),
-                       r[4].as<std::int64_t>(), r[5].as<std::string>(), r[6].as<std::int64_t>()});
+    for (const auto& r : db::exec_cached(tx, trash_select + trash_from + "WHERE t.home_id = $1 ORDER BY t.deleted_at DESC, t.id DESC",
+                                         home_id))
+        out.push_back(read_trash_entry(r));
     return out;
 }
 
 std::optional<trash_item> trash_item_of(pqxx::work& tx, std::int64_t home_id, std::int64_t id) {
     // The manifest's entry with the relative path '' is the deleted node itself.
     auto r = db::exec_cached(tx,
-        "SELECT t.original_path, t.is_collection, t.size, jsonb_array_length(t.manifest), coalesce(a.address, ''), "
-        "extract(epoch FROM t.deleted_at)::bigint, coalesce(m.e->>'blob', ''), coalesce(m.e->>'content_type', '') "
-        "FROM files.trash t LEFT JOIN directory.accounts a ON a.id = t.deleted_by "
-        "LEFT JOIN LATERAL (SELECT e FROM jsonb_array_elements(t.manifest) AS e WHERE e->>'path' = '' LIMIT 1) m ON true "
-        "WHERE t.id = $1 AND t.home_id = $2",
+        trash_select + ", coalesce(m.e->>'blob', ''), coalesce(m.e->>'content_type', '')" + trash_from +
+            "LEFT JOIN LATERAL (SELECT e FROM jsonb_array_elements(t.manifest) AS e WHERE e->>'path' = '' LIMIT 1) m ON true "
+            "WHERE t.id = $1 AND t.home_id = $2",
         id, home_id);
     if (r.empty()) return std::nullopt;
-    const auto& row = r[0];
-    return trash_item{{id, row[0].as<std::string>(), row[1].as<bool>(), row[2].as<std::int64_t>(),
-                       row[3].as<std::int64_t>(), row[4].as<std::string>(), row[5].as<std::int64_t>()},
-                      row[6].as<std::string>(), row[7].as<std::string>()};
+    return trash_item{read_trash_entry(r[0]), r[0][7].as<std::string>(), r[0][8].as<std::string>()};
 }
 
 std::string restore_trash(pqxx::work& tx, std::int64_t home_id, std::int64_t id, const std::string& path_in) {
